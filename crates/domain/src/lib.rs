@@ -1,0 +1,27 @@
+//! The tickmesh domain model: what an exchange, a market and a market event are, free of any
+//! I/O, wire format or RPC type.
+//!
+//! # Layout
+//! * [`exchange`]: the three Korean exchanges tickmesh collects from.
+//! * [`market`]: `BASE/QUOTE` pairs, parsed from every spelling users and exchanges use.
+//! * [`decimal`]: exact parsing of the number spellings exchanges send (exponents included).
+//! * [`time`]: UTC timestamps in microseconds, with unit detection for exchange clocks.
+//! * [`event`]: tickers, trades and order books as one [`MarketEvent`].
+//! * [`candle`]: OHLCV candles built from trades and rolled up to larger intervals.
+//!
+//! Prices and sizes are [`rust_decimal::Decimal`] everywhere: floats never carry a price.
+
+pub mod candle;
+pub mod decimal;
+pub mod event;
+pub mod exchange;
+pub mod market;
+pub mod time;
+
+pub use candle::{Candle, CandleInterval};
+pub use decimal::{DecimalError, parse_decimal};
+pub use event::{EventKind, Level, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId};
+pub use exchange::{Exchange, UnknownExchange};
+pub use market::{Asset, Market, MarketError};
+pub use rust_decimal::Decimal;
+pub use time::UtcMicros;
