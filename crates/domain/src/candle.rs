@@ -144,8 +144,12 @@ impl Candle {
     }
 
     /// Rolls candles up to `interval`, returning one candle per non-empty interval, oldest first.
-    pub fn roll_up(candles: impl IntoIterator<Item = Candle>, interval: CandleInterval) -> Vec<Candle> {
-        let mut out: std::collections::BTreeMap<UtcMicros, Candle> = std::collections::BTreeMap::new();
+    pub fn roll_up(
+        candles: impl IntoIterator<Item = Candle>,
+        interval: CandleInterval,
+    ) -> Vec<Candle> {
+        let mut out: std::collections::BTreeMap<UtcMicros, Candle> =
+            std::collections::BTreeMap::new();
         for mut candle in candles {
             let start = candle.open_time.floor_to(interval.duration());
             match out.get_mut(&start) {

@@ -43,7 +43,10 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, DecimalError> {
         _ => (false, bytes),
     };
     let (mantissa_part, exponent) = match rest.iter().position(|&b| b == b'e' || b == b'E') {
-        Some(at) => (&rest[..at], parse_exponent(&rest[at + 1..]).ok_or_else(syntax)?),
+        Some(at) => (
+            &rest[..at],
+            parse_exponent(&rest[at + 1..]).ok_or_else(syntax)?,
+        ),
         None => (rest, 0),
     };
 
@@ -87,7 +90,10 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, DecimalError> {
         scale += 1;
     }
     // Trailing zeros beyond what a Decimal holds are dropped; significant digits never are.
-    while (scale > i64::from(MAX_SCALE) || mantissa >= MAX_MANTISSA) && scale > 0 && mantissa % 10 == 0 {
+    while (scale > i64::from(MAX_SCALE) || mantissa >= MAX_MANTISSA)
+        && scale > 0
+        && mantissa.is_multiple_of(10)
+    {
         mantissa /= 10;
         scale -= 1;
     }

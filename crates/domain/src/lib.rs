@@ -7,6 +7,7 @@
 //! * [`decimal`]: exact parsing of the number spellings exchanges send (exponents included).
 //! * [`time`]: UTC timestamps in microseconds, with unit detection for exchange clocks.
 //! * [`event`]: tickers, trades and order books as one [`MarketEvent`].
+//! * [`gap`]: outages of a feed, with what backfill recovered.
 //! * [`candle`]: OHLCV candles built from trades and rolled up to larger intervals.
 //!
 //! Prices and sizes are [`rust_decimal::Decimal`] everywhere: floats never carry a price.
@@ -15,6 +16,7 @@ pub mod candle;
 pub mod decimal;
 pub mod event;
 pub mod exchange;
+pub mod gap;
 pub mod market;
 pub mod time;
 
@@ -22,6 +24,7 @@ pub use candle::{Candle, CandleInterval};
 pub use decimal::{DecimalError, parse_decimal};
 pub use event::{EventKind, Level, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId};
 pub use exchange::{Exchange, UnknownExchange};
+pub use gap::FeedGap;
 pub use market::{Asset, Market, MarketError};
 pub use rust_decimal::Decimal;
 pub use time::UtcMicros;

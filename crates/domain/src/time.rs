@@ -125,10 +125,16 @@ mod tests {
     fn converts_to_and_from_protobuf_seconds_and_nanos() {
         let t = UtcMicros(1_758_875_205_145_123);
         assert_eq!(t.as_seconds_and_nanos(), (1_758_875_205, 145_123_000));
-        assert_eq!(UtcMicros::from_seconds_and_nanos(1_758_875_205, 145_123_999), t);
+        assert_eq!(
+            UtcMicros::from_seconds_and_nanos(1_758_875_205, 145_123_999),
+            t
+        );
         let before_epoch = UtcMicros(-1);
         assert_eq!(before_epoch.as_seconds_and_nanos(), (-1, 999_999_000));
-        assert_eq!(UtcMicros::from_seconds_and_nanos(-1, 999_999_000), before_epoch);
+        assert_eq!(
+            UtcMicros::from_seconds_and_nanos(-1, 999_999_000),
+            before_epoch
+        );
     }
 
     #[test]

@@ -41,9 +41,15 @@ fn merging_is_independent_of_arrival_order() {
     assert_eq!(in_order, build(&[3, 1, 0, 2]));
     assert_eq!(in_order, build(&[2, 3, 1, 0]));
     assert_eq!(in_order.open_time, t0);
-    assert_eq!((in_order.open, in_order.high, in_order.low, in_order.close), (d("100"), d("105"), d("95"), d("101")));
+    assert_eq!(
+        (in_order.open, in_order.high, in_order.low, in_order.close),
+        (d("100"), d("105"), d("95"), d("101"))
+    );
     assert_eq!(in_order.volume, d("1.8"));
-    assert_eq!(in_order.quote_volume, d("50") + d("10.5") + d("19") + d("101"));
+    assert_eq!(
+        in_order.quote_volume,
+        d("50") + d("10.5") + d("19") + d("101")
+    );
     assert_eq!(in_order.trade_count, 4);
 }
 
@@ -61,18 +67,31 @@ fn rolls_one_minute_candles_up_to_larger_intervals() {
     let minutes: Vec<Candle> = (0..12)
         .map(|m| {
             let time = UtcMicros(m * MINUTE + 30_000_000);
-            Candle::from_trade(CandleInterval::OneMinute, time, &trade(m as u64, &format!("{}", 100 + m), "1"))
+            Candle::from_trade(
+                CandleInterval::OneMinute,
+                time,
+                &trade(m as u64, &format!("{}", 100 + m), "1"),
+            )
         })
         .collect();
     let five = Candle::roll_up(minutes.clone(), CandleInterval::FiveMinutes);
     assert_eq!(five.len(), 3);
     assert_eq!(five[0].open_time, UtcMicros(0));
-    assert_eq!((five[0].open, five[0].close, five[0].trade_count), (d("100"), d("104"), 5));
+    assert_eq!(
+        (five[0].open, five[0].close, five[0].trade_count),
+        (d("100"), d("104"), 5)
+    );
     assert_eq!(five[2].open_time, UtcMicros(10 * MINUTE));
-    assert_eq!((five[2].open, five[2].high, five[2].trade_count), (d("110"), d("111"), 2));
+    assert_eq!(
+        (five[2].open, five[2].high, five[2].trade_count),
+        (d("110"), d("111"), 2)
+    );
     let hour = Candle::roll_up(minutes, CandleInterval::OneHour);
     assert_eq!(hour.len(), 1);
-    assert_eq!((hour[0].low, hour[0].high, hour[0].volume), (d("100"), d("111"), d("12")));
+    assert_eq!(
+        (hour[0].low, hour[0].high, hour[0].volume),
+        (d("100"), d("111"), d("12"))
+    );
 }
 
 #[test]

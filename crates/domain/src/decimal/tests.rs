@@ -67,7 +67,10 @@ fn drops_only_zeros_that_carry_no_value() {
 
 #[test]
 fn rejects_what_is_not_a_number() {
-    for text in ["", "-", ".", "abc", "1.2.3", "1E", "1E+", "NaN", "Infinity", "1,000", " 1", "1e99999", "0x10"] {
+    for text in [
+        "", "-", ".", "abc", "1.2.3", "1E", "1E+", "NaN", "Infinity", "1,000", " 1", "1e99999",
+        "0x10",
+    ] {
         assert!(
             matches!(parse_decimal(text), Err(DecimalError::Syntax(_))),
             "{text:?} should be a syntax error"

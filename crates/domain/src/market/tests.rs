@@ -36,12 +36,18 @@ fn parses_every_user_and_exchange_spelling() {
 
 #[test]
 fn rejects_malformed_spellings_with_the_accepted_forms() {
-    for input in ["", "-", "KRW-", "_btc", "BTC/KRW/X", "BT C", "KRW-BTC.15", "한국-BTC"] {
+    for input in [
+        "",
+        "-",
+        "KRW-",
+        "_btc",
+        "BTC/KRW/X",
+        "BT C",
+        "KRW-BTC.15",
+        "한국-BTC",
+    ] {
         let err = Market::parse(input).expect_err(input);
-        assert!(
-            matches!(err, MarketError::BadMarket(_)),
-            "{input}: {err:?}"
-        );
+        assert!(matches!(err, MarketError::BadMarket(_)), "{input}: {err:?}");
     }
     assert_eq!(
         Market::parse("KRW-").unwrap_err().to_string(),
@@ -72,7 +78,11 @@ fn formats_back_to_each_exchange_spelling() {
 #[test]
 fn exchange_symbols_round_trip_in_their_own_spelling() {
     for exchange in Exchange::ALL {
-        for m in [market("BTC", "KRW"), market("1INCH", "KRW"), market("ETH", "BTC")] {
+        for m in [
+            market("BTC", "KRW"),
+            market("1INCH", "KRW"),
+            market("ETH", "BTC"),
+        ] {
             let symbol = m.to_exchange_symbol(exchange);
             assert_eq!(
                 Market::from_exchange_symbol(exchange, &symbol),

@@ -1,0 +1,120 @@
+//! Remembering which trades were already delivered.
+//!
+//! After a reconnect a trade can arrive three ways: as the exchange's snapshot (the latest
+//! trade), in the REST backfill, and live. Korbit also redelivers after a resubscribe. A bounded
+//! window of recent ids per market drops the repeats; the window is far larger than any
+//! backfill page, and storage still writes idempotently as the last line of defence.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use tickmesh_domain::{Market, TradeId, UtcMicros};
+
+/// The latest trade seen for a market, where backfill resumes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastTrade {
+    /// Exchange time of the newest trade seen.
+    pub time: UtcMicros,
+    /// Its id.
+    pub id: TradeId,
+}
+
+#[derive(Debug, Default)]
+struct MarketWindow {
+    ids: HashSet<TradeId>,
+    order: VecDeque<TradeId>,
+    last: Option<LastTrade>,
+}
+
+/// Recent trade ids per market, each market bounded to `capacity` ids (oldest forgotten first).
+#[derive(Debug)]
+pub struct TradeDeduper {
+    capacity: usize,
+    markets: HashMap<Market, MarketWindow>,
+}
+
+impl TradeDeduper {
+    /// Builds a deduper remembering up to `capacity` ids per market.
+    pub fn new(capacity: usize) -> TradeDeduper {
+        TradeDeduper {
+            capacity: capacity.max(1),
+            markets: HashMap::new(),
+        }
+    }
+
+    /// Records a trade; returns `false` when it was already seen (drop it).
+    pub fn first_sighting(&mut self, market: Market, id: TradeId, time: UtcMicros) -> bool {
+        let window = self.markets.entry(market).or_default();
+        if !window.ids.insert(id) {
+            return false;
+        }
+        window.order.push_back(id);
+        if window.order.len() > self.capacity
+            && let Some(old) = window.order.pop_front()
+        {
+            window.ids.remove(&old);
+        }
+        let newer = window.last.is_none_or(|l| (time, id) > (l.time, l.id));
+        if newer {
+            window.last = Some(LastTrade { time, id });
+        }
+        true
+    }
+
+    /// Returns the newest trade seen for `market`, if any.
+    pub fn last_trade(&self, market: &Market) -> Option<LastTrade> {
+        self.markets.get(market).and_then(|w| w.last)
+    }
+
+    /// Returns whether `id` is in the window for `market`.
+    pub fn contains(&self, market: &Market, id: TradeId) -> bool {
+        self.markets
+            .get(market)
+            .is_some_and(|w| w.ids.contains(&id))
+    }
+
+    /// Forgets markets no longer subscribed, so memory follows the desired set.
+    pub fn retain_markets(&mut self, keep: impl Fn(&Market) -> bool) {
+        self.markets.retain(|m, _| keep(m));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn btc() -> Market {
+        Market::parse("BTC").unwrap()
+    }
+
+    #[test]
+    fn repeats_are_dropped_and_the_newest_trade_is_tracked() {
+        let mut d = TradeDeduper::new(10);
+        assert!(d.first_sighting(btc(), TradeId(5), UtcMicros(50)));
+        assert!(d.first_sighting(btc(), TradeId(3), UtcMicros(30)));
+        assert!(!d.first_sighting(btc(), TradeId(5), UtcMicros(50)));
+        assert_eq!(
+            d.last_trade(&btc()),
+            Some(LastTrade {
+                time: UtcMicros(50),
+                id: TradeId(5)
+            })
+        );
+        let eth = Market::parse("ETH").unwrap();
+        assert!(
+            d.first_sighting(eth, TradeId(5), UtcMicros(1)),
+            "ids are per market"
+        );
+    }
+
+    #[test]
+    fn the_window_is_bounded() {
+        let mut d = TradeDeduper::new(3);
+        for id in 0..5 {
+            assert!(d.first_sighting(btc(), TradeId(id), UtcMicros(id as i64)));
+        }
+        assert!(!d.contains(&btc(), TradeId(1)));
+        assert!(d.contains(&btc(), TradeId(4)));
+        d.retain_markets(|_| false);
+        assert_eq!(d.last_trade(&btc()), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! A feed: one exchange, one socket at a time, reconnecting forever.
+//!
+//! The feed follows a desired set of markets given through [`FeedHandle::set_markets`]. While
+//! the set is empty no socket is open. Otherwise it connects, runs a [`crate::session`] until it
+//! ends, waits a jittered backoff and connects again, resubscribing the whole set and
+//! backfilling missed trades.
+//!
+//! Output goes to a bounded channel shared with the caller. When it is full the feed waits
+//! (backpressure), so nothing is dropped here; the exchange-side TCP buffers absorb short
+//! stalls, and the publisher downstream owns the overflow policy for long ones.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickmesh_domain::{Exchange, FeedGap, Market, MarketEvent};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::backfill::BackfillLimits;
+use crate::backoff::{Backoff, BackoffConfig};
+use crate::dedupe::TradeDeduper;
+use crate::protocol::{TradeHistory, WireProtocol};
+use crate::ratelimit::MessageRateLimiter;
+use crate::session::{SessionContext, SessionEnd};
+use crate::status::{FeedState, FeedStatus};
+
+/// What a feed emits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedOutput {
+    /// A market event, live or backfilled.
+    Event(MarketEvent),
+    /// An outage after which the feed reconnected.
+    Gap(FeedGap),
+}
+
+/// Settings of one feed.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// The exchange.
+    pub exchange: Exchange,
+    /// WebSocket URL (`wss://api.upbit.com/websocket/v1`, or a simulator's).
+    pub ws_url: String,
+    /// How often to send a protocol ping (and the exchange's text keepalive, if any). Must be
+    /// well under the 60 s idle cut Upbit and Bithumb apply.
+    pub ping_interval: Duration,
+    /// A session with no inbound traffic at all (not even pongs) for this long is dead.
+    pub idle_timeout: Duration,
+    /// Limit on opening the socket.
+    pub connect_timeout: Duration,
+    /// Reconnect delays.
+    pub backoff: BackoffConfig,
+    /// A session that lasted this long resets the backoff.
+    pub healthy_after: Duration,
+    /// Recent trade ids remembered per market to drop repeats.
+    pub dedupe_window: usize,
+    /// How far back to page after a reconnect.
+    pub backfill: BackfillLimits,
+    /// Message limits of the exchange (empty when it publishes none).
+    pub message_limits: Vec<crate::ratelimit::RateLimit>,
+}
+
+impl FeedConfig {
+    /// Production defaults for `exchange` at `ws_url`.
+    pub fn new(exchange: Exchange, ws_url: impl Into<String>) -> FeedConfig {
+        let message_limits = match exchange {
+            Exchange::Upbit | Exchange::Bithumb => vec![
+                crate::ratelimit::RateLimit {
+                    max: 5,
+                    window: Duration::from_secs(1),
+                },
+                crate::ratelimit::RateLimit {
+                    max: 100,
+                    window: Duration::from_secs(60),
+                },
+            ],
+            Exchange::Korbit => vec![],
+        };
+        FeedConfig {
+            exchange,
+            ws_url: ws_url.into(),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(75),
+            connect_timeout: Duration::from_secs(10),
+            backoff: BackoffConfig::default(),
+            healthy_after: Duration::from_secs(30),
+            dedupe_window: 50_000,
+            backfill: BackfillLimits::default(),
+            message_limits,
+        }
+    }
+}
+
+/// Controls a running feed.
+#[derive(Debug)]
+pub struct FeedHandle {
+    desired: watch::Sender<BTreeSet<Market>>,
+    status: Arc<FeedStatus>,
+    task: JoinHandle<()>,
+}
+
+impl FeedHandle {
+    /// Replaces the desired set; the feed applies it within the exchange's message limits.
+    pub fn set_markets(&self, markets: BTreeSet<Market>) {
+        self.desired.send_replace(markets);
+    }
+
+    /// Returns the feed's live status.
+    pub fn status(&self) -> Arc<FeedStatus> {
+        Arc::clone(&self.status)
+    }
+
+    /// Waits for the feed to stop (after shutdown is cancelled or the output closes).
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            warn!(error = %e, "feed task failed");
+        }
+    }
+}
+
+/// Starts a feed task. It runs until `shutdown` is cancelled or `out` is closed.
+pub fn spawn_feed(
+    config: FeedConfig,
+    protocol: Box<dyn WireProtocol>,
+    history: Arc<dyn TradeHistory>,
+    out: mpsc::Sender<FeedOutput>,
+    shutdown: CancellationToken,
+) -> FeedHandle {
+    let (desired_tx, desired_rx) = watch::channel(BTreeSet::new());
+    let status = Arc::new(FeedStatus::new(config.exchange));
+    let task_status = Arc::clone(&status);
+    let task = tokio::spawn(run_feed(
+        config,
+        protocol,
+        history,
+        desired_rx,
+        out,
+        task_status,
+        shutdown,
+    ));
+    FeedHandle {
+        desired: desired_tx,
+        status,
+        task,
+    }
+}
+
+async fn run_feed(
+    config: FeedConfig,
+    mut protocol: Box<dyn WireProtocol>,
+    history: Arc<dyn TradeHistory>,
+    mut desired: watch::Receiver<BTreeSet<Market>>,
+    out: mpsc::Sender<FeedOutput>,
+    status: Arc<FeedStatus>,
+    shutdown: CancellationToken,
+) {
+    let seed = std::process::id() as u64 ^ (config.exchange as u64).wrapping_mul(0x9E37_79B9);
+    let mut backoff = Backoff::new(config.backoff, seed);
+    let mut dedupe = TradeDeduper::new(config.dedupe_window);
+    let mut limiter = MessageRateLimiter::new(config.message_limits.clone());
+    let mut connected_before = false;
+    loop {
+        let wanted = desired.borrow_and_update().clone();
+        status.set_markets(wanted.clone());
+        if wanted.is_empty() {
+            status.set_state(FeedState::Idle);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = desired.changed() => if changed.is_err() { return },
+            }
+            continue;
+        }
+        status.set_state(FeedState::Connecting);
+        let connect = tokio::time::timeout(config.connect_timeout, connect(&config.ws_url));
+        let end = tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = connect => match result {
+                Ok(Ok(ws)) => {
+                    if connected_before {
+                        status.record_reconnect();
+                    }
+                    let reconnected = std::mem::replace(&mut connected_before, true);
+                    status.set_state(FeedState::Connected);
+                    info!(exchange = %config.exchange, url = %config.ws_url, reconnected, "feed connected");
+                    let started = Instant::now();
+                    let mut session = SessionContext {
+                        config: &config,
+                        protocol: protocol.as_mut(),
+                        history: &history,
+                        desired: &mut desired,
+                        out: &out,
+                        status: &status,
+                        dedupe: &mut dedupe,
+                        shutdown: &shutdown,
+                        limiter: &mut limiter,
+                    };
+                    let end = session.run(ws, reconnected).await;
+                    if started.elapsed() >= config.healthy_after {
+                        backoff.reset();
+                    }
+                    end
+                }
+                Ok(Err(e)) => SessionEnd::Dropped(format!("connect failed: {e}")),
+                Err(_) => SessionEnd::Dropped(format!("connect timed out after {:?}", config.connect_timeout)),
+            },
+        };
+        status.set_disconnect_reason(end.to_string());
+        if !end.should_reconnect() {
+            info!(exchange = %config.exchange, reason = %end, "feed session ended");
+            if matches!(end, SessionEnd::Unsubscribed) {
+                continue;
+            }
+            status.set_state(FeedState::Idle);
+            return;
+        }
+        status.set_state(FeedState::BackingOff);
+        let delay = backoff.next_delay();
+        warn!(exchange = %config.exchange, reason = %end, ?delay, "feed disconnected, reconnecting");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn connect(
+    url: &str,
+) -> Result<crate::session::Socket, tokio_tungstenite::tungstenite::Error> {
+    // rustls needs a process-wide crypto provider for wss://; installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (ws, _response) = tokio_tungstenite::connect_async(url).await?;
+    Ok(ws)
+}

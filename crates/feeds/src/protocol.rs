@@ -1,0 +1,130 @@
+//! The ports a feed needs from an exchange: its WebSocket dialect and its REST trade history.
+//!
+//! Implementations for Upbit, Bithumb and Korbit wrap the pure parsers and request builders of
+//! `tickmesh-exchanges` (see [`crate::exchanges`]); tests can script their own.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use tickmesh_domain::{Exchange, Market, MarketEvent, Trade, UtcMicros};
+
+/// What a frame other than market data means to the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Market data; the events were appended to the output vector.
+    Data,
+    /// A keepalive reply such as `{"status":"UP"}`.
+    Keepalive,
+    /// Korbit acknowledged the request with this id.
+    Ack(u64),
+    /// The exchange rejected (part of) a request but keeps the socket open (Korbit `fail`).
+    Rejected {
+        /// The request id, when the request carried one.
+        request_id: Option<u64>,
+        /// The exchange's explanation, for the log.
+        message: String,
+    },
+    /// The exchange reported an error and will close the socket (Upbit/Bithumb `error`).
+    Fatal(String),
+    /// Recognised and deliberately ignored (e.g. a subscription listing).
+    Ignored,
+}
+
+/// A frame that could not be parsed; the session counts it, samples it into the log and goes on.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed {exchange} frame: {reason}")]
+pub struct FrameError {
+    /// Which exchange sent it.
+    pub exchange: Exchange,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// One exchange's WebSocket dialect, stateful per connection (request ids, ticket counters).
+pub trait WireProtocol: Send + 'static {
+    /// The exchange this speaks to.
+    fn exchange(&self) -> Exchange;
+
+    /// Called when a new connection opens, before any request is built.
+    fn reset(&mut self);
+
+    /// Returns the text messages that move this connection from `current` to `desired`.
+    ///
+    /// Upbit and Bithumb replace the whole set with every request, so they return one message
+    /// with all of `desired`; Korbit returns incremental subscribe and unsubscribe requests. An
+    /// empty `desired` may return nothing: the session closes the socket instead.
+    fn resubscribe(
+        &mut self,
+        current: &BTreeSet<Market>,
+        desired: &BTreeSet<Market>,
+    ) -> Vec<String>;
+
+    /// Returns an application-level keepalive to send besides protocol pings, if the exchange
+    /// has one (Upbit and Bithumb answer a text `PING` with `{"status":"UP"}`).
+    fn keepalive(&self) -> Option<&'static str>;
+
+    /// Parses one frame's payload (binary and text frames alike), appending events to `out`.
+    fn parse(
+        &mut self,
+        payload: &[u8],
+        received: UtcMicros,
+        out: &mut Vec<MarketEvent>,
+    ) -> Result<Control, FrameError>;
+}
+
+/// A page of trades from an exchange's REST history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradePage {
+    /// Trades with their exchange times, newest first.
+    pub trades: Vec<(UtcMicros, Trade)>,
+    /// Pass to [`TradeHistory::trades`] for the next older page; `None` when the exchange
+    /// offers no older pages (Korbit only serves its latest 500 trades).
+    pub next_cursor: Option<u64>,
+}
+
+/// Why a REST call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    /// The HTTP request failed or timed out.
+    #[error("request to {url} failed")]
+    Transport {
+        /// The URL requested.
+        url: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The exchange answered with an error envelope or status.
+    #[error("{url} answered {status}: {message}")]
+    Exchange {
+        /// The URL requested.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The exchange's message.
+        message: String,
+    },
+    /// The body did not parse.
+    #[error("unexpected response from {url}: {reason}")]
+    Body {
+        /// The URL requested.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// An exchange's REST market list and trade history.
+#[async_trait]
+pub trait TradeHistory: Send + Sync + 'static {
+    /// Returns the markets the exchange lists as tradable.
+    async fn markets(&self) -> Result<Vec<Market>, RestError>;
+
+    /// Returns up to `count` trades of `market`, newest first, older than `cursor` if given.
+    async fn trades(
+        &self,
+        market: Market,
+        cursor: Option<u64>,
+        count: u32,
+    ) -> Result<TradePage, RestError>;
+}
