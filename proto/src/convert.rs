@@ -55,7 +55,10 @@ pub fn exchange_from_wire(field: &str, value: i32) -> Result<Option<Exchange>, C
         Ok(wire::Exchange::Upbit) => Ok(Some(Exchange::Upbit)),
         Ok(wire::Exchange::Bithumb) => Ok(Some(Exchange::Bithumb)),
         Ok(wire::Exchange::Korbit) => Ok(Some(Exchange::Korbit)),
-        Err(_) => Err(ConvertError::new(field, format!("unknown exchange value {value}"))),
+        Err(_) => Err(ConvertError::new(
+            field,
+            format!("unknown exchange value {value}"),
+        )),
     }
 }
 
@@ -81,7 +84,10 @@ pub fn kind_from_wire(field: &str, value: i32) -> Result<EventKind, ConvertError
         Ok(wire::EventKind::Trade) => Ok(EventKind::Trade),
         Ok(wire::EventKind::OrderBook) => Ok(EventKind::OrderBook),
         Ok(wire::EventKind::Unspecified) => Err(ConvertError::new(field, "a kind is required")),
-        Err(_) => Err(ConvertError::new(field, format!("unknown event kind value {value}"))),
+        Err(_) => Err(ConvertError::new(
+            field,
+            format!("unknown event kind value {value}"),
+        )),
     }
 }
 
@@ -94,7 +100,10 @@ pub fn market_to_wire(market: Market) -> wire::Market {
 }
 
 /// Reads a wire market.
-pub fn market_from_wire(field: &str, market: Option<&wire::Market>) -> Result<Market, ConvertError> {
+pub fn market_from_wire(
+    field: &str,
+    market: Option<&wire::Market>,
+) -> Result<Market, ConvertError> {
     let m = market.ok_or_else(|| ConvertError::new(field, "a market is required"))?;
     Market::parse(&format!("{}/{}", m.base, m.quote))
         .map_err(|e| ConvertError::new(field, e.to_string()))
@@ -115,7 +124,10 @@ pub fn time_to_wire(t: UtcMicros) -> Timestamp {
 pub fn time_from_wire(field: &str, t: Option<&Timestamp>) -> Result<UtcMicros, ConvertError> {
     let t = t.ok_or_else(|| ConvertError::new(field, "a timestamp is required"))?;
     if !(0..1_000_000_000).contains(&t.nanos) {
-        return Err(ConvertError::new(field, format!("nanos {} out of range", t.nanos)));
+        return Err(ConvertError::new(
+            field,
+            format!("nanos {} out of range", t.nanos),
+        ));
     }
     Ok(UtcMicros::from_seconds_and_nanos(t.seconds, t.nanos))
 }
@@ -187,7 +199,12 @@ pub fn trade_from_wire(t: &wire::Trade) -> Result<Trade, ConvertError> {
     let side = match wire::Side::try_from(t.side) {
         Ok(wire::Side::Buy) => Side::Buy,
         Ok(wire::Side::Sell) => Side::Sell,
-        _ => return Err(ConvertError::new("side", format!("unknown side value {}", t.side))),
+        _ => {
+            return Err(ConvertError::new(
+                "side",
+                format!("unknown side value {}", t.side),
+            ));
+        }
     };
     Ok(Trade {
         trade_id: TradeId(t.trade_id),
@@ -253,7 +270,12 @@ pub fn event_from_wire(event: &wire::MarketEvent) -> Result<MarketEvent, Convert
             bids: levels_from_wire("order_book.bids", &b.bids)?,
             asks: levels_from_wire("order_book.asks", &b.asks)?,
         }),
-        None => return Err(ConvertError::new("payload", "a ticker, trade or order book is required")),
+        None => {
+            return Err(ConvertError::new(
+                "payload",
+                "a ticker, trade or order book is required",
+            ));
+        }
     };
     Ok(MarketEvent {
         exchange: required_exchange("exchange", event.exchange)?,
@@ -286,7 +308,10 @@ pub fn interval_from_wire(field: &str, value: i32) -> Result<CandleInterval, Con
         Ok(history::CandleInterval::CandleInterval15m) => Ok(CandleInterval::FifteenMinutes),
         Ok(history::CandleInterval::CandleInterval1h) => Ok(CandleInterval::OneHour),
         Ok(history::CandleInterval::CandleInterval1d) => Ok(CandleInterval::OneDay),
-        Err(_) => Err(ConvertError::new(field, format!("unknown interval value {value}"))),
+        Err(_) => Err(ConvertError::new(
+            field,
+            format!("unknown interval value {value}"),
+        )),
     }
 }
 

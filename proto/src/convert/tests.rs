@@ -39,10 +39,19 @@ fn events_round_trip_through_protobuf_bytes() {
             best_ask: Some(d("116477000")),
         })),
         event(Payload::OrderBook(OrderBook {
-            bids: vec![Level { price: d("3714000"), size: d("3.012") }],
+            bids: vec![Level {
+                price: d("3714000"),
+                size: d("3.012"),
+            }],
             asks: vec![
-                Level { price: d("3715000"), size: d("8.4592") },
-                Level { price: d("3716000"), size: d("5.0E-4") },
+                Level {
+                    price: d("3715000"),
+                    size: d("8.4592"),
+                },
+                Level {
+                    price: d("3716000"),
+                    size: d("5.0E-4"),
+                },
             ],
         })),
     ];
@@ -63,7 +72,10 @@ fn events_round_trip_through_protobuf_bytes() {
 fn raw_frames_round_trip_when_kept() {
     let mut original = event(Payload::OrderBook(OrderBook::default()));
     original.raw = Some(r#"{"type":"orderbook"}"#.to_owned());
-    assert_eq!(event_from_wire(&event_to_wire(&original)).unwrap(), original);
+    assert_eq!(
+        event_from_wire(&event_to_wire(&original)).unwrap(),
+        original
+    );
 }
 
 #[test]
@@ -79,14 +91,20 @@ fn invalid_wire_values_name_their_field() {
     }
     let err = event_from_wire(&bad).unwrap_err();
     assert_eq!(err.field, "trade.price");
-    assert_eq!(err.to_string(), "invalid trade.price: invalid decimal \"1.2.3\"");
+    assert_eq!(
+        err.to_string(),
+        "invalid trade.price: invalid decimal \"1.2.3\""
+    );
 
     let mut no_exchange = event_to_wire(&event(Payload::OrderBook(OrderBook::default())));
     no_exchange.exchange = 0;
     assert_eq!(event_from_wire(&no_exchange).unwrap_err().field, "exchange");
 
     let mut bad_market = event_to_wire(&event(Payload::OrderBook(OrderBook::default())));
-    bad_market.market = Some(wire::Market { base: "B TC".into(), quote: "KRW".into() });
+    bad_market.market = Some(wire::Market {
+        base: "B TC".into(),
+        quote: "KRW".into(),
+    });
     assert_eq!(event_from_wire(&bad_market).unwrap_err().field, "market");
 }
 
@@ -102,7 +120,10 @@ fn enums_round_trip() {
         assert_eq!(kind_from_wire("kinds", kind_to_wire(kind) as i32), Ok(kind));
     }
     for interval in CandleInterval::ALL {
-        assert_eq!(interval_from_wire("interval", interval_to_wire(interval) as i32), Ok(interval));
+        assert_eq!(
+            interval_from_wire("interval", interval_to_wire(interval) as i32),
+            Ok(interval)
+        );
     }
 }
 
@@ -110,7 +131,10 @@ fn enums_round_trip() {
 fn timestamps_keep_microseconds() {
     let t = UtcMicros(1_790_133_505_546_514);
     assert_eq!(time_from_wire("t", Some(&time_to_wire(t))), Ok(t));
-    let bad = Timestamp { seconds: 0, nanos: -5 };
+    let bad = Timestamp {
+        seconds: 0,
+        nanos: -5,
+    };
     assert!(time_from_wire("t", Some(&bad)).is_err());
     assert_eq!(time_from_wire("t", None).unwrap_err().field, "t");
 }
