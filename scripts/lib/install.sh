@@ -1,0 +1,78 @@
+# Idempotent installation of everything the test command needs (sourced by test.sh).
+# Each function returns in well under a second when its tool is already present.
+# shellcheck shell=bash
+
+# Debian packages: C toolchain for the -sys crates (librdkafka is built from source by rdkafka,
+# sqlite by libsqlite3-sys), and Redis, PostgreSQL and Node.js where the machine lacks them.
+DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev perl python3 curl ca-certificates)
+
+install_debian_packages() {
+    step "debian packages"
+    local wanted=("${DEBIAN_PACKAGES[@]}") missing=()
+    command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
+    command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
+    command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
+    for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        note "all present"
+    else
+        note "installing: ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    step_done
+}
+
+install_buf() {
+    step "buf $BUF_VERSION (npm @bufbuild/buf)"
+    BUF="$TOOLS/buf-$BUF_VERSION/node_modules/.bin/buf"
+    if [ -x "$BUF" ]; then
+        note "cached at $BUF"
+    else
+        local dir="$TOOLS/buf-$BUF_VERSION"
+        mkdir -p "$dir"
+        npm install --silent --no-audit --no-fund --prefix "$dir" "@bufbuild/buf@$BUF_VERSION" >&2 \
+            || die "npm could not install @bufbuild/buf@$BUF_VERSION (is the npm registry reachable?)"
+    fi
+    "$BUF" --version >/dev/null || die "buf at $BUF does not run"
+    step_done
+}
+
+install_nextest() {
+    step "cargo-nextest"
+    if command -v cargo-nextest >/dev/null 2>&1; then
+        note "found $(command -v cargo-nextest)"
+    else
+        local root="$TOOLS/nextest-$NEXTEST_VERSION"
+        if [ ! -x "$root/bin/cargo-nextest" ]; then
+            note "building cargo-nextest $NEXTEST_VERSION (a few minutes, once)"
+            cargo install --locked cargo-nextest --version "$NEXTEST_VERSION" --root "$root" \
+                --target-dir "$TICKMESH_CACHE/build/nextest"
+        fi
+        export PATH="$root/bin:$PATH"
+    fi
+    step_done
+}
+
+# tansu is the Kafka-protocol test broker (DESIGN section 7). Its build takes 8 to 13 minutes
+# on 2 cores, so it is built once into the cache; an interrupted build never leaves a binary
+# that looks complete, because it is installed under .partial and renamed at the end.
+install_tansu() {
+    step "tansu $TANSU_VERSION (Kafka-protocol test broker)"
+    local root="$TOOLS/tansu-$TANSU_VERSION"
+    TANSU="$root/bin/tansu"
+    if [ -x "$TANSU" ]; then
+        note "cached at $TANSU"
+    else
+        note "building tansu with cargo: 8 to 13 minutes on 2 cores, once per cache"
+        rm -rf "$root.partial"
+        cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
+            --root "$root.partial" --target-dir "$TICKMESH_CACHE/build/tansu" \
+            || die "building tansu failed; the log above says why (rerun to resume the cached build)"
+        rm -rf "$root"
+        mv "$root.partial" "$root"
+    fi
+    step_done
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole tickmesh test suite, as CI runs it (.ci/run calls this script).
+#
+# Installs what is missing (idempotent; seconds when everything is present), starts a private
+# Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), runs
+# fmt, clippy, buf lint and every test, and stops what it started.
+#
+# Environment:
+#   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
+#   TICKMESH_TEST_REDIS_URL, TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL
+#                    use these services instead of starting them
+#   extra arguments are passed to `cargo nextest run` (for example a test name filter)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
+# shellcheck source=scripts/lib/install.sh
+source scripts/lib/install.sh
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+started_all=$SECONDS
+mkdir -p "$TOOLS"
+# Build output lives outside the clone, so a fresh clone reuses it; cargo keys it by path
+# and content, so sharing it between clones is safe.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TICKMESH_CACHE/target}"
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tickmesh-test.XXXXXX")"
+trap 'stop_services; rm -rf "$RUN_DIR"' EXIT
+trap 'printf "\nerror: step \"%s\" failed (see above); rerun ./scripts/test.sh once fixed\n" "$current_step" >&2' ERR
+
+install_debian_packages
+command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust with rustup (https://rustup.rs)"
+install_nextest
+install_buf
+install_tansu
+
+start_redis
+start_tansu
+start_postgres
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step_done
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step_done
+
+step "buf lint"
+"$BUF" lint
+step_done
+
+step "tests (cargo nextest)"
+cargo nextest run --workspace --locked --no-fail-fast "$@"
+step_done
+
+step "doc tests"
+cargo test --workspace --locked --doc
+step_done
+
+printf '\nall checks passed in %ss\n' "$((SECONDS - started_all))" >&2
