@@ -1,44 +1,15 @@
 //! The ports a feed needs from an exchange: its WebSocket dialect and its REST trade history.
 //!
 //! Implementations for Upbit, Bithumb and Korbit wrap the pure parsers and request builders of
-//! `tickmesh-exchanges` (see [`crate::exchanges`]); tests can script their own.
+//! `tickmesh-exchanges`; tests can script their own.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use tickmesh_domain::{Exchange, Market, MarketEvent, Trade, UtcMicros};
 
-/// What a frame other than market data means to the session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
-    /// Market data; the events were appended to the output vector.
-    Data,
-    /// A keepalive reply such as `{"status":"UP"}`.
-    Keepalive,
-    /// Korbit acknowledged the request with this id.
-    Ack(u64),
-    /// The exchange rejected (part of) a request but keeps the socket open (Korbit `fail`).
-    Rejected {
-        /// The request id, when the request carried one.
-        request_id: Option<u64>,
-        /// The exchange's explanation, for the log.
-        message: String,
-    },
-    /// The exchange reported an error and will close the socket (Upbit/Bithumb `error`).
-    Fatal(String),
-    /// Recognised and deliberately ignored (e.g. a subscription listing).
-    Ignored,
-}
-
-/// A frame that could not be parsed; the session counts it, samples it into the log and goes on.
-#[derive(Debug, thiserror::Error)]
-#[error("malformed {exchange} frame: {reason}")]
-pub struct FrameError {
-    /// Which exchange sent it.
-    pub exchange: Exchange,
-    /// What was wrong.
-    pub reason: String,
-}
+// The frame vocabulary is defined with the pure parsers, so parsers and sessions share it.
+pub use tickmesh_exchanges::{Control, FrameError};
 
 /// One exchange's WebSocket dialect, stateful per connection (request ids, ticket counters).
 pub trait WireProtocol: Send + 'static {
