@@ -1,7 +1,8 @@
 //! Recovering the trades missed while a feed was disconnected.
 //!
-//! After every reconnect the session subscribes first and only then asks REST for history, so
-//! a trade executed in between arrives live or in the history, never in neither. History pages
+//! After every reconnect the session subscribes first and asks REST for history only once the
+//! exchange confirmed the subscription (Korbit's acks, Upbit's and Bithumb's first snapshot),
+//! so a trade executed in between arrives live or in the history, never in neither. History pages
 //! come newest first; paging stops at the first trade older than the last one seen before the
 //! outage. Exchange trade ids are unique but not ordered (Upbit says so outright), so the
 //! cut-off is by exchange time, and the session's deduper drops the overlap.

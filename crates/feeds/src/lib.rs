@@ -18,17 +18,23 @@
 pub mod backfill;
 pub mod backoff;
 pub mod dedupe;
+pub mod exchanges;
 pub mod feed;
+pub mod markets;
 pub mod protocol;
 pub mod ratelimit;
+pub mod rest;
 pub mod session;
 pub mod status;
 
 pub use backfill::{Backfill, BackfillLimits, backfill};
 pub use backoff::{Backoff, BackoffConfig};
 pub use dedupe::{LastTrade, TradeDeduper};
+pub use exchanges::{Endpoints, KorbitProtocol, QuotationProtocol, protocol_for};
 pub use feed::{FeedConfig, FeedHandle, FeedOutput, spawn_feed};
+pub use markets::{MarketList, UnknownMarkets};
 pub use protocol::{Control, FrameError, RestError, TradeHistory, TradePage, WireProtocol};
 pub use ratelimit::{MessageRateLimiter, RateLimit};
+pub use rest::RestClient;
 pub use session::SessionEnd;
 pub use status::{FeedSnapshot, FeedState, FeedStatus};

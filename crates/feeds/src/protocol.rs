@@ -34,6 +34,12 @@ pub trait WireProtocol: Send + 'static {
     /// has one (Upbit and Bithumb answer a text `PING` with `{"status":"UP"}`).
     fn keepalive(&self) -> Option<&'static str>;
 
+    /// Whether the exchange has confirmed the latest subscription change: Korbit by
+    /// acknowledging every request, Upbit and Bithumb (which never acknowledge) by sending
+    /// data. Backfill after a reconnect waits for this, because a trade executed after the
+    /// REST history was read but before the subscription took effect would otherwise be lost.
+    fn subscription_confirmed(&self) -> bool;
+
     /// Parses one frame's payload (binary and text frames alike), appending events to `out`.
     fn parse(
         &mut self,

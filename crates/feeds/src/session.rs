@@ -88,6 +88,9 @@ pub(crate) struct SessionContext<'a> {
     pub limiter: &'a mut MessageRateLimiter,
 }
 
+/// How long backfill waits for the exchange to confirm the resubscription after a reconnect.
+const BACKFILL_CONFIRM_WAIT: Duration = Duration::from_secs(5);
+
 /// How many malformed frames are logged in full before sampling one in a thousand.
 const LOGGED_PARSE_ERRORS: u64 = 10;
 
@@ -98,6 +101,9 @@ impl SessionContext<'_> {
         let mut current: BTreeSet<Market> = BTreeSet::new();
         let mut pending_change = true;
         let mut backfill_due = reconnected;
+        // Set once the subscription request is out: backfill runs when the exchange confirms
+        // it, or at this deadline if it never does.
+        let mut backfill_deadline: Option<Instant> = None;
         let mut last_inbound = Instant::now();
         let mut ping = tokio::time::interval(self.config.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -120,14 +126,25 @@ impl SessionContext<'_> {
                     self.status.set_markets(desired.clone());
                     current = desired;
                     if backfill_due {
-                        backfill_due = false;
-                        if let Err(end) = self.backfill_all(&current).await {
-                            return end;
-                        }
+                        backfill_deadline = Some(Instant::now() + BACKFILL_CONFIRM_WAIT);
                     }
                 }
             }
+            if let Some(deadline) = backfill_deadline
+                && (self.protocol.subscription_confirmed() || Instant::now() >= deadline)
+            {
+                if !self.protocol.subscription_confirmed() {
+                    warn!(exchange = %self.config.exchange, "subscription not confirmed in time; backfilling anyway");
+                }
+                backfill_due = false;
+                backfill_deadline = None;
+                if let Err(end) = self.backfill_all(&current).await {
+                    return end;
+                }
+            }
             let resend_at = Instant::now() + self.limiter.delay_until_allowed(Instant::now());
+            let backfill_at =
+                backfill_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
             tokio::select! {
                 () = self.shutdown.cancelled() => {
                     let _ = ws.close(None).await;
@@ -140,6 +157,7 @@ impl SessionContext<'_> {
                     pending_change = true;
                 }
                 () = tokio::time::sleep_until(resend_at), if pending_change => {}
+                () = tokio::time::sleep_until(backfill_at), if backfill_deadline.is_some() => {}
                 _ = ping.tick() => {
                     if let Err(e) = ws.send(Message::Ping(Bytes::from_static(b"tickmesh"))).await {
                         return SessionEnd::Dropped(e.to_string());

@@ -1,0 +1,388 @@
+//! Each exchange's feed against its simulator, over real sockets: subscriptions changed at
+//! runtime, reconnect with exact backfill, garbage and duplicate frames, and keepalive past the
+//! idle cut. Waits are deadlines on conditions, never timing measurements.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickmesh_domain::{EventKind, Exchange, Market, Payload, UtcMicros};
+use tickmesh_feeds::{
+    BackoffConfig, FeedConfig, FeedHandle, FeedOutput, RestClient, protocol_for, spawn_feed,
+};
+use tickmesh_simulator::{Fault, Simulator, SimulatorConfig};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+fn m(name: &str) -> Market {
+    Market::parse(name).unwrap()
+}
+
+fn set(names: &[&str]) -> BTreeSet<Market> {
+    names.iter().map(|n| m(n)).collect()
+}
+
+struct Rig {
+    sim: Simulator,
+    feed: FeedHandle,
+    rx: mpsc::Receiver<FeedOutput>,
+    stop: CancellationToken,
+}
+
+impl Rig {
+    async fn start(
+        exchange: Exchange,
+        sim: SimulatorConfig,
+        tweak: impl FnOnce(&mut FeedConfig),
+    ) -> Rig {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = Simulator::start(exchange, sim, listener).unwrap();
+        let mut config = FeedConfig::new(exchange, sim.ws_url());
+        config.backoff = BackoffConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(300),
+        };
+        tweak(&mut config);
+        let history = Arc::new(RestClient::new(exchange, sim.rest_url()).unwrap());
+        let (tx, rx) = mpsc::channel(10_000);
+        let stop = CancellationToken::new();
+        let feed = spawn_feed(config, protocol_for(exchange), history, tx, stop.clone());
+        Rig {
+            sim,
+            feed,
+            rx,
+            stop,
+        }
+    }
+
+    /// Receives until `done` says so, failing after the patience runs out.
+    async fn until(
+        &mut self,
+        what: &str,
+        mut done: impl FnMut(&FeedOutput) -> bool,
+    ) -> Vec<FeedOutput> {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let out = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+                .expect("feed output closed");
+            let stop = done(&out);
+            seen.push(out);
+            if stop {
+                return seen;
+            }
+        }
+    }
+
+    /// Everything that arrives within `window`.
+    async fn during(&mut self, window: Duration) -> Vec<FeedOutput> {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(out)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            seen.push(out);
+        }
+        seen
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.feed.status().snapshot(UtcMicros::now()).reconnects
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        self.feed.join().await;
+        self.sim.shutdown().await;
+    }
+}
+
+fn markets_of(outputs: &[FeedOutput]) -> BTreeSet<Market> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            FeedOutput::Event(e) => Some(e.market),
+            FeedOutput::Gap(_) => None,
+        })
+        .collect()
+}
+
+fn trade_ids(outputs: &[FeedOutput], market: Market) -> Vec<u64> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            FeedOutput::Event(e) if e.market == market => match &e.payload {
+                Payload::Trade(t) => Some(t.trade_id.0),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_event_of(market: Market) -> impl FnMut(&FeedOutput) -> bool {
+    move |o| matches!(o, FeedOutput::Event(e) if e.market == market)
+}
+
+async fn markets_change_at_runtime(exchange: Exchange) {
+    let mut config = SimulatorConfig::new(vec![m("BTC"), m("ETH"), m("XRP")]);
+    config.trades_per_second = 90.0;
+    let mut rig = Rig::start(exchange, config, |_| {}).await;
+
+    rig.feed.set_markets(set(&["BTC"]));
+    rig.until("the first BTC event", is_event_of(m("BTC")))
+        .await;
+    let window = rig.during(Duration::from_millis(800)).await;
+    assert_eq!(markets_of(&window), set(&["BTC"]));
+    let kinds: BTreeSet<EventKind> = window
+        .iter()
+        .filter_map(|o| {
+            if let FeedOutput::Event(e) = o {
+                Some(e.kind())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        EventKind::ALL.into_iter().collect(),
+        "tickers, trades and books all arrive"
+    );
+
+    rig.feed.set_markets(set(&["BTC", "ETH"]));
+    rig.until("the first ETH event", is_event_of(m("ETH")))
+        .await;
+    let window = rig.during(Duration::from_millis(800)).await;
+    assert_eq!(markets_of(&window), set(&["BTC", "ETH"]));
+
+    rig.feed.set_markets(set(&["ETH"]));
+    // Frames already in flight may still name BTC; after a settle they must not.
+    rig.during(Duration::from_millis(500)).await;
+    let window = rig.during(Duration::from_millis(800)).await;
+    assert_eq!(markets_of(&window), set(&["ETH"]));
+    assert_eq!(rig.reconnects(), 0, "changing markets never reconnects");
+    rig.stop().await;
+}
+
+async fn reconnect_backfills_exactly_the_emitted_trades(exchange: Exchange) {
+    let mut config = SimulatorConfig::new(vec![m("BTC")]);
+    config.trades_per_second = 0.0;
+    let mut rig = Rig::start(exchange, config, |_| {}).await;
+    let btc = m("BTC");
+    rig.feed.set_markets(set(&["BTC"]));
+    rig.sim.step();
+    let mut received = rig
+        .until(
+            "the first trade",
+            |o| matches!(o, FeedOutput::Event(e) if e.kind() == EventKind::Trade),
+        )
+        .await;
+    let first = trade_ids(&received, btc)[0];
+
+    // Live trades, some of them sent twice by the exchange.
+    rig.sim.inject(Fault::Duplicate(4));
+    for _ in 0..5 {
+        rig.sim.step();
+    }
+    let last = *rig.sim.emitted_trades(btc).last().unwrap();
+    received.extend(rig.until("the live trades", |o| matches!(o, FeedOutput::Event(e) if matches!(&e.payload, Payload::Trade(t) if t.trade_id.0 == last))).await);
+
+    // Drop the connection, trade while the feed is away, let it come back.
+    rig.sim.inject(Fault::Drop);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while rig.sim.connections() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the simulator never dropped the connection"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..10 {
+        rig.sim.step();
+    }
+    let after_gap = rig
+        .until("the gap report", |o| matches!(o, FeedOutput::Gap(_)))
+        .await;
+    let gap = match after_gap.last() {
+        Some(FeedOutput::Gap(g)) => *g,
+        other => panic!("{other:?}"),
+    };
+    received.extend(after_gap);
+    assert!(
+        gap.complete,
+        "the REST history reached back past the outage: {gap:?}"
+    );
+    assert!(gap.backfilled_trades >= 9, "{gap:?}");
+
+    for _ in 0..5 {
+        rig.sim.step();
+    }
+    let last = *rig.sim.emitted_trades(btc).last().unwrap();
+    received.extend(rig.until("the trades after the reconnect", |o| matches!(o, FeedOutput::Event(e) if matches!(&e.payload, Payload::Trade(t) if t.trade_id.0 == last))).await);
+    received.extend(rig.during(Duration::from_millis(200)).await);
+
+    let got = trade_ids(&received, btc);
+    let unique: BTreeSet<u64> = got.iter().copied().collect();
+    assert_eq!(unique.len(), got.len(), "no trade delivered twice: {got:?}");
+    let emitted: BTreeSet<u64> = rig
+        .sim
+        .emitted_trades(btc)
+        .into_iter()
+        .filter(|id| *id >= first)
+        .collect();
+    assert_eq!(
+        unique,
+        emitted,
+        "received trade ids equal the emitted ones; received in order: {got:?}; gap: {gap:?}; status: {:?}",
+        rig.feed.status().snapshot(UtcMicros::now())
+    );
+    let status = rig.feed.status().snapshot(UtcMicros::now());
+    assert_eq!(status.reconnects, 1);
+    assert!(
+        status.duplicates >= 1,
+        "the duplicated frames were seen and dropped: {status:?}"
+    );
+    rig.stop().await;
+}
+
+async fn garbage_is_counted_and_skipped(exchange: Exchange) {
+    let mut config = SimulatorConfig::new(vec![m("BTC")]);
+    config.trades_per_second = 0.0;
+    let mut rig = Rig::start(exchange, config, |_| {}).await;
+    rig.feed.set_markets(set(&["BTC"]));
+    rig.sim.step();
+    rig.until("the first event", is_event_of(m("BTC"))).await;
+    rig.sim.inject(Fault::Garbage(4));
+    rig.sim.step();
+    let last = *rig.sim.emitted_trades(m("BTC")).last().unwrap();
+    rig.until("the trade after the garbage", |o| matches!(o, FeedOutput::Event(e) if matches!(&e.payload, Payload::Trade(t) if t.trade_id.0 == last))).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while rig.feed.status().snapshot(UtcMicros::now()).parse_errors < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the garbage frames were never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // And the stream goes on.
+    rig.sim.step();
+    let last = *rig.sim.emitted_trades(m("BTC")).last().unwrap();
+    rig.until("a trade after the garbage", |o| matches!(o, FeedOutput::Event(e) if matches!(&e.payload, Payload::Trade(t) if t.trade_id.0 == last))).await;
+    let status = rig.feed.status().snapshot(UtcMicros::now());
+    assert_eq!(status.parse_errors, 4);
+    assert_eq!(status.reconnects, 0, "garbage never costs the connection");
+    rig.stop().await;
+}
+
+/// Quotation exchanges cut sockets without inbound traffic; the feed's pings must keep one
+/// alive well past the cut, and without pings the cut must really happen.
+async fn kept_alive_past_the_idle_cut(exchange: Exchange) {
+    let cut = Duration::from_millis(1200);
+    for (pings, expect_cut) in [
+        (Duration::from_millis(300), false),
+        (Duration::from_secs(3600), true),
+    ] {
+        let mut config = SimulatorConfig::new(vec![m("BTC")]);
+        config.trades_per_second = 0.0;
+        config.idle_cut = cut;
+        config.up_interval = Duration::from_secs(3600);
+        config.server_ping_interval = Duration::from_millis(300);
+        let rig = Rig::start(exchange, config, |c| {
+            c.ping_interval = pings;
+            c.idle_timeout = Duration::from_secs(2);
+        })
+        .await;
+        rig.feed.set_markets(set(&["BTC"]));
+        // Snapshots have arrived and the socket is idle: no market data from here on.
+        tokio::time::sleep(cut * 4).await;
+        let reconnects = rig.reconnects();
+        if expect_cut {
+            assert!(
+                reconnects >= 1,
+                "without keepalive the idle socket was cut and replaced"
+            );
+        } else {
+            assert_eq!(
+                reconnects, 0,
+                "the keepalive held the socket open past the idle cut"
+            );
+            assert_eq!(rig.sim.connections(), 1);
+        }
+        rig.stop().await;
+    }
+}
+
+/// Korbit has no idle cut but pings every 30 s; those pings are the traffic that keeps the
+/// feed's own idle watchdog quiet on a silent market.
+async fn korbit_server_pings_keep_a_quiet_socket_alive() {
+    for (server_pings, expect_reconnect) in [
+        (Duration::from_millis(300), false),
+        (Duration::from_secs(3600), true),
+    ] {
+        let mut config = SimulatorConfig::new(vec![m("BTC")]);
+        config.trades_per_second = 0.0;
+        config.server_ping_interval = server_pings;
+        let rig = Rig::start(Exchange::Korbit, config, |c| {
+            c.ping_interval = Duration::from_secs(3600);
+            c.idle_timeout = Duration::from_secs(1);
+        })
+        .await;
+        rig.feed.set_markets(set(&["BTC"]));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let reconnects = rig.reconnects();
+        if expect_reconnect {
+            assert!(reconnects >= 1, "a silent socket trips the idle watchdog");
+        } else {
+            assert_eq!(
+                reconnects, 0,
+                "server pings are traffic: a quiet market is not a dead socket"
+            );
+        }
+        rig.stop().await;
+    }
+}
+
+macro_rules! per_exchange {
+    ($($name:ident => $exchange:expr),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn markets_change_at_runtime() {
+                super::markets_change_at_runtime($exchange).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn reconnect_backfills_exactly_the_emitted_trades() {
+                super::reconnect_backfills_exactly_the_emitted_trades($exchange).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn garbage_is_counted_and_skipped() {
+                super::garbage_is_counted_and_skipped($exchange).await;
+            }
+        }
+    )*};
+}
+
+per_exchange!(upbit => Exchange::Upbit, bithumb => Exchange::Bithumb, korbit => Exchange::Korbit);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upbit_is_kept_alive_past_the_idle_cut() {
+    kept_alive_past_the_idle_cut(Exchange::Upbit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bithumb_is_kept_alive_past_the_idle_cut() {
+    kept_alive_past_the_idle_cut(Exchange::Bithumb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn korbit_quiet_socket_is_kept_alive() {
+    korbit_server_pings_keep_a_quiet_socket_alive().await;
+}

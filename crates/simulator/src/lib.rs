@@ -1,0 +1,247 @@
+//! Simulators of the Upbit, Bithumb and Korbit (Digital X) public APIs, faithful to
+//! `reference/exchanges.md` section 4.2: WebSocket paths, binary versus text frames, replace
+//! versus additive subscriptions, acknowledgements, errors (and the close after them),
+//! snapshots then realtime frames, exponent number forms, the text `PING`/`{"status":"UP"}`
+//! cycle, Korbit's server pings, and the 60 s idle cut without a close frame. Each serves its
+//! REST market list and recent trades on the same port.
+//!
+//! Markets follow a seeded price walk, so a run replays exactly; every trade id emitted is
+//! logged for tests to compare against what a client received. Faults are injected on demand:
+//! drop every connection, stall, send garbage, duplicate frames.
+
+mod engine;
+mod http;
+mod render;
+mod rest;
+mod rng;
+mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tickmesh_domain::{Exchange, Market};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use engine::{SimBook, SimEvent, SimTicker, SimTrade};
+pub use rng::Rng;
+
+/// What a simulator serves and how fast.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Listed markets.
+    pub markets: Vec<Market>,
+    /// Trades generated per second across all markets (each also updates its ticker, and every
+    /// third its book); `0` generates nothing until [`Simulator::step`] is called.
+    pub trades_per_second: f64,
+    /// Seed of the price walk.
+    pub seed: u64,
+    /// Upbit and Bithumb cut a socket with no inbound traffic after this (60 s observed).
+    pub idle_cut: Duration,
+    /// Period of `{"status":"UP"}` after a text `PING` (10 s).
+    pub up_interval: Duration,
+    /// Period of Korbit's server pings (30 s).
+    pub server_ping_interval: Duration,
+    /// Trades kept per market for the REST trade endpoints.
+    pub history_capacity: usize,
+}
+
+impl SimulatorConfig {
+    /// The real exchanges' timings, 20 trades per second, seed 1.
+    pub fn new(markets: Vec<Market>) -> Self {
+        Self {
+            markets,
+            trades_per_second: 20.0,
+            seed: 1,
+            idle_cut: Duration::from_secs(60),
+            up_interval: Duration::from_secs(10),
+            server_ping_interval: Duration::from_secs(30),
+            history_capacity: 100_000,
+        }
+    }
+}
+
+/// A fault to inject into every open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Drop the TCP connection without a close frame.
+    Drop,
+    /// Stop reading and writing for this long.
+    Stall(Duration),
+    /// Send this many malformed frames.
+    Garbage(u32),
+    /// Send each of the next this-many data frames twice.
+    Duplicate(u32),
+}
+
+/// The WebSocket path an exchange serves.
+pub fn ws_path(exchange: Exchange) -> &'static str {
+    match exchange {
+        Exchange::Upbit | Exchange::Bithumb => "/websocket/v1",
+        Exchange::Korbit => "/v2/public",
+    }
+}
+
+/// A running simulator of one exchange.
+#[derive(Debug)]
+pub struct Simulator {
+    exchange: Exchange,
+    addr: SocketAddr,
+    engine: Arc<engine::Engine>,
+    faults: broadcast::Sender<Fault>,
+    paused: Arc<AtomicBool>,
+    connections: Arc<AtomicUsize>,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Serves `exchange` on `listener` (bind port 0 in tests).
+    pub fn start(
+        exchange: Exchange,
+        config: SimulatorConfig,
+        listener: TcpListener,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let engine = engine::Engine::new(
+            exchange,
+            &config.markets,
+            config.seed,
+            config.history_capacity.max(1),
+            if exchange == Exchange::Bithumb {
+                15
+            } else {
+                30
+            },
+            ws::now_ms(),
+        );
+        let (faults, _) = broadcast::channel(64);
+        let shutdown = CancellationToken::new();
+        let paused = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let config = Arc::new(config);
+        let shared = http::Shared {
+            engine: engine.clone(),
+            config: config.clone(),
+            faults: faults.clone(),
+            shutdown: shutdown.clone(),
+            connections: connections.clone(),
+        };
+        let mut tasks = vec![tokio::spawn(http::serve(listener, shared))];
+        if config.trades_per_second > 0.0 {
+            tasks.push(tokio::spawn(generate(
+                engine.clone(),
+                config.trades_per_second,
+                paused.clone(),
+                shutdown.clone(),
+            )));
+        }
+        Ok(Self {
+            exchange,
+            addr,
+            engine,
+            faults,
+            paused,
+            connections,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Binds `addr` and serves `exchange` there.
+    pub async fn bind(
+        exchange: Exchange,
+        config: SimulatorConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<Self> {
+        Self::start(exchange, config, TcpListener::bind(addr).await?)
+    }
+
+    /// The simulated exchange.
+    pub fn exchange(&self) -> Exchange {
+        self.exchange
+    }
+
+    /// The WebSocket URL, such as `ws://127.0.0.1:41234/websocket/v1`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, ws_path(self.exchange))
+    }
+
+    /// The REST base URL, such as `http://127.0.0.1:41234`.
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every trade id emitted for `market`, in emission order.
+    pub fn emitted_trades(&self, market: Market) -> Vec<u64> {
+        self.engine.emitted_trades(market)
+    }
+
+    /// Stops generating (connections stay open and quiet).
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    /// Resumes generating.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+
+    /// Generates one round by hand (useful with `trades_per_second = 0`).
+    pub fn step(&self) -> usize {
+        self.engine.step(ws::now_ms())
+    }
+
+    /// Injects `fault` into every open connection.
+    pub fn inject(&self, fault: Fault) {
+        // No receiver means no open connection: nothing to inject into.
+        let _ = self.faults.send(fault);
+    }
+
+    /// Open WebSocket connections.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving and closes every connection.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Generates `rate` rounds per second in 10 ms batches, carrying the fraction over.
+async fn generate(
+    engine: Arc<engine::Engine>,
+    rate: f64,
+    paused: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = tokio::time::Instant::now();
+    let mut owed = 0.0_f64;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = tokio::time::Instant::now();
+        owed += rate * now.duration_since(last).as_secs_f64();
+        last = now;
+        if paused.load(Ordering::SeqCst) {
+            owed = 0.0;
+            continue;
+        }
+        while owed >= 1.0 {
+            owed -= 1.0;
+            engine.step(ws::now_ms());
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! One simulated WebSocket connection: requests in, snapshots and realtime frames out,
+//! keepalive behaviour, the idle cut, and injected faults.
+
+pub(crate) mod korbit;
+pub(crate) mod quotation;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, SimEvent};
+use crate::{Fault, SimulatorConfig};
+
+/// What a dialect wants done after a client request.
+#[derive(Debug, Default)]
+pub(crate) struct Reply {
+    /// Frames to send, in order.
+    pub frames: Vec<String>,
+    /// Close with 1000 after the frames (Upbit and Bithumb do so after an error).
+    pub close: bool,
+}
+
+/// An exchange's socket behaviour.
+pub(crate) trait Dialect: Send {
+    /// Whether data frames go out as binary (Upbit, Bithumb) or text (Korbit).
+    fn binary(&self) -> bool;
+    /// Handles a text request.
+    fn request(&mut self, text: &str, engine: &Engine, now_ms: i64) -> Reply;
+    /// Renders a realtime event if this connection subscribed to it.
+    fn realtime(&self, event: &SimEvent, engine: &Engine, now_ms: i64) -> Option<String>;
+    /// Whether a text `PING` starts the `{"status":"UP"}` cycle.
+    fn answers_text_ping(&self) -> bool;
+    /// Whether the server sends protocol pings (Korbit every 30 s).
+    fn server_pings(&self) -> bool;
+    /// Whether the server cuts idle sockets (Upbit and Bithumb at 60 s).
+    fn idle_cut(&self) -> bool;
+}
+
+pub(crate) fn now_ms() -> i64 {
+    tickmesh_domain::UtcMicros::now().as_millis()
+}
+
+/// Runs one connection until the client leaves, a fault drops it, or the simulator stops.
+pub(crate) async fn run<S>(
+    mut ws: WebSocketStream<S>,
+    mut dialect: Box<dyn Dialect>,
+    engine: Arc<Engine>,
+    config: Arc<SimulatorConfig>,
+    mut faults: broadcast::Receiver<Fault>,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut events = engine.subscribe();
+    let mut last_inbound = Instant::now();
+    let mut up_next: Option<Instant> = None;
+    let mut ping_next = Instant::now() + config.server_ping_interval;
+    let mut duplicates = 0u32;
+    let binary = dialect.binary();
+    let frame = |text: String| {
+        if binary {
+            Message::Binary(Bytes::from(text))
+        } else {
+            Message::text(text)
+        }
+    };
+    let far = Duration::from_secs(86_400 * 365);
+    loop {
+        let idle_at = if dialect.idle_cut() {
+            last_inbound + config.idle_cut
+        } else {
+            Instant::now() + far
+        };
+        let up_at = up_next.unwrap_or_else(|| Instant::now() + far);
+        let ping_at = if dialect.server_pings() {
+            ping_next
+        } else {
+            Instant::now() + far
+        };
+        tokio::select! {
+            // Faults and requests before data: a test that injects a fault and then generates
+            // data sees them in that order.
+            biased;
+            () = shutdown.cancelled() => return,
+            // The exchanges' idle cut: the TCP connection just goes away, no close frame.
+            () = tokio::time::sleep_until(idle_at) => return,
+            () = tokio::time::sleep_until(up_at) => {
+                up_next = Some(Instant::now() + config.up_interval);
+                // Observed: a socket kept alive by the UP cycle outlives the idle cut.
+                last_inbound = Instant::now();
+                if ws.send(frame(r#"{"status":"UP"}"#.to_owned())).await.is_err() { return; }
+            }
+            () = tokio::time::sleep_until(ping_at) => {
+                ping_next = Instant::now() + config.server_ping_interval;
+                if ws.send(Message::Ping(Bytes::from_static(b"ping"))).await.is_err() { return; }
+            }
+            fault = faults.recv() => match fault {
+                Ok(Fault::Drop) => return,
+                Ok(Fault::Stall(d)) => {
+                    // Neither read nor write, as a stuck server would; pongs stop too.
+                    tokio::time::sleep(d).await;
+                    last_inbound = Instant::now();
+                }
+                Ok(Fault::Garbage(n)) => {
+                    for i in 0..n {
+                        let junk = if i % 2 == 0 { "{\"ty\":\"trade\",\"cd\":" } else { "\u{1}garbage\u{7f}" };
+                        if ws.send(frame(junk.to_owned())).await.is_err() { return; }
+                    }
+                }
+                Ok(Fault::Duplicate(n)) => duplicates += n,
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            message = ws.next() => {
+                last_inbound = Instant::now();
+                let text = match message {
+                    None | Some(Err(_)) => return,
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = ws.close(None).await;
+                        return;
+                    }
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
+                    // tungstenite answers pings itself on the next read.
+                    Some(Ok(_)) => continue,
+                };
+                if dialect.answers_text_ping() && text.trim() == "PING" {
+                    if up_next.is_none() {
+                        up_next = Some(Instant::now() + config.up_interval);
+                    }
+                    continue;
+                }
+                let reply = dialect.request(&text, &engine, now_ms());
+                for text in reply.frames {
+                    if ws.send(frame(text)).await.is_err() { return; }
+                }
+                if reply.close {
+                    // Observed: the close follows the error frame by about 150 ms.
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    let _ = ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })).await;
+                    return;
+                }
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if let Some(text) = dialect.realtime(&event, &engine, now_ms()) {
+                        if duplicates > 0 {
+                            duplicates -= 1;
+                            if ws.send(frame(text.clone())).await.is_err() { return; }
+                        }
+                        if ws.send(frame(text)).await.is_err() { return; }
+                    }
+                }
+                // A client this slow loses frames, as on the real exchanges.
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(missed = n, "simulated connection lagged");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
