@@ -16,7 +16,9 @@ pub(crate) fn scientific(value: Decimal, zero_scale: u32) -> String {
     let digits = normal.mantissa().unsigned_abs().to_string();
     // value = digits * 10^-scale, so the exponent of the first digit is len - 1 - scale.
     let exponent = digits.len() as i64 - 1 - i64::from(normal.scale());
-    let (head, tail) = digits.split_at(1);
+    // Integers keep trailing zeros in the mantissa; scientific form does not need them.
+    let significant = digits.trim_end_matches('0');
+    let (head, tail) = significant.split_at(1);
     let mut out = String::with_capacity(digits.len() + 6);
     if negative {
         out.push('-');
