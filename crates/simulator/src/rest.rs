@@ -49,9 +49,9 @@ pub(crate) fn respond(engine: &Engine, path: &str, query: &str) -> (StatusCode, 
             let cursor = param("cursor").and_then(|c| c.parse().ok());
             match market.and_then(|m| engine.recent_trades(m, count, cursor).map(|t| (m, t))) {
                 Some((m, trades)) => {
-                    let rows: Vec<Value> =
+                    let rows: Vec<String> =
                         trades.iter().map(|t| tick_row(exchange, m, t)).collect();
-                    (StatusCode::OK, Value::Array(rows).to_string())
+                    (StatusCode::OK, format!("[{}]", rows.join(",")))
                 }
                 None => quotation_error(
                     exchange,
@@ -135,16 +135,16 @@ fn quotation_error(
     )
 }
 
-fn tick_row(exchange: Exchange, market: Market, t: &SimTrade) -> Value {
-    // Raw number text keeps every digit; going through a JSON double would not.
-    let raw = |text: String| serde_json::value::RawValue::from_string(text).ok();
-    let (price, size) = (raw(fixed(t.price, 8)), raw(fixed(t.size, 8)));
-    json!({
-        "market": market.to_exchange_symbol(exchange),
-        "timestamp": t.time_ms,
-        "trade_price": price,
-        "trade_volume": size,
-        "ask_bid": if t.side == Side::Buy { "BID" } else { "ASK" },
-        "sequential_id": t.id,
-    })
+/// A `/v1/trades/ticks` row, written by hand so that numbers keep their exact text (a
+/// `serde_json::Value` would turn them into doubles).
+fn tick_row(exchange: Exchange, market: Market, t: &SimTrade) -> String {
+    format!(
+        r#"{{"market":"{}","timestamp":{},"trade_price":{},"trade_volume":{},"ask_bid":"{}","sequential_id":{}}}"#,
+        market.to_exchange_symbol(exchange),
+        t.time_ms,
+        fixed(t.price, 8),
+        fixed(t.size, 8),
+        if t.side == Side::Buy { "BID" } else { "ASK" },
+        t.id,
+    )
 }

@@ -1,6 +1,7 @@
 //! The `tickmesh` binary. It only parses the command line and hands over to the composition
 //! root of the chosen command; everything else lives in the library crates.
 
+mod simulate;
 mod up;
 
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run tickmesh in this process until SIGTERM or Ctrl-C.
     Up(UpArgs),
+    /// Serve simulated Upbit, Bithumb and Korbit APIs on loopback until SIGTERM or Ctrl-C.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Options of `tickmesh up`.
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

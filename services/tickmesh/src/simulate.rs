@@ -1,0 +1,77 @@
+//! `tickmesh simulate`: the three exchange simulators for people, on loopback ports.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context as _;
+use tickmesh_domain::{Exchange, Market};
+use tickmesh_simulator::{Simulator, SimulatorConfig};
+
+/// Options of `tickmesh simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Loopback port of the Upbit simulator (0 picks a free one).
+    #[arg(long, default_value_t = 7301, value_name = "PORT")]
+    upbit_port: u16,
+    /// Loopback port of the Bithumb simulator (0 picks a free one).
+    #[arg(long, default_value_t = 7302, value_name = "PORT")]
+    bithumb_port: u16,
+    /// Loopback port of the Korbit simulator (0 picks a free one).
+    #[arg(long, default_value_t = 7303, value_name = "PORT")]
+    korbit_port: u16,
+    /// Listed markets, comma-separated, in any spelling (BTC, KRW-ETH, xrp_krw, SOL/KRW).
+    #[arg(long, value_delimiter = ',', default_value = "BTC,ETH,XRP,SOL,DOGE")]
+    markets: Vec<String>,
+    /// Trades per second per exchange, across its markets (each also moves its ticker, and
+    /// every third its order book).
+    #[arg(long, default_value_t = 20.0, value_name = "N")]
+    rate: f64,
+    /// Seed of the price walks: the same seed replays the same market.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let markets = args
+        .markets
+        .iter()
+        .map(|m| Market::parse(m).with_context(|| format!("--markets: cannot read `{m}`")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !(args.rate >= 0.0 && args.rate.is_finite()) {
+        anyhow::bail!("--rate must be a number of trades per second, 0 or more");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let mut simulators = Vec::new();
+        for (exchange, port) in [
+            (Exchange::Upbit, args.upbit_port),
+            (Exchange::Bithumb, args.bithumb_port),
+            (Exchange::Korbit, args.korbit_port),
+        ] {
+            let mut config = SimulatorConfig::new(markets.clone());
+            config.trades_per_second = args.rate;
+            config.seed = args.seed;
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let simulator = Simulator::bind(exchange, config, addr).await.with_context(|| {
+                format!("cannot listen on {addr} for the {exchange} simulator (pick another port with --{exchange}-port, or 0)")
+            })?;
+            println!(
+                "{:<8} websocket {:<40} rest {}",
+                exchange.as_str(),
+                simulator.ws_url(),
+                simulator.rest_url()
+            );
+            simulators.push(simulator);
+        }
+        let names: Vec<String> = markets.iter().map(ToString::to_string).collect();
+        println!("markets: {}; {} trades/s per exchange; seed {}; Ctrl-C stops", names.join(", "), args.rate, args.seed);
+        let signal = tickmesh_bootstrap::terminate_signal().context("cannot install signal handlers")?;
+        signal.await;
+        for simulator in simulators {
+            simulator.shutdown().await;
+        }
+        Ok(())
+    })
+}
