@@ -56,7 +56,7 @@ install_nextest() {
     step_done
 }
 
-# tansu is the Kafka-protocol test broker (DESIGN section 7). Its build takes 8 to 13 minutes
+# tansu is the Kafka-protocol test broker (DESIGN section 7). Its build takes about 15 minutes
 # on 2 cores, so it is built once into the cache; an interrupted build never leaves a binary
 # that looks complete, because it is installed under .partial and renamed at the end.
 install_tansu() {
@@ -66,7 +66,7 @@ install_tansu() {
     if [ -x "$TANSU" ]; then
         note "cached at $TANSU"
     else
-        note "building tansu with cargo: 8 to 13 minutes on 2 cores, once per cache"
+        note "building tansu with cargo: about 15 minutes on 2 cores, once per cache"
         rm -rf "$root.partial"
         cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
             --root "$root.partial" --target-dir "$TICKMESH_CACHE/build/tansu" \

@@ -16,6 +16,7 @@ mod control;
 pub mod korbit;
 mod numbers;
 pub mod quotation;
+mod scan;
 #[cfg(test)]
 mod testing;
 pub mod upbit;

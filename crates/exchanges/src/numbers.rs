@@ -28,6 +28,30 @@ pub fn integer_text<T: std::str::FromStr>(text: &str) -> Result<T, String> {
         .map_err(|_| format!("expected an integer, got `{text}`"))
 }
 
+/// The text of a JSON number, or the contents of a JSON string, that a field holds: what
+/// exact conversion reads. Deserialises from any JSON value without interpreting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(pub &'a str);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw: &'de RawValue = serde::Deserialize::deserialize(deserializer)?;
+        Ok(Raw(unquoted(raw)))
+    }
+}
+
+impl Raw<'_> {
+    /// The exact decimal.
+    pub(crate) fn decimal(self) -> Result<Decimal, String> {
+        decimal_text(self.0)
+    }
+
+    /// The integer.
+    pub(crate) fn integer<T: std::str::FromStr>(self) -> Result<T, String> {
+        integer_text(self.0)
+    }
+}
+
 pub(crate) fn decimal(raw: &RawValue) -> Result<Decimal, String> {
     decimal_text(unquoted(raw))
 }

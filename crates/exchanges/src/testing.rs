@@ -4,6 +4,7 @@ use tickmesh_domain::{
     Decimal, Level, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId, UtcMicros,
 };
 
+use crate::quotation::frames::Frame;
 use crate::{Control, FrameError};
 
 /// The receipt time every test frame is stamped with.
@@ -16,8 +17,18 @@ pub(crate) fn d(text: &str) -> Decimal {
     tickmesh_domain::parse_decimal(text).unwrap()
 }
 
+/// The scanner and serde read a frame alike wherever the scanner reads it at all.
+fn scan_agrees(frame: &str) {
+    if let Some(scanned) = Frame::scan(frame) {
+        let parsed: Frame<'_> = serde_json::from_str(frame)
+            .unwrap_or_else(|e| panic!("serde refuses ({e}) a frame the scanner read: {frame}"));
+        assert_eq!(format!("{scanned:?}"), format!("{parsed:?}"), "{frame}");
+    }
+}
+
 /// Parses one frame that must yield exactly one event.
 pub(crate) fn one(parse: Parser, frame: &str) -> MarketEvent {
+    scan_agrees(frame);
     let mut out = Vec::new();
     let control = parse(frame.as_bytes(), RECEIVED, false, &mut out)
         .unwrap_or_else(|e| panic!("{e}\nframe: {frame}"));
@@ -27,6 +38,7 @@ pub(crate) fn one(parse: Parser, frame: &str) -> MarketEvent {
 }
 
 pub(crate) fn control(parse: Parser, frame: &str) -> Control {
+    scan_agrees(frame);
     let mut out = Vec::new();
     let control = parse(frame.as_bytes(), RECEIVED, false, &mut out)
         .unwrap_or_else(|e| panic!("{e}\nframe: {frame}"));

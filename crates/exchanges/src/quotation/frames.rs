@@ -1,46 +1,53 @@
 //! Borrowed wire types of the quotation dialect. One struct takes every frame kind and both
-//! formats (DEFAULT keys with their SIMPLE aliases), so a frame is deserialised in one pass
-//! and routed afterwards; numbers stay raw JSON text until converted exactly.
+//! formats (DEFAULT keys with their SIMPLE aliases), so a frame is read in one pass and routed
+//! afterwards; numbers stay raw JSON text until converted exactly.
+//!
+//! A single-object frame is read by [`Frame::scan`], which walks the members directly (see
+//! [`crate::scan`]); arrays, escaped strings and anything malformed go through the serde
+//! derive, which is the reference behaviour the scanner must match.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::numbers::Raw;
+use crate::scan::{self, Unsupported, Value};
+
 /// Any quotation frame: ticker, trade, order book, `{"status":"UP"}`, `{"error":{..}}` or a
 /// `LIST_SUBSCRIPTIONS` reply. Unknown keys are skipped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct Frame<'a> {
     #[serde(rename = "type", alias = "ty", borrow)]
     pub kind: Option<Cow<'a, str>>,
     #[serde(alias = "cd", alias = "mk", alias = "market", borrow)]
     pub code: Option<Cow<'a, str>>,
     #[serde(alias = "tms", borrow)]
-    pub timestamp: Option<&'a RawValue>,
+    pub timestamp: Option<Raw<'a>>,
 
     #[serde(alias = "tp", borrow)]
-    pub trade_price: Option<&'a RawValue>,
+    pub trade_price: Option<Raw<'a>>,
     #[serde(alias = "tv", borrow)]
-    pub trade_volume: Option<&'a RawValue>,
+    pub trade_volume: Option<Raw<'a>>,
     #[serde(alias = "ab", borrow)]
     pub ask_bid: Option<Cow<'a, str>>,
     #[serde(alias = "ttms", borrow)]
-    pub trade_timestamp: Option<&'a RawValue>,
+    pub trade_timestamp: Option<Raw<'a>>,
     #[serde(alias = "sid", borrow)]
-    pub sequential_id: Option<&'a RawValue>,
+    pub sequential_id: Option<Raw<'a>>,
 
     #[serde(alias = "op", borrow)]
-    pub opening_price: Option<&'a RawValue>,
+    pub opening_price: Option<Raw<'a>>,
     #[serde(alias = "hp", borrow)]
-    pub high_price: Option<&'a RawValue>,
+    pub high_price: Option<Raw<'a>>,
     #[serde(alias = "lp", borrow)]
-    pub low_price: Option<&'a RawValue>,
+    pub low_price: Option<Raw<'a>>,
     #[serde(alias = "pcp", borrow)]
-    pub prev_closing_price: Option<&'a RawValue>,
+    pub prev_closing_price: Option<Raw<'a>>,
     #[serde(alias = "atv24h", borrow)]
-    pub acc_trade_volume_24h: Option<&'a RawValue>,
+    pub acc_trade_volume_24h: Option<Raw<'a>>,
     #[serde(alias = "atp24h", borrow)]
-    pub acc_trade_price_24h: Option<&'a RawValue>,
+    pub acc_trade_price_24h: Option<Raw<'a>>,
 
     #[serde(alias = "obu", borrow)]
     pub orderbook_units: Option<Vec<Unit<'a>>>,
@@ -57,13 +64,13 @@ pub(crate) struct Frame<'a> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Unit<'a> {
     #[serde(alias = "ap", borrow)]
-    pub ask_price: Option<&'a RawValue>,
+    pub ask_price: Option<Raw<'a>>,
     #[serde(alias = "as", borrow)]
-    pub ask_size: Option<&'a RawValue>,
+    pub ask_size: Option<Raw<'a>>,
     #[serde(alias = "bp", borrow)]
-    pub bid_price: Option<&'a RawValue>,
+    pub bid_price: Option<Raw<'a>>,
     #[serde(alias = "bs", borrow)]
-    pub bid_size: Option<&'a RawValue>,
+    pub bid_size: Option<Raw<'a>>,
 }
 
 /// `{"error":{"name":..,"message":..}}`; `name` is a string on the socket and sometimes a
@@ -85,5 +92,114 @@ impl ErrorBody<'_> {
 
     pub(crate) fn message(&self) -> String {
         self.message.as_deref().unwrap_or("").to_owned()
+    }
+}
+
+impl<'a> Frame<'a> {
+    /// Reads one JSON object frame without serde, or `None` when serde must decide: escaped
+    /// strings, a member of the wrong JSON type, a duplicate member (serde refuses those, and
+    /// so must the fast path), or malformed JSON.
+    pub(crate) fn scan(text: &'a str) -> Option<Frame<'a>> {
+        let mut frame = Frame::default();
+        let mut seen: u32 = 0;
+        scan::object(text, |key, value| {
+            let (bit, slot) = match frame.slot(key) {
+                Some(found) => found,
+                None => return Ok(()),
+            };
+            if seen & bit != 0 {
+                return Err(Unsupported);
+            }
+            seen |= bit;
+            slot.fill(value)
+        })
+        .ok()?;
+        Some(frame)
+    }
+
+    /// The field a member fills, with its bit in the duplicate check; `None` for members the
+    /// frame ignores.
+    fn slot<'f>(&'f mut self, key: &str) -> Option<(u32, Slot<'f, 'a>)> {
+        Some(match key {
+            "type" | "ty" => (1 << 0, Slot::Str(&mut self.kind)),
+            "code" | "cd" | "mk" | "market" => (1 << 1, Slot::Str(&mut self.code)),
+            "timestamp" | "tms" => (1 << 2, Slot::Num(&mut self.timestamp)),
+            "trade_price" | "tp" => (1 << 3, Slot::Num(&mut self.trade_price)),
+            "trade_volume" | "tv" => (1 << 4, Slot::Num(&mut self.trade_volume)),
+            "ask_bid" | "ab" => (1 << 5, Slot::Str(&mut self.ask_bid)),
+            "trade_timestamp" | "ttms" => (1 << 6, Slot::Num(&mut self.trade_timestamp)),
+            "sequential_id" | "sid" => (1 << 7, Slot::Num(&mut self.sequential_id)),
+            "opening_price" | "op" => (1 << 8, Slot::Num(&mut self.opening_price)),
+            "high_price" | "hp" => (1 << 9, Slot::Num(&mut self.high_price)),
+            "low_price" | "lp" => (1 << 10, Slot::Num(&mut self.low_price)),
+            "prev_closing_price" | "pcp" => (1 << 11, Slot::Num(&mut self.prev_closing_price)),
+            "acc_trade_volume_24h" | "atv24h" => {
+                (1 << 12, Slot::Num(&mut self.acc_trade_volume_24h))
+            }
+            "acc_trade_price_24h" | "atp24h" => (1 << 13, Slot::Num(&mut self.acc_trade_price_24h)),
+            "orderbook_units" | "obu" => (1 << 14, Slot::Units(&mut self.orderbook_units)),
+            "status" => (1 << 15, Slot::Str(&mut self.status)),
+            "error" => (1 << 16, Slot::Error(&mut self.error)),
+            "method" | "mthd" => (1 << 17, Slot::Str(&mut self.method)),
+            _ => return None,
+        })
+    }
+}
+
+/// A field of [`Frame`] that a scanned member fills.
+enum Slot<'f, 'a> {
+    Str(&'f mut Option<Cow<'a, str>>),
+    Num(&'f mut Option<Raw<'a>>),
+    Units(&'f mut Option<Vec<Unit<'a>>>),
+    Error(&'f mut Option<ErrorBody<'a>>),
+}
+
+impl<'a> Slot<'_, 'a> {
+    /// Stores `value`, or gives up where serde's reading would differ (a string field holding
+    /// another type); nested values are rare (books, errors) and read by serde.
+    fn fill(self, value: Value<'a>) -> Result<(), Unsupported> {
+        match (self, value) {
+            (Slot::Str(field), Value::Str(s)) => *field = Some(Cow::Borrowed(s)),
+            (Slot::Num(field), value) => *field = value.text().map(Raw),
+            (_, Value::Null) => {}
+            (Slot::Units(field), Value::Nested(text)) => {
+                *field = Some(serde_json::from_str(text).map_err(|_| Unsupported)?);
+            }
+            (Slot::Error(field), Value::Nested(text)) => {
+                *field = Some(serde_json::from_str(text).map_err(|_| Unsupported)?);
+            }
+            _ => return Err(Unsupported),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_frames_take_the_fast_path_and_odd_ones_go_to_serde() {
+        let trade = r#"{"ty":"trade","cd":"KRW-BTC","tms":1788335180423,"tp":106691000.00000000,"tv":0.00009372,"ab":"ASK","sid":17883351803770004,"st":"REALTIME","obu":null}"#;
+        let frame = Frame::scan(trade).unwrap();
+        assert_eq!(frame.kind.as_deref(), Some("trade"));
+        assert_eq!(frame.trade_price, Some(Raw("106691000.00000000")));
+        assert_eq!(frame.sequential_id, Some(Raw("17883351803770004")));
+        assert!(frame.orderbook_units.is_none());
+
+        for odd in [
+            r#"{"ty":"trade","type":"trade"}"#,
+            r#"{"ty":"tr\u0061de"}"#,
+            r#"{"cd":5}"#,
+            r#"{"obu":[{"ap":"x","ap":1}]}"#,
+            r#"{"error":"text"}"#,
+        ] {
+            assert!(Frame::scan(odd).is_none(), "{odd}");
+        }
+        let quoted = Frame::scan(r#"{"tp":"1.5","tv":true}"#).unwrap();
+        assert_eq!(
+            (quoted.trade_price, quoted.trade_volume),
+            (Some(Raw("1.5")), Some(Raw("true")))
+        );
     }
 }

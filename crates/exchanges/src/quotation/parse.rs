@@ -1,13 +1,12 @@
 //! Quotation frames into domain events.
 
-use serde_json::value::RawValue;
 use tickmesh_domain::{
     Exchange, Level, Market, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId,
     UtcMicros,
 };
 
 use super::frames::Frame;
-use crate::numbers::{decimal, integer};
+use crate::numbers::Raw;
 use crate::{Control, FrameError};
 
 /// Parses one frame's payload (binary and text frames carry the same UTF-8 JSON), appending
@@ -35,7 +34,11 @@ pub fn parse_frame(
         }
         Control::Data
     } else {
-        let frame: Frame<'_> = serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?;
+        let scanned = std::str::from_utf8(payload).ok().and_then(Frame::scan);
+        let frame = match scanned {
+            Some(frame) => frame,
+            None => serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?,
+        };
         route(exchange, &frame, received, out).map_err(bad)?
     };
     if keep_raw && out.len() > start {
@@ -106,30 +109,29 @@ fn kind<'f>(frame: &'f Frame<'_>) -> Result<&'f str, String> {
     }
 }
 
-fn required<'a>(field: Option<&'a RawValue>, name: &str) -> Result<&'a RawValue, String> {
+fn required<'a>(field: Option<Raw<'a>>, name: &str) -> Result<Raw<'a>, String> {
     field.ok_or_else(|| format!("no `{name}` field"))
 }
 
-fn dec(field: Option<&RawValue>, name: &str) -> Result<tickmesh_domain::Decimal, String> {
-    decimal(required(field, name)?).map_err(|e| format!("`{name}`: {e}"))
+fn dec(field: Option<Raw<'_>>, name: &str) -> Result<tickmesh_domain::Decimal, String> {
+    required(field, name)?
+        .decimal()
+        .map_err(|e| format!("`{name}`: {e}"))
 }
 
-fn opt_dec(
-    field: Option<&RawValue>,
-    name: &str,
-) -> Result<Option<tickmesh_domain::Decimal>, String> {
+fn opt_dec(field: Option<Raw<'_>>, name: &str) -> Result<Option<tickmesh_domain::Decimal>, String> {
     field
-        .map(|raw| decimal(raw).map_err(|e| format!("`{name}`: {e}")))
+        .map(|raw| raw.decimal().map_err(|e| format!("`{name}`: {e}")))
         .transpose()
 }
 
 /// An epoch time in milliseconds or microseconds (by magnitude). A frame without one (only
 /// ever seen in hand-trimmed captures) is still data: the receipt time stands in.
-fn time(field: Option<&RawValue>, name: &str, received: UtcMicros) -> Result<UtcMicros, String> {
+fn time(field: Option<Raw<'_>>, name: &str, received: UtcMicros) -> Result<UtcMicros, String> {
     let Some(raw) = field else {
         return Ok(received);
     };
-    let value: i64 = integer(raw).map_err(|e| format!("`{name}`: {e}"))?;
+    let value: i64 = raw.integer().map_err(|e| format!("`{name}`: {e}"))?;
     Ok(UtcMicros::from_epoch_auto(value))
 }
 
@@ -140,7 +142,8 @@ fn trade(frame: &Frame<'_>, received: UtcMicros) -> Result<(UtcMicros, Payload),
         Some(other) => return Err(format!("`ask_bid`: expected ASK or BID, got `{other}`")),
         None => return Err("no `ask_bid` field".to_owned()),
     };
-    let trade_id = integer::<u64>(required(frame.sequential_id, "sequential_id")?)
+    let trade_id = required(frame.sequential_id, "sequential_id")?
+        .integer::<u64>()
         .map_err(|e| format!("`sequential_id`: {e}"))?;
     let trade = Trade {
         trade_id: TradeId(trade_id),
@@ -201,14 +204,16 @@ fn order_book(frame: &Frame<'_>, received: UtcMicros) -> Result<(UtcMicros, Payl
 /// A level, or `None` for padding: thin books are padded with price 0 or size 0 (and
 /// Bithumb rounds tiny sizes to 0 at live prices).
 fn level(
-    price: Option<&RawValue>,
-    size: Option<&RawValue>,
+    price: Option<Raw<'_>>,
+    size: Option<Raw<'_>>,
     side: &str,
 ) -> Result<Option<Level>, String> {
     let (Some(price), Some(size)) = (price, size) else {
         return Ok(None);
     };
-    let price = decimal(price).map_err(|e| format!("`{side}_price`: {e}"))?;
-    let size = decimal(size).map_err(|e| format!("`{side}_size`: {e}"))?;
+    let price = price
+        .decimal()
+        .map_err(|e| format!("`{side}_price`: {e}"))?;
+    let size = size.decimal().map_err(|e| format!("`{side}_size`: {e}"))?;
     Ok((!price.is_zero() && !size.is_zero()).then_some(Level { price, size }))
 }
