@@ -1,0 +1,130 @@
+//! A consumer group member with manual, synchronous commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::FutureExt as _;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
+use tickmesh_bus::{BusError, Cursor, Delivery, LogConsumer, Record};
+
+use crate::{BACKEND, KafkaConfig, unavailable};
+
+pub(crate) struct KafkaConsumer {
+    /// Shared with the blocking commit task.
+    inner: Arc<StreamConsumer>,
+}
+
+impl std::fmt::Debug for KafkaConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConsumer").finish_non_exhaustive()
+    }
+}
+
+impl KafkaConsumer {
+    pub(crate) fn join(
+        config: &KafkaConfig,
+        topics: &[&str],
+        group: &str,
+        name: &str,
+    ) -> Result<KafkaConsumer, BusError> {
+        let mut client = config.client();
+        client
+            .set("group.id", group)
+            .set("client.id", name)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            // The test broker makes a first join take about 23 s with the default (DESIGN 7).
+            .set(
+                "session.timeout.ms",
+                config.session_timeout.as_millis().to_string(),
+            );
+        for (k, v) in &config.extra {
+            client.set(k, v);
+        }
+        let consumer: StreamConsumer = client.create().map_err(unavailable)?;
+        consumer.subscribe(topics).map_err(unavailable)?;
+        Ok(KafkaConsumer {
+            inner: Arc::new(consumer),
+        })
+    }
+}
+
+fn delivery(message: &BorrowedMessage<'_>) -> Delivery {
+    let mut record = Record::new(
+        String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+        Bytes::copy_from_slice(message.payload().unwrap_or_default()),
+    );
+    if let Some(headers) = message.headers() {
+        for header in headers.iter() {
+            record.headers.push((
+                header.key.to_owned(),
+                Bytes::copy_from_slice(header.value.unwrap_or_default()),
+            ));
+        }
+    }
+    Delivery {
+        topic: message.topic().to_owned(),
+        cursor: Cursor::new(format!("{}:{}", message.partition(), message.offset())),
+        record,
+    }
+}
+
+fn position(delivery: &Delivery) -> Result<(i32, i64), BusError> {
+    delivery
+        .cursor
+        .as_str()
+        .split_once(':')
+        .and_then(|(p, o)| Some((p.parse().ok()?, o.parse().ok()?)))
+        .ok_or_else(|| BusError::Rejected {
+            backend: BACKEND,
+            reason: format!("`{}` is not a kafka cursor", delivery.cursor),
+        })
+}
+
+#[async_trait]
+impl LogConsumer for KafkaConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let mut out = Vec::new();
+        match tokio::time::timeout(wait, self.inner.recv()).await {
+            Err(_) => return Ok(out),
+            Ok(message) => out.push(delivery(&message.map_err(unavailable)?)),
+        }
+        // Take what is already fetched, without waiting for more.
+        while out.len() < max {
+            match self.inner.recv().now_or_never() {
+                Some(message) => out.push(delivery(&message.map_err(unavailable)?)),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError> {
+        let mut next: HashMap<(String, i32), i64> = HashMap::new();
+        for d in deliveries {
+            let (partition, offset) = position(d)?;
+            let slot = next.entry((d.topic.clone(), partition)).or_insert(0);
+            *slot = (*slot).max(offset + 1);
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            list.add_partition_offset(&topic, partition, Offset::Offset(offset))
+                .map_err(unavailable)?;
+        }
+        // A synchronous commit blocks its thread until the broker answered.
+        let consumer = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
+            .await
+            .map_err(|e| unavailable(format!("commit task failed: {e}")))?
+            .map_err(unavailable)
+    }
+}

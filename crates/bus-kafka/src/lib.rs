@@ -1,0 +1,200 @@
+//! The Kafka adapter of the durable bus port ([`DurableLog`]), on rdkafka with its bundled
+//! librdkafka (Debian's 2.0.2 cannot talk to the test broker, DESIGN section 7).
+//!
+//! - The producer is idempotent with `acks=all`: `append` returns once every record is
+//!   acknowledged by all in-sync replicas, and retries never duplicate or reorder a key's
+//!   records. Keys are `{exchange}:{market}`, so one market stays on one partition, in order.
+//! - Consumers join a group with auto-commit off; [`LogConsumer::ack`] commits, synchronously,
+//!   the offset after the highest acknowledged record of each partition. Consumers acknowledge
+//!   in delivery order, so this covers exactly what was acknowledged.
+//! - Topics are created on first use (partitions and replication from [`KafkaConfig`]), so a
+//!   consumer never waits for a metadata refresh to discover a topic.
+
+mod consumer;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
+
+const BACKEND: &str = "kafka";
+
+/// Kafka adapter settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`: `host:port[,host:port...]`.
+    pub brokers: String,
+    /// Partitions of topics this adapter creates.
+    pub partitions: i32,
+    /// Replication factor of topics this adapter creates.
+    pub replication: i32,
+    /// Group session timeout; the broker drops a silent member after it.
+    pub session_timeout: Duration,
+    /// Further librdkafka properties (`security.protocol`, `sasl.*`, ...), applied last.
+    pub extra: Vec<(String, String)>,
+}
+
+impl KafkaConfig {
+    /// Defaults for `brokers`: 3 partitions, replication 1, 6 s sessions.
+    pub fn new(brokers: impl Into<String>) -> KafkaConfig {
+        KafkaConfig {
+            brokers: brokers.into(),
+            partitions: 3,
+            replication: 1,
+            session_timeout: Duration::from_secs(6),
+            extra: Vec::new(),
+        }
+    }
+
+    pub(crate) fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (k, v) in &self.extra {
+            config.set(k, v);
+        }
+        config
+    }
+}
+
+pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BusError {
+    BusError::unavailable(BACKEND, e)
+}
+
+/// Durable topics on Kafka.
+#[derive(Clone)]
+pub struct KafkaLog {
+    config: KafkaConfig,
+    producer: FutureProducer,
+    admin: Arc<AdminClient<DefaultClientContext>>,
+    known_topics: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a produce may wait for the broker before it is reported as failed.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl KafkaLog {
+    /// Creates the producer and admin clients (no connection is made until first use).
+    pub fn new(config: KafkaConfig) -> Result<KafkaLog, BusError> {
+        let mut producer = config.client();
+        producer
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "5")
+            .set(
+                "delivery.timeout.ms",
+                DELIVERY_TIMEOUT.as_millis().to_string(),
+            );
+        let producer: FutureProducer = producer.create().map_err(unavailable)?;
+        let admin = config.client().create().map_err(unavailable)?;
+        Ok(KafkaLog {
+            config,
+            producer,
+            admin: Arc::new(admin),
+            known_topics: Arc::default(),
+        })
+    }
+
+    /// Creates the topics that do not exist yet.
+    pub async fn ensure_topics(&self, topics: &[&str]) -> Result<(), BusError> {
+        let missing: Vec<&str> = {
+            let known = self
+                .known_topics
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            topics
+                .iter()
+                .copied()
+                .filter(|t| !known.contains(*t))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let new: Vec<NewTopic<'_>> = missing
+            .iter()
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    self.config.partitions,
+                    TopicReplication::Fixed(self.config.replication),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results = self
+            .admin
+            .create_topics(&new, &options)
+            .await
+            .map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(unavailable(format!("cannot create topic {topic}: {code}")));
+                }
+            }
+        }
+        self.known_topics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(missing.into_iter().map(str::to_owned));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DurableLog for KafkaLog {
+    async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        self.ensure_topics(&[topic]).await?;
+        let sends = records.iter().map(|record| {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for (name, value) in &record.headers {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_ref()),
+                });
+            }
+            let message = FutureRecord::to(topic)
+                .key(record.key.as_bytes())
+                .payload(record.payload.as_ref())
+                .headers(headers);
+            self.producer.send(message, DELIVERY_TIMEOUT)
+        });
+        for result in futures::future::join_all(sends).await {
+            result.map_err(|(e, _)| unavailable(e))?;
+        }
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        topics: &[&str],
+        group: &str,
+        consumer: &str,
+    ) -> Result<Box<dyn LogConsumer>, BusError> {
+        self.ensure_topics(topics).await?;
+        Ok(Box::new(consumer::KafkaConsumer::join(
+            &self.config,
+            topics,
+            group,
+            consumer,
+        )?))
+    }
+}

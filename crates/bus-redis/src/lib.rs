@@ -1,0 +1,96 @@
+//! The Redis adapter of the bus ports (DESIGN section 4):
+//!
+//! - live channels are Redis pub/sub (`PUBLISH`, `PSUBSCRIBE` on a dedicated connection that
+//!   is re-established if it drops; pub/sub is lossy, so nothing is replayed);
+//! - durable topics are Redis streams (`XADD` with approximate `MAXLEN` trimming), read by
+//!   consumer groups (`XREADGROUP`, `XACK`), with entries left pending by a member that went
+//!   away reclaimed by another after an idle time (`XAUTOCLAIM`);
+//! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch's `PUBLISH`es and
+//!   `XADD`s in one pipelined round trip.
+//!
+//! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own; a
+//! Sentinel deployment is supported by asking the sentinels for the master's address on every
+//! (re)connect ([`RedisTarget::Sentinel`]).
+
+mod config;
+mod live;
+mod reply;
+mod stream;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use tickmesh_bus::{BusError, EventPublisher, Outgoing};
+
+pub use config::{RedisConfig, RedisTarget};
+
+const BACKEND: &str = "redis";
+
+fn unavailable(e: redis::RedisError) -> BusError {
+    BusError::unavailable(BACKEND, e)
+}
+
+/// The bus on Redis: live channels, durable streams and the publisher over both.
+#[derive(Clone)]
+pub struct RedisBus {
+    config: RedisConfig,
+    commands: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBus {
+    /// Connects (resolving the master through the sentinels if configured).
+    pub async fn connect(config: RedisConfig) -> Result<RedisBus, BusError> {
+        let commands = config.connection_manager().await?;
+        Ok(RedisBus { config, commands })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// `XADD` of one record to `stream` with the configured approximate bound, queued on `pipe`.
+    fn queue_xadd(&self, pipe: &mut redis::Pipeline, stream: &str, record: &tickmesh_bus::Record) {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(stream)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.config.stream_maxlen)
+            .arg("*");
+        stream::record_fields(&mut cmd, record);
+        pipe.add_command(cmd);
+    }
+}
+
+#[async_trait]
+impl EventPublisher for RedisBus {
+    async fn publish(&self, batch: &[Outgoing]) -> Result<(), BusError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for out in batch {
+            pipe.cmd("PUBLISH")
+                .arg(&out.channel)
+                .arg(out.record.payload.as_ref())
+                .ignore();
+            self.queue_xadd(&mut pipe, &self.config.stream, &out.record);
+            pipe.ignore();
+        }
+        let mut conn = self.commands.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+    }
+}
+
+/// How long a blocking read may take beyond its own timeout before the connection is
+/// considered dead.
+const READ_SLACK: Duration = Duration::from_secs(5);

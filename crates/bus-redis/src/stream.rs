@@ -1,0 +1,257 @@
+//! Durable topics on Redis streams with consumer groups.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::Value;
+use redis::aio::ConnectionManager;
+use tickmesh_bus::{BusError, Delivery, DurableLog, LogConsumer, Record};
+use tracing::warn;
+
+use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
+use crate::{BACKEND, READ_SLACK, RedisBus, unavailable};
+
+/// The longest a single blocking read waits; longer waits are split so a dead connection is
+/// noticed within this plus [`READ_SLACK`].
+const MAX_BLOCK: Duration = Duration::from_secs(5);
+
+/// Appends a record's fields (`key`, `payload`, then each header) to an `XADD`.
+pub(crate) fn record_fields(cmd: &mut redis::Cmd, record: &Record) {
+    cmd.arg(KEY_FIELD)
+        .arg(&record.key)
+        .arg(PAYLOAD_FIELD)
+        .arg(record.payload.as_ref());
+    for (name, value) in &record.headers {
+        cmd.arg(name).arg(value.as_ref());
+    }
+}
+
+fn malformed(what: &str) -> BusError {
+    BusError::Rejected {
+        backend: BACKEND,
+        reason: format!("unexpected {what} reply"),
+    }
+}
+
+#[async_trait]
+impl DurableLog for RedisBus {
+    async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for record in records {
+            self.queue_xadd(&mut pipe, topic, record);
+            pipe.ignore();
+        }
+        let mut conn = self.commands.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+    }
+
+    async fn consume(
+        &self,
+        topics: &[&str],
+        group: &str,
+        consumer: &str,
+    ) -> Result<Box<dyn LogConsumer>, BusError> {
+        let mut conn = self.config.connection_manager().await?;
+        for topic in topics {
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(*topic)
+                .arg(group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            match created {
+                Ok(()) => {}
+                Err(e) if e.code() == Some("BUSYGROUP") => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(Box::new(RedisConsumer {
+            conn,
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            backlog: topics.iter().map(|_| Some("0".to_owned())).collect(),
+            claim_cursors: topics.iter().map(|_| "0-0".to_owned()).collect(),
+            group: group.to_owned(),
+            name: consumer.to_owned(),
+            reclaim_after: self.config.reclaim_after,
+            last_reclaim: Instant::now(),
+        }))
+    }
+}
+
+/// A member of a Redis stream consumer group.
+struct RedisConsumer {
+    conn: ConnectionManager,
+    topics: Vec<String>,
+    /// Per topic, the id after which this member's own pending entries are still to be
+    /// re-read (`Some`), or `None` once they all were.
+    backlog: Vec<Option<String>>,
+    /// Per topic, where the next `XAUTOCLAIM` scan starts.
+    claim_cursors: Vec<String>,
+    group: String,
+    name: String,
+    reclaim_after: Duration,
+    last_reclaim: Instant,
+}
+
+impl std::fmt::Debug for RedisConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConsumer")
+            .field("topics", &self.topics)
+            .field("group", &self.group)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConsumer {
+    async fn query(&mut self, cmd: &redis::Cmd) -> Result<Value, BusError> {
+        cmd.query_async(&mut self.conn).await.map_err(unavailable)
+    }
+
+    /// Takes the deliveries out of entries; entries trimmed away while pending are
+    /// acknowledged so they stop being pending (their records are gone).
+    async fn keep(&mut self, topic: &str, entries: Vec<Entry>) -> Result<Vec<Delivery>, BusError> {
+        let mut out = Vec::with_capacity(entries.len());
+        let mut gone = Vec::new();
+        for entry in entries {
+            let id = entry.id.clone();
+            match reply::delivery(topic, entry) {
+                Some(d) => out.push(d),
+                None => gone.push(id),
+            }
+        }
+        if !gone.is_empty() {
+            warn!(
+                topic,
+                count = gone.len(),
+                "pending entries were trimmed before they were processed"
+            );
+            let mut cmd = redis::cmd("XACK");
+            cmd.arg(topic).arg(&self.group).arg(&gone);
+            self.query(&cmd).await?;
+        }
+        Ok(out)
+    }
+
+    /// This member's own pending entries, left by its previous incarnation.
+    async fn own_pending(&mut self, max: usize) -> Result<Vec<Delivery>, BusError> {
+        for i in 0..self.topics.len() {
+            let Some(after) = self.backlog[i].clone() else {
+                continue;
+            };
+            let topic = self.topics[i].clone();
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP").arg(&self.group).arg(&self.name);
+            cmd.arg("COUNT")
+                .arg(max)
+                .arg("STREAMS")
+                .arg(&topic)
+                .arg(&after);
+            let value = self.query(&cmd).await?;
+            let streams = reply::read_reply(&value).ok_or_else(|| malformed("XREADGROUP"))?;
+            let entries: Vec<Entry> = streams.into_iter().flat_map(|(_, e)| e).collect();
+            match entries.last() {
+                None => self.backlog[i] = None,
+                Some(last) => self.backlog[i] = Some(last.id.clone()),
+            }
+            let out = self.keep(&topic, entries).await?;
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Entries other members left pending for longer than `reclaim_after`.
+    async fn reclaim(&mut self, max: usize) -> Result<Vec<Delivery>, BusError> {
+        if self.last_reclaim.elapsed() < self.reclaim_after / 2 {
+            return Ok(Vec::new());
+        }
+        self.last_reclaim = Instant::now();
+        let idle_ms = u64::try_from(self.reclaim_after.as_millis()).unwrap_or(u64::MAX);
+        for i in 0..self.topics.len() {
+            let topic = self.topics[i].clone();
+            let mut cmd = redis::cmd("XAUTOCLAIM");
+            cmd.arg(&topic)
+                .arg(&self.group)
+                .arg(&self.name)
+                .arg(idle_ms);
+            cmd.arg(&self.claim_cursors[i]).arg("COUNT").arg(max);
+            let value = self.query(&cmd).await?;
+            let (next, entries) =
+                reply::autoclaim_reply(&value).ok_or_else(|| malformed("XAUTOCLAIM"))?;
+            self.claim_cursors[i] = next;
+            let out = self.keep(&topic, entries).await?;
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// New entries, blocking up to `wait`.
+    async fn fresh(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(max);
+        let block = wait.min(MAX_BLOCK);
+        if !block.is_zero() {
+            cmd.arg("BLOCK")
+                .arg(u64::try_from(block.as_millis()).unwrap_or(1).max(1));
+        }
+        cmd.arg("STREAMS").arg(&self.topics);
+        for _ in &self.topics {
+            cmd.arg(">");
+        }
+        let value = tokio::time::timeout(block + READ_SLACK, self.query(&cmd))
+            .await
+            .map_err(|_| BusError::unavailable(BACKEND, "XREADGROUP got no answer"))??;
+        let streams = reply::read_reply(&value).ok_or_else(|| malformed("XREADGROUP"))?;
+        let mut out = Vec::new();
+        for (topic, entries) in streams {
+            out.extend(self.keep(&topic, entries).await?);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl LogConsumer for RedisConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let max = max.max(1);
+        let own = self.own_pending(max).await?;
+        if !own.is_empty() {
+            return Ok(own);
+        }
+        let claimed = self.reclaim(max).await?;
+        if !claimed.is_empty() {
+            return Ok(claimed);
+        }
+        self.fresh(max, wait).await
+    }
+
+    async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError> {
+        for topic in &self.topics.clone() {
+            let ids: Vec<&str> = deliveries
+                .iter()
+                .filter(|d| &d.topic == topic)
+                .map(|d| d.cursor.as_str())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let mut cmd = redis::cmd("XACK");
+            cmd.arg(topic).arg(&self.group).arg(&ids);
+            self.query(&cmd).await?;
+        }
+        Ok(())
+    }
+}

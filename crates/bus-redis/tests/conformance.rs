@@ -1,0 +1,36 @@
+//! The Redis adapter passes the bus conformance suites against a real Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use tickmesh_bus::conformance;
+use tickmesh_bus_redis::{RedisBus, RedisConfig};
+use tickmesh_e2e::{redis_url, unique, unreachable};
+
+async fn bus(stream: &str) -> RedisBus {
+    let mut config = RedisConfig::new(redis_url());
+    config.stream = stream.to_owned();
+    config.reclaim_after = std::time::Duration::from_secs(1);
+    RedisBus::connect(config)
+        .await
+        .unwrap_or_else(|e| unreachable("redis", &redis_url(), &e))
+}
+
+#[tokio::test]
+async fn redis_live_bus_conforms() {
+    let prefix = unique("live");
+    conformance::live::run(&bus("unused").await, &prefix).await;
+}
+
+#[tokio::test]
+async fn redis_streams_conform() {
+    let prefix = unique("log");
+    conformance::log::run(&bus("unused").await, &prefix).await;
+}
+
+#[tokio::test]
+async fn redis_publisher_conforms() {
+    let prefix = unique("pub");
+    let stream = format!("{prefix}:events");
+    let bus = bus(&stream).await;
+    conformance::publisher::run(&bus, &bus, &bus, &stream, &prefix).await;
+}

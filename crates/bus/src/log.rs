@@ -1,0 +1,43 @@
+//! The durable side: append-only topics read by consumer groups.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{BusError, Delivery, Record};
+
+/// Durable append and group consumption.
+///
+/// Contract (checked by [`crate::conformance::log`]):
+/// - `append` returns only once the log holds the records durably (Kafka `acks=all`, Redis
+///   `XADD` replies), in order per key.
+/// - Every consumer group reads every record appended to its topics, from the beginning of
+///   what the log retains when the group is new.
+/// - A consumer that rejoins its group under the same name first receives again every record
+///   it had been given but not acknowledged, and never one it acknowledged.
+#[async_trait]
+pub trait DurableLog: Send + Sync + std::fmt::Debug {
+    /// Appends `records` to `topic` and waits until they are durable.
+    async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError>;
+
+    /// Joins `group` as `consumer`, reading `topics`.
+    async fn consume(
+        &self,
+        topics: &[&str],
+        group: &str,
+        consumer: &str,
+    ) -> Result<Box<dyn LogConsumer>, BusError>;
+}
+
+/// One member of a consumer group.
+#[async_trait]
+pub trait LogConsumer: Send + std::fmt::Debug {
+    /// Up to `max` deliveries, waiting at most `wait` for the first one (an empty batch when
+    /// nothing came).
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+
+    /// Acknowledges the deliveries: they are done and will not be delivered again to this
+    /// group. Consumers acknowledge in delivery order (a Kafka commit covers every earlier
+    /// record of the partition).
+    async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError>;
+}

@@ -1,0 +1,258 @@
+//! In-process durable topics and consumer groups.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::{BusError, Cursor, Delivery, DurableLog, LogConsumer, Record};
+
+/// In-process topics with consumer groups.
+#[derive(Debug, Clone)]
+pub struct MemoryLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    retain: usize,
+    reclaim_after: Duration,
+    state: Mutex<State>,
+    appended: Notify,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    topics: HashMap<String, Topic>,
+    groups: HashMap<String, Group>,
+}
+
+#[derive(Debug, Default)]
+struct Topic {
+    /// Sequence number of `records[0]`.
+    first: u64,
+    records: VecDeque<Record>,
+}
+
+impl Topic {
+    fn get(&self, seq: u64) -> Option<&Record> {
+        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.records.get(index)
+    }
+
+    fn end(&self) -> u64 {
+        self.first + self.records.len() as u64
+    }
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    /// Next sequence number to hand out, per topic.
+    next: HashMap<String, u64>,
+    /// Given but not acknowledged, per consumer name, with when it was given.
+    pending: HashMap<String, BTreeMap<(String, u64), Instant>>,
+}
+
+impl Inner {
+    /// Every update leaves the state consistent, so a lock poisoned by a panic elsewhere is
+    /// still safe to use.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl MemoryLog {
+    /// Topics retaining at most `retain` records each (the oldest go first); records a
+    /// member left unacknowledged for 30 s go to another member.
+    pub fn new(retain: usize) -> MemoryLog {
+        MemoryLog::with_reclaim_after(retain, Duration::from_secs(30))
+    }
+
+    /// As [`MemoryLog::new`], reclaiming after `reclaim_after`.
+    pub fn with_reclaim_after(retain: usize, reclaim_after: Duration) -> MemoryLog {
+        MemoryLog {
+            inner: Arc::new(Inner {
+                retain: retain.max(1),
+                reclaim_after,
+                state: Mutex::new(State::default()),
+                appended: Notify::new(),
+            }),
+        }
+    }
+
+    /// Records `topic` holds (appended and not yet trimmed).
+    pub fn len(&self, topic: &str) -> usize {
+        self.inner
+            .lock()
+            .topics
+            .get(topic)
+            .map_or(0, |t| t.records.len())
+    }
+
+    /// Whether `topic` holds nothing.
+    pub fn is_empty(&self, topic: &str) -> bool {
+        self.len(topic) == 0
+    }
+}
+
+#[async_trait]
+impl DurableLog for MemoryLog {
+    async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        {
+            let mut state = self.inner.lock();
+            let log = state.topics.entry(topic.to_owned()).or_default();
+            for record in records {
+                log.records.push_back(record.clone());
+                if log.records.len() > self.inner.retain {
+                    log.records.pop_front();
+                    log.first += 1;
+                }
+            }
+        }
+        self.inner.appended.notify_waiters();
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        topics: &[&str],
+        group: &str,
+        consumer: &str,
+    ) -> Result<Box<dyn LogConsumer>, BusError> {
+        let backlog = self
+            .inner
+            .lock()
+            .groups
+            .get(group)
+            .and_then(|g| g.pending.get(consumer))
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        Ok(Box::new(MemoryConsumer {
+            inner: Arc::clone(&self.inner),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            group: group.to_owned(),
+            name: consumer.to_owned(),
+            backlog,
+        }))
+    }
+}
+
+/// A member of an in-process consumer group.
+#[derive(Debug)]
+struct MemoryConsumer {
+    inner: Arc<Inner>,
+    topics: Vec<String>,
+    group: String,
+    name: String,
+    /// Pending records of an earlier member under this name, delivered first.
+    backlog: VecDeque<(String, u64)>,
+}
+
+impl MemoryConsumer {
+    fn take(&mut self, max: usize) -> Vec<Delivery> {
+        let mut state = self.inner.lock();
+        let State { topics, groups } = &mut *state;
+        let group = groups.entry(self.group.clone()).or_default();
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some((topic, seq)) = self.backlog.pop_front() else {
+                break;
+            };
+            let still_pending = group
+                .pending
+                .get(&self.name)
+                .is_some_and(|p| p.contains_key(&(topic.clone(), seq)));
+            // A record trimmed away meanwhile is gone, as in Redis after MAXLEN.
+            if let Some(record) = topics.get(&topic).and_then(|t| t.get(seq))
+                && still_pending
+            {
+                out.push(delivery(&topic, seq, record));
+            }
+        }
+        // Records other members left unacknowledged too long become this member's.
+        let now = Instant::now();
+        let mut stale = Vec::new();
+        for (name, pending) in &mut group.pending {
+            if *name == self.name {
+                continue;
+            }
+            pending.retain(|(topic, seq), given| {
+                let take = stale.len() < max.saturating_sub(out.len())
+                    && self.topics.contains(topic)
+                    && now.duration_since(*given) >= self.inner.reclaim_after;
+                if take {
+                    stale.push((topic.clone(), *seq));
+                }
+                !take
+            });
+        }
+        for (topic, seq) in stale {
+            if let Some(record) = topics.get(&topic).and_then(|t| t.get(seq)) {
+                out.push(delivery(&topic, seq, record));
+                let mine = group.pending.entry(self.name.clone()).or_default();
+                mine.insert((topic, seq), now);
+            }
+        }
+        for topic_name in &self.topics {
+            let Some(topic) = topics.get(topic_name) else {
+                continue;
+            };
+            let next = group.next.entry(topic_name.clone()).or_insert(0);
+            *next = (*next).max(topic.first);
+            while out.len() < max && *next < topic.end() {
+                if let Some(record) = topic.get(*next) {
+                    out.push(delivery(topic_name, *next, record));
+                    group
+                        .pending
+                        .entry(self.name.clone())
+                        .or_default()
+                        .insert((topic_name.clone(), *next), now);
+                }
+                *next += 1;
+            }
+        }
+        out
+    }
+}
+
+fn delivery(topic: &str, seq: u64, record: &Record) -> Delivery {
+    Delivery {
+        topic: topic.to_owned(),
+        cursor: Cursor::new(seq.to_string()),
+        record: record.clone(),
+    }
+}
+
+#[async_trait]
+impl LogConsumer for MemoryConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let inner = Arc::clone(&self.inner);
+            let appended = inner.appended.notified();
+            let batch = self.take(max.max(1));
+            if !batch.is_empty() {
+                return Ok(batch);
+            }
+            if tokio::time::timeout_at(deadline, appended).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError> {
+        let mut state = self.inner.lock();
+        let group = state.groups.entry(self.group.clone()).or_default();
+        let pending = group.pending.entry(self.name.clone()).or_default();
+        for d in deliveries {
+            let seq: u64 = d.cursor.as_str().parse().map_err(|_| BusError::Rejected {
+                backend: "memory",
+                reason: format!("`{}` is not a cursor of this log", d.cursor),
+            })?;
+            pending.remove(&(d.topic.clone(), seq));
+        }
+        Ok(())
+    }
+}
