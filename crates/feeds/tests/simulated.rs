@@ -347,6 +347,40 @@ async fn korbit_server_pings_keep_a_quiet_socket_alive() {
     }
 }
 
+/// A server that stalls (reads nothing, sends nothing, answers no ping) is dead to the feed:
+/// the idle watchdog ends the session, the feed reconnects and backfills what traded meanwhile.
+async fn a_stalled_server_is_replaced_and_backfilled(exchange: Exchange) {
+    let mut config = SimulatorConfig::new(vec![m("BTC")]);
+    config.trades_per_second = 0.0;
+    let mut rig = Rig::start(exchange, config, |c| {
+        c.ping_interval = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let btc = m("BTC");
+    rig.feed.set_markets(set(&["BTC"]));
+    rig.sim.step();
+    rig.until("the first trade", is_event_of(btc)).await;
+    rig.sim.inject(Fault::Stall(Duration::from_secs(4)));
+    for _ in 0..3 {
+        rig.sim.step();
+    }
+    let mut gap = rig
+        .until("the gap report", |o| matches!(o, FeedOutput::Gap(_)))
+        .await;
+    gap.extend(rig.during(Duration::from_millis(300)).await);
+    assert!(rig.reconnects() >= 1, "the stalled session was replaced");
+    let backfilled = trade_ids(&gap, btc);
+    let emitted = rig.sim.emitted_trades(btc);
+    for id in &emitted[emitted.len() - 3..] {
+        assert!(
+            backfilled.contains(id),
+            "trade {id} traded during the stall was backfilled"
+        );
+    }
+    rig.stop().await;
+}
+
 macro_rules! per_exchange {
     ($($name:ident => $exchange:expr),* $(,)?) => {$(
         mod $name {
@@ -360,6 +394,11 @@ macro_rules! per_exchange {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn reconnect_backfills_exactly_the_emitted_trades() {
                 super::reconnect_backfills_exactly_the_emitted_trades($exchange).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_stalled_server_is_replaced_and_backfilled() {
+                super::a_stalled_server_is_replaced_and_backfilled($exchange).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
