@@ -58,6 +58,12 @@ impl RedisBus {
         &self.config
     }
 
+    /// Sends a pipeline in one round trip, ignoring the replies.
+    async fn run(&self, pipe: &redis::Pipeline) -> Result<(), BusError> {
+        let mut conn = self.commands.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+    }
+
     /// `XADD` of one record to `stream` with the configured approximate bound, queued on `pipe`.
     fn queue_xadd(&self, pipe: &mut redis::Pipeline, stream: &str, record: &tickmesh_bus::Record) {
         let mut cmd = redis::cmd("XADD");
@@ -79,16 +85,17 @@ impl EventPublisher for RedisBus {
         }
         let mut pipe = redis::pipe();
         for out in batch {
-            pipe.cmd("PUBLISH")
-                .arg(&out.channel)
-                .arg(out.record.payload.as_ref())
-                .ignore();
+            queue_publish(&mut pipe, &out.channel, &out.record.payload);
             self.queue_xadd(&mut pipe, &self.config.stream, &out.record);
             pipe.ignore();
         }
-        let mut conn = self.commands.clone();
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+        self.run(&pipe).await
     }
+}
+
+/// `PUBLISH` of one live message, queued on `pipe` with its reply ignored.
+fn queue_publish(pipe: &mut redis::Pipeline, channel: &str, payload: &[u8]) {
+    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
 }
 
 /// How long a blocking read may take beyond its own timeout before the connection is

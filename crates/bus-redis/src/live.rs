@@ -31,13 +31,9 @@ impl LiveBus for RedisBus {
         }
         let mut pipe = redis::pipe();
         for m in messages {
-            pipe.cmd("PUBLISH")
-                .arg(&m.channel)
-                .arg(m.payload.as_ref())
-                .ignore();
+            crate::queue_publish(&mut pipe, &m.channel, &m.payload);
         }
-        let mut conn = self.commands.clone();
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+        self.run(&pipe).await
     }
 
     async fn subscribe(

@@ -44,8 +44,7 @@ impl DurableLog for RedisBus {
             self.queue_xadd(&mut pipe, topic, record);
             pipe.ignore();
         }
-        let mut conn = self.commands.clone();
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+        self.run(&pipe).await
     }
 
     async fn consume(
