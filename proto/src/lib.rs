@@ -8,6 +8,7 @@
 //! Code is generated at build time by `build.rs` (protox + tonic-prost-build), so building
 //! needs no system `protoc`.
 
+pub mod codec;
 pub mod convert;
 
 /// Generated code is exempt from our lints: it is not ours to style.

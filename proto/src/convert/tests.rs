@@ -138,3 +138,25 @@ fn timestamps_keep_microseconds() {
     assert!(time_from_wire("t", Some(&bad)).is_err());
     assert_eq!(time_from_wire("t", None).unwrap_err().field, "t");
 }
+
+#[test]
+fn the_bus_codec_round_trips_and_names_what_is_wrong() {
+    use crate::codec::{DecodeError, decode_event, encode_event};
+    let original = event(Payload::Trade(Trade {
+        trade_id: TradeId(17_883_351_803_770_004),
+        price: d("95078733694.3792000000000000"),
+        size: d("7.9276E-4"),
+        side: Side::Sell,
+    }));
+    let decoded = decode_event(&encode_event(&original)).unwrap();
+    assert_eq!(decoded, original);
+    let Payload::Trade(t) = &decoded.payload else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!(t.price.to_string(), "95078733694.3792000000000000");
+    assert!(matches!(
+        decode_event(b"\xff\xff"),
+        Err(DecodeError::Protobuf(_))
+    ));
+    assert!(matches!(decode_event(b""), Err(DecodeError::Invalid(_))));
+}
