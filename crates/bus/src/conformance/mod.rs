@@ -3,6 +3,8 @@
 //! the in-process adapter; names are made unique per run by the caller's `prefix`, so suites
 //! can share a server with other tests.
 
+// Test code only (behind the `conformance` feature, which only dev-dependencies enable): a
+// panic is how a suite reports a violated contract, so unwrap and expect are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod live;
