@@ -105,3 +105,32 @@ pub(crate) fn delivery(topic: &str, entry: Entry) -> Option<Delivery> {
         record: entry.record?,
     })
 }
+
+/// `(lag, pending)` of `group` out of an `XINFO GROUPS` reply (flat key/value arrays on RESP2,
+/// maps on RESP3). `lag` is nil when Redis cannot compute it (after deletions).
+pub(crate) fn group_backlog(value: &Value, group: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let Value::Array(groups) = value else {
+        return None;
+    };
+    groups.iter().find_map(|g| {
+        let pairs: Vec<(&Value, &Value)> = match g {
+            Value::Array(flat) => flat.chunks_exact(2).map(|kv| (&kv[0], &kv[1])).collect(),
+            Value::Map(map) => map.iter().map(|(k, v)| (k, v)).collect(),
+            _ => return None,
+        };
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| text(k).as_deref() == Some(name))
+                .map(|(_, v)| *v)
+        };
+        if field("name").and_then(text).as_deref() != Some(group) {
+            return None;
+        }
+        let number = |name: &str| match field(name) {
+            Some(Value::Int(n)) => u64::try_from(*n).ok(),
+            _ => None,
+        };
+        Some((number("lag"), number("pending")))
+    })
+}

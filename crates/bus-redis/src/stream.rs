@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use redis::Value;
 use redis::aio::ConnectionManager;
-use tickmesh_bus::{BusError, Delivery, DurableLog, LogConsumer, Record};
+use tickmesh_bus::{Backlog, BusError, Delivery, DurableLog, LogConsumer, Record};
 use tracing::warn;
 
 use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
@@ -252,5 +252,21 @@ impl LogConsumer for RedisConsumer {
             self.query(&cmd).await?;
         }
         Ok(())
+    }
+
+    async fn backlog(&mut self) -> Result<Backlog, BusError> {
+        let mut total = Backlog {
+            lag: Some(0),
+            pending: Some(0),
+        };
+        for topic in &self.topics.clone() {
+            let reply = self
+                .query(redis::cmd("XINFO").arg("GROUPS").arg(topic))
+                .await?;
+            let (lag, pending) = reply::group_backlog(&reply, &self.group).unwrap_or((None, None));
+            total.lag = total.lag.zip(lag).map(|(a, b)| a + b);
+            total.pending = total.pending.zip(pending).map(|(a, b)| a + b);
+        }
+        Ok(total)
     }
 }

@@ -31,6 +31,6 @@ pub mod conformance;
 pub use error::BusError;
 pub use inbox::{Inbox, InboxSender, Received};
 pub use live::{LiveBus, LiveMessage, channel_matches};
-pub use log::{DurableLog, LogConsumer};
+pub use log::{Backlog, DurableLog, LogConsumer};
 pub use publish::{EventPublisher, Outgoing};
 pub use record::{CONTENT_TYPE, Cursor, Delivery, Record, TRACEPARENT, content_type_protobuf};

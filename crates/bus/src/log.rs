@@ -40,4 +40,19 @@ pub trait LogConsumer: Send + std::fmt::Debug {
     /// group. Consumers acknowledge in delivery order (a Kafka commit covers every earlier
     /// record of the partition).
     async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError>;
+
+    /// How far the group is behind on its topics, where the backend can tell (Redis keeps a
+    /// group's lag and pending count; others report [`Backlog::default`], all unknown).
+    async fn backlog(&mut self) -> Result<Backlog, BusError> {
+        Ok(Backlog::default())
+    }
+}
+
+/// How far a consumer group is behind, summed over its topics; `None` where unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Records appended but not yet delivered to the group.
+    pub lag: Option<u64>,
+    /// Records delivered to the group and not yet acknowledged.
+    pub pending: Option<u64>,
 }

@@ -8,6 +8,7 @@
 
 mod logs;
 mod metrics;
+pub mod propagation;
 
 pub use logs::{
     LogFormat, LogFormatError, OTLP_ENDPOINT_VAR, TelemetryConfig, TelemetryError, TelemetryGuard,

@@ -1,11 +1,12 @@
 //! The `tickmesh` binary. It only parses the command line and hands over to the composition
 //! root of the chosen command; everything else lives in the library crates.
 
+mod migrate;
+mod plane;
+mod settings;
 mod simulate;
 mod up;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -20,27 +21,29 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run tickmesh in this process until SIGTERM or Ctrl-C.
-    Up(UpArgs),
+    /// Run every service in this process until SIGTERM or Ctrl-C (in-process bus and a
+    /// SQLite file unless Redis, Kafka or PostgreSQL are configured).
+    Up(up::HostArgs),
+    /// Run one service in this process, on Redis, Kafka and the database as configured.
+    Serve {
+        /// Which service.
+        #[arg(value_enum)]
+        service: up::Service,
+        #[command(flatten)]
+        args: up::HostArgs,
+    },
+    /// Apply the database migrations (`database.url`) and exit.
+    Migrate(migrate::MigrateArgs),
     /// Serve simulated Upbit, Bithumb and Korbit APIs on loopback until SIGTERM or Ctrl-C.
     Simulate(simulate::SimulateArgs),
-}
-
-/// Options of `tickmesh up`.
-#[derive(Debug, clap::Args)]
-struct UpArgs {
-    /// TOML configuration file; `TICKMESH__SECTION__KEY` environment variables override it.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// gRPC listen address, overriding `server.listen` (port 0 picks a free port).
-    #[arg(long, value_name = "ADDR")]
-    listen: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up(args) => up::run(args),
+        Command::Up(args) => up::run_up(args),
+        Command::Serve { service, args } => up::run_serve(service, args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Simulate(args) => simulate::run(args),
     };
     match result {

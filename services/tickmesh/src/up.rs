@@ -1,8 +1,9 @@
-//! `tickmesh up`: the composition root. It reads configuration, starts telemetry, binds the
-//! listeners and runs every hosted service until a shutdown signal, then drains.
-//!
-//! The data-plane services join here as their issues land; today the process hosts health,
-//! reflection and the metrics endpoint.
+//! `tickmesh up` and `tickmesh serve <service>`: the composition root. It reads
+//! configuration, starts telemetry, binds the listeners, starts the chosen services on the
+//! adapters the configuration selects, and serves gRPC until a shutdown signal, then drains.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use tickmesh_bootstrap::{ConfigSources, GrpcServer, ProcessConfig};
@@ -10,29 +11,113 @@ use tickmesh_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::UpArgs;
+use crate::plane::{self, Adapters, Running};
+use crate::settings::DataPlaneConfig;
 
-pub fn run(args: UpArgs) -> anyhow::Result<()> {
-    let sources = ConfigSources::load(args.config.as_deref(), std::env::vars())?;
-    let mut reader = sources.reader();
-    let mut config = ProcessConfig::read(&mut reader);
-    reader.finish()?;
-    if let Some(listen) = args.listen {
-        config.server.listen = listen;
-    }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
-    runtime.block_on(serve(config))
+/// Options shared by `tickmesh up` and `tickmesh serve`.
+#[derive(Debug, clap::Args)]
+pub struct HostArgs {
+    /// TOML configuration file; `TICKMESH__SECTION__KEY` environment variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// gRPC listen address, overriding `server.listen` (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 }
 
-async fn serve(config: ProcessConfig) -> anyhow::Result<()> {
+/// A service `tickmesh serve` can run on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// Exchange feeds published to Redis.
+    Ingestion,
+    /// The Redis stream handed to Kafka.
+    Bridge,
+    /// Kafka topics written to the database.
+    Storage,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Ingestion => "ingestion",
+            Service::Bridge => "bridge",
+            Service::Storage => "storage",
+        }
+    }
+}
+
+/// Reads the configuration of a hosting command.
+pub fn read_config(args: &HostArgs) -> anyhow::Result<(ProcessConfig, DataPlaneConfig)> {
+    let sources = ConfigSources::load(args.config.as_deref(), std::env::vars())?;
+    let mut reader = sources.reader();
+    let mut process = ProcessConfig::read(&mut reader);
+    let plane = DataPlaneConfig::read(&mut reader);
+    reader.finish()?;
+    if let Some(listen) = args.listen {
+        process.server.listen = listen;
+    }
+    Ok((process, plane))
+}
+
+/// `tickmesh up`: every service in this process.
+pub fn run_up(args: HostArgs) -> anyhow::Result<()> {
+    let (process, plane) = read_config(&args)?;
+    block_on(host(
+        "tickmesh",
+        process,
+        plane,
+        &[Service::Ingestion, Service::Bridge, Service::Storage],
+    ))
+}
+
+/// `tickmesh serve <service>`: one service in this process, on the real backends.
+pub fn run_serve(service: Service, args: HostArgs) -> anyhow::Result<()> {
+    let (process, plane) = read_config(&args)?;
+    let needs = |ok: bool, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "`tickmesh serve {}` needs {what}: a separate process cannot share the in-process bus",
+                service.name()
+            ))
+        }
+    };
+    let redis = "redis (set bus.redis_url, e.g. TICKMESH__BUS__REDIS_URL=redis://127.0.0.1:6379)";
+    let kafka = "kafka (set bus.kafka_brokers, e.g. TICKMESH__BUS__KAFKA_BROKERS=127.0.0.1:9092)";
+    match service {
+        Service::Ingestion => needs(plane.redis.is_some(), redis)?,
+        Service::Bridge => {
+            needs(plane.redis.is_some(), redis)?;
+            needs(plane.kafka.is_some(), kafka)?;
+        }
+        Service::Storage => needs(plane.kafka.is_some(), kafka)?,
+    }
+    block_on(host(
+        &format!("tickmesh-{}", service.name()),
+        process,
+        plane,
+        &[service],
+    ))
+}
+
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?
+        .block_on(f)
+}
+
+async fn host(
+    name: &str,
+    config: ProcessConfig,
+    plane: DataPlaneConfig,
+    services: &[Service],
+) -> anyhow::Result<()> {
     let otlp = std::env::var(tickmesh_telemetry::OTLP_ENDPOINT_VAR).ok();
-    let _telemetry =
-        tickmesh_telemetry::init(&config.telemetry("tickmesh", otlp), rust_log().as_deref())
-            .context("cannot start telemetry")?;
+    let _telemetry = tickmesh_telemetry::init(&config.telemetry(name, otlp), rust_log().as_deref())
+        .context("cannot start telemetry")?;
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
 
     let listener = TcpListener::bind(config.server.listen).await.with_context(|| {
@@ -60,6 +145,15 @@ async fn serve(config: ProcessConfig) -> anyhow::Result<()> {
         on_signal.cancel();
     });
 
+    let has = |s: Service| services.contains(&s);
+    let adapters = Adapters::connect(
+        &plane,
+        has(Service::Ingestion) || has(Service::Bridge),
+        has(Service::Bridge) || has(Service::Storage),
+    )
+    .await?;
+    let running = start(&plane, &adapters, services, &stop).await?;
+
     let metrics_task = match metrics_listener {
         Some(listener) => {
             let addr = listener
@@ -77,24 +171,56 @@ async fn serve(config: ProcessConfig) -> anyhow::Result<()> {
     };
 
     let server = GrpcServer::new();
+    let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
     tracing::info!(
         grpc_addr = %grpc_addr,
         services = ?server.service_names(),
-        "tickmesh up: grpc listening on {grpc_addr}"
+        "{name} up ({}): grpc listening on {grpc_addr}", names.join(", ")
     );
     let served = server
         .serve(listener, &config.server, stop.clone().cancelled_owned())
         .await
         .context("grpc server failed");
     stop.cancel();
+    let mut failures = Vec::new();
+    for service in running {
+        if let Err(e) = service.join().await {
+            failures.push(e);
+        }
+    }
     if let Some(task) = metrics_task {
         task.await
             .context("metrics endpoint task panicked")?
             .context("metrics endpoint failed")?;
     }
     served?;
-    tracing::info!("tickmesh stopped");
+    if let Some(first) = failures.into_iter().next() {
+        return Err(first);
+    }
+    tracing::info!("{name} stopped");
     Ok(())
+}
+
+/// Starts `services` in flow order, so each finds its consumers' side ready.
+async fn start(
+    plane: &DataPlaneConfig,
+    adapters: &Adapters,
+    services: &[Service],
+    stop: &CancellationToken,
+) -> anyhow::Result<Vec<Running>> {
+    let mut running = Vec::new();
+    if services.contains(&Service::Storage) {
+        let (_stats, task) = plane::start_storage(plane, adapters, stop).await?;
+        running.push(task);
+    }
+    if services.contains(&Service::Bridge) {
+        let (_stats, task) = plane::start_bridge(plane, adapters, stop);
+        running.push(task);
+    }
+    if services.contains(&Service::Ingestion) {
+        running.push(plane::start_ingestion(plane, adapters, stop)?);
+    }
+    Ok(running)
 }
 
 fn rust_log() -> Option<String> {

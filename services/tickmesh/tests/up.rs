@@ -20,6 +20,8 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 /// The process and the addresses it logged once it was listening.
 struct Running {
     child: Child,
+    /// Holds the SQLite file of embedded mode.
+    _data: tempfile::TempDir,
     grpc: SocketAddr,
     metrics: SocketAddr,
 }
@@ -32,8 +34,13 @@ impl Drop for Running {
 }
 
 fn start() -> Running {
+    let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
         .args(["up", "--listen", "127.0.0.1:0"])
+        .env(
+            "TICKMESH__DATABASE__URL",
+            format!("sqlite://{}", data.path().join("tickmesh.db").display()),
+        )
         .env("TICKMESH__METRICS__LISTEN", "127.0.0.1:0")
         .env("TICKMESH__LOG__FORMAT", "json")
         .env_remove("RUST_LOG")
@@ -67,6 +74,7 @@ fn start() -> Running {
     });
     Running {
         child,
+        _data: data,
         grpc: grpc.expect("tickmesh never logged its grpc address"),
         metrics: metrics.expect("tickmesh never logged its metrics address"),
     }

@@ -127,7 +127,13 @@ impl DurableLog for MemoryLog {
             .groups
             .get(group)
             .and_then(|g| g.pending.get(consumer))
-            .map(|p| p.keys().cloned().collect())
+            // Only the topics asked for, as Redis re-reads its own pending per stream.
+            .map(|p| {
+                p.keys()
+                    .filter(|(topic, _)| topics.contains(&topic.as_str()))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Box::new(MemoryConsumer {
             inner: Arc::clone(&self.inner),

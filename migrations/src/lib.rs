@@ -1,0 +1,57 @@
+//! Database migrations (sea-orm-migration) for PostgreSQL and SQLite.
+//!
+//! The same migrations run on both backends (DESIGN section 4). They differ in one place only:
+//! decimal columns are `NUMERIC` on PostgreSQL and `TEXT` on SQLite. A SQLite column declared
+//! `DECIMAL`, `NUMERIC` or `REAL` has numeric affinity and turns the text of a price into a
+//! binary float on insert, so `0.00079276` would come back rounded; `TEXT` affinity keeps the
+//! exact digits and scale. `tickmesh-storage` reads both forms back exactly.
+//!
+//! Every market-data table is keyed on its natural key (exchange, market and trade id or time),
+//! which is what lets storage write idempotently with `ON CONFLICT`.
+//!
+//! # Layout
+//! * [`Migrator`]: the ordered migrations, one module each.
+//! * [`migrate`]: applies what is pending and says how many were applied.
+//! * `testing` (feature `testing`): scratch PostgreSQL databases for tests.
+
+mod columns;
+mod m20260101_000001_subscriptions;
+mod m20260101_000002_trades;
+mod m20260101_000003_tickers;
+mod m20260101_000004_orderbook_snapshots;
+mod m20260101_000005_candles_1m;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseConnection;
+
+/// Every tickmesh migration, oldest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_subscriptions::Migration),
+            Box::new(m20260101_000002_trades::Migration),
+            Box::new(m20260101_000003_tickers::Migration),
+            Box::new(m20260101_000004_orderbook_snapshots::Migration),
+            Box::new(m20260101_000005_candles_1m::Migration),
+        ]
+    }
+}
+
+/// Applies every pending migration and returns how many were applied (0 when the schema was
+/// already current).
+///
+/// Fails when the database holds a migration this build does not know, which means an older
+/// binary is pointed at a newer schema.
+pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let before = Migrator::get_applied_migrations(db).await?.len();
+    Migrator::up(db, None).await?;
+    let after = Migrator::get_applied_migrations(db).await?.len();
+    Ok(after.saturating_sub(before))
+}

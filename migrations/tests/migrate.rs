@@ -1,0 +1,81 @@
+//! The migrations apply on fresh SQLite and PostgreSQL databases, are idempotent, and roll back.
+
+// Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tickmesh_migrations::testing::ScratchPostgres;
+use tickmesh_migrations::{Migrator, migrate};
+
+const TABLES: [&str; 5] = [
+    "subscriptions",
+    "trades",
+    "tickers",
+    "orderbook_snapshots",
+    "candles_1m",
+];
+
+async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
+    let path = dir.path().join("tickmesh.db");
+    Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap()
+}
+
+async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// Every table exists and is empty, and the natural keys reject duplicates.
+async fn check_schema(db: &DatabaseConnection) {
+    for table in TABLES {
+        assert_eq!(count(db, table).await, 0, "{table}");
+    }
+    let insert = "INSERT INTO subscriptions (exchange, market, created_at_us) \
+                  VALUES ('upbit', 'BTC/KRW', 1)";
+    db.execute_unprepared(insert).await.unwrap();
+    let err = db.execute_unprepared(insert).await.unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("unique")
+            || err.to_string().contains("duplicate key"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_apply_once_and_roll_back_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(&dir).await;
+    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+    assert_eq!(migrate(&db).await.unwrap(), 0);
+    check_schema(&db).await;
+
+    Migrator::down(&db, None).await.unwrap();
+    for table in TABLES {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert!(
+            db.execute_unprepared(&sql).await.is_err(),
+            "{table} remains"
+        );
+    }
+    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_apply_once_on_postgres() {
+    let scratch = ScratchPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable (TICKMESH_TEST_DATABASE_URL)");
+    let db = Database::connect(scratch.url()).await.unwrap();
+    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+    assert_eq!(migrate(&db).await.unwrap(), 0);
+    check_schema(&db).await;
+    db.close().await.unwrap();
+}

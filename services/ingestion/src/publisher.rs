@@ -1,0 +1,241 @@
+//! The publisher: feed output to the bus in batches, through the outage buffer.
+//!
+//! Batching is adaptive rather than timed: while one batch is on the wire, arrivals queue,
+//! and the next batch takes all of them (up to `batch_max`). At low rates every event goes
+//! out alone with no added delay; at high rates batches grow and round trips stay few.
+//!
+//! Reading from the feeds goes on while a batch is in flight or the bus is down, so an outage
+//! fills the [`OutageBuffer`] and not the exchange sockets; failed batches are retried with a
+//! capped backoff, ahead of newer events, so per-market order is kept.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickmesh_bus::{BusError, EventPublisher, Outgoing, Record, content_type_protobuf};
+use tickmesh_domain::MarketEvent;
+use tickmesh_feeds::{Backoff, BackoffConfig, FeedOutput};
+use tickmesh_proto::{codec, routing};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, info, warn};
+
+use crate::buffer::{OutageBuffer, OverflowPolicy, Pushed};
+use crate::stats::PublisherStats;
+
+/// Settings of the publisher.
+#[derive(Debug, Clone)]
+pub struct PublisherConfig {
+    /// Most events in one publish round trip.
+    pub batch_max: usize,
+    /// Most events waiting for the bus (including the batch in flight).
+    pub buffer_capacity: usize,
+    /// What happens to events when the buffer is full.
+    pub overflow: OverflowPolicy,
+    /// Delays between attempts while the bus fails.
+    pub retry: BackoffConfig,
+    /// How long shutdown waits to flush what is buffered.
+    pub drain_timeout: Duration,
+}
+
+impl Default for PublisherConfig {
+    fn default() -> Self {
+        PublisherConfig {
+            batch_max: 512,
+            // About 10 s of a busy three-exchange feed; a few tens of MB at most.
+            buffer_capacity: 100_000,
+            overflow: OverflowPolicy::default(),
+            retry: BackoffConfig {
+                initial: Duration::from_millis(50),
+                max: Duration::from_secs(2),
+            },
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The bus message of one event: payload, ordering key and live channel.
+pub fn outgoing(event: &MarketEvent) -> Outgoing {
+    let record = Record::new(
+        routing::partition_key(event.exchange, &event.market),
+        codec::encode_event(event),
+    )
+    .with_header(tickmesh_bus::CONTENT_TYPE, content_type_protobuf());
+    Outgoing {
+        channel: routing::live_channel(event.exchange, &event.market),
+        record,
+    }
+}
+
+type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<(), BusError>)> + Send>>;
+
+/// Runs until `shutdown` is cancelled or every feed has closed its sender, then flushes what
+/// it can within `drain_timeout` and returns.
+pub async fn run_publisher(
+    mut input: mpsc::Receiver<FeedOutput>,
+    bus: Arc<dyn EventPublisher>,
+    config: PublisherConfig,
+    stats: Arc<PublisherStats>,
+    shutdown: CancellationToken,
+) {
+    let mut buffer = OutageBuffer::new(config.buffer_capacity, config.overflow);
+    let mut backoff = Backoff::new(config.retry, u64::from(std::process::id()));
+    let mut in_flight: Option<InFlight> = None;
+    let mut retry_at: Option<Instant> = None;
+    let mut outage = Outage::default();
+    let mut input_open = true;
+    let mut drain_deadline: Option<Instant> = None;
+
+    loop {
+        if in_flight.is_none()
+            && buffer.has_waiting()
+            && retry_at.is_none_or(|t| t <= Instant::now())
+        {
+            retry_at = None;
+            let batch = buffer.take_batch(config.batch_max);
+            in_flight = Some(publish(Arc::clone(&bus), batch));
+        }
+        if (!input_open || drain_deadline.is_some()) && buffer.is_empty() {
+            break;
+        }
+        if drain_deadline.is_some_and(|d| d <= Instant::now()) {
+            warn!(
+                unpublished = buffer.len(),
+                "shutdown: the bus did not take every buffered event in time; they are lost"
+            );
+            break;
+        }
+        let reading = input_open && drain_deadline.is_none() && !buffer.should_block();
+        tokio::select! {
+            received = input.recv(), if reading => match received {
+                Some(FeedOutput::Event(event)) => {
+                    match buffer.push(outgoing(&event)) {
+                        Pushed::Stored => {}
+                        Pushed::DroppedOldest | Pushed::DroppedNewest => {
+                            stats.dropped();
+                            outage.dropped(config.overflow, buffer.len());
+                        }
+                    }
+                    stats.buffered(buffer.len());
+                }
+                Some(FeedOutput::Gap(gap)) => {
+                    stats.gap();
+                    info!(exchange = %gap.exchange, "feed gap reported: {gap:?}");
+                }
+                None => {
+                    // Every feed stopped: flush what is left, but not forever.
+                    input_open = false;
+                    drain_deadline.get_or_insert(Instant::now() + config.drain_timeout);
+                }
+            },
+            (batch, result) = wait_in_flight(&mut in_flight) => {
+                in_flight = None;
+                match result {
+                    Ok(()) => {
+                        buffer.confirm(batch.len());
+                        stats.published(batch.len());
+                        backoff.reset();
+                        outage.ended(buffer.len());
+                    }
+                    Err(error) => {
+                        let delay = backoff.next_delay();
+                        stats.failed();
+                        outage.failed(&error, buffer.len(), delay);
+                        buffer.restore(batch);
+                        retry_at = Some(Instant::now() + delay);
+                    }
+                }
+                stats.buffered(buffer.len());
+            },
+            () = sleep_until(retry_at), if in_flight.is_none() => {}
+            () = shutdown.cancelled(), if drain_deadline.is_none() => {
+                drain_deadline = Some(Instant::now() + config.drain_timeout);
+                // Retry at once: shutdown is no time to wait out a backoff.
+                retry_at = None;
+            }
+            () = sleep_until(drain_deadline), if drain_deadline.is_some() => {}
+        }
+    }
+}
+
+fn publish(bus: Arc<dyn EventPublisher>, mut batch: Vec<Outgoing>) -> InFlight {
+    let span = tracing::info_span!("ingestion.publish", events = batch.len());
+    if let Some(traceparent) = tickmesh_telemetry::propagation::traceparent_of(&span) {
+        for event in &mut batch {
+            event.record.headers.push((
+                tickmesh_bus::TRACEPARENT.to_owned(),
+                traceparent.clone().into(),
+            ));
+        }
+    }
+    Box::pin(
+        async move {
+            let result = bus.publish(&batch).await;
+            (batch, result)
+        }
+        .instrument(span),
+    )
+}
+
+async fn wait_in_flight(in_flight: &mut Option<InFlight>) -> (Vec<Outgoing>, Result<(), BusError>) {
+    match in_flight {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Logs an outage once when it starts, every drop burst while it lasts (at most every 5 s),
+/// and a summary when the bus takes events again.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Option<Instant>,
+    dropped: u64,
+    last_drop_report: Option<Instant>,
+}
+
+impl Outage {
+    fn failed(&mut self, error: &BusError, buffered: usize, retry_in: Duration) {
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+            warn!(
+                error = %error, buffered,
+                "the bus is not taking events; buffering and retrying (first retry in {retry_in:?})"
+            );
+        }
+    }
+
+    fn dropped(&mut self, policy: OverflowPolicy, buffered: usize) {
+        self.dropped += 1;
+        let due = self
+            .last_drop_report
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if due {
+            self.last_drop_report = Some(Instant::now());
+            warn!(
+                dropped = self.dropped, buffered, policy = %policy,
+                "outage buffer full: dropping events (raise ingestion.buffer_capacity or fix the bus)"
+            );
+        }
+    }
+
+    fn ended(&mut self, buffered: usize) {
+        if let Some(since) = self.since.take() {
+            info!(
+                outage = ?since.elapsed(), dropped = self.dropped, buffered,
+                "the bus takes events again after an outage of {:?}; {} events dropped",
+                since.elapsed(), self.dropped
+            );
+            self.dropped = 0;
+            self.last_drop_report = None;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The ingestion service: one feed per configured exchange, all feeding one publisher.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tickmesh_bus::EventPublisher;
+use tickmesh_domain::{Exchange, Market, UtcMicros};
+use tickmesh_feeds::{
+    Endpoints, FeedConfig, FeedHandle, FeedSnapshot, RestClient, RestError, protocol_for,
+    spawn_feed,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::publisher::{PublisherConfig, run_publisher};
+use crate::stats::{PublisherSnapshot, PublisherStats};
+
+/// One exchange to collect from.
+#[derive(Debug, Clone)]
+pub struct ExchangeFeed {
+    /// Which exchange.
+    pub exchange: Exchange,
+    /// Where it is reached (production, or a simulator).
+    pub endpoints: Endpoints,
+}
+
+/// Settings of the ingestion service.
+#[derive(Debug, Clone)]
+pub struct IngestionConfig {
+    /// The exchanges to connect to.
+    pub exchanges: Vec<ExchangeFeed>,
+    /// Markets collected on every exchange until subscriptions say otherwise.
+    pub markets: BTreeSet<Market>,
+    /// Capacity of the channel from the feeds to the publisher; when it is full the feeds
+    /// wait (see `tickmesh_feeds::feed`).
+    pub feed_channel: usize,
+    /// The publisher.
+    pub publisher: PublisherConfig,
+}
+
+impl Default for IngestionConfig {
+    fn default() -> Self {
+        IngestionConfig {
+            exchanges: Exchange::ALL
+                .into_iter()
+                .map(|exchange| ExchangeFeed {
+                    exchange,
+                    endpoints: Endpoints::production(exchange),
+                })
+                .collect(),
+            markets: BTreeSet::new(),
+            feed_channel: 8_192,
+            publisher: PublisherConfig::default(),
+        }
+    }
+}
+
+/// Starting ingestion failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestionError {
+    /// An exchange's REST base URL is unusable.
+    #[error("cannot set up the {exchange} rest client")]
+    Rest {
+        /// The exchange.
+        exchange: Exchange,
+        /// Why.
+        #[source]
+        source: RestError,
+    },
+}
+
+/// The running ingestion service.
+#[derive(Debug)]
+pub struct Ingestion {
+    feeds: Vec<(Exchange, FeedHandle)>,
+    stats: Arc<PublisherStats>,
+    publisher: JoinHandle<()>,
+}
+
+impl Ingestion {
+    /// Starts the feeds and the publisher. Feeds stop when `shutdown` is cancelled; the
+    /// publisher then flushes what they handed it and stops.
+    pub fn start(
+        config: IngestionConfig,
+        bus: Arc<dyn EventPublisher>,
+        shutdown: CancellationToken,
+    ) -> Result<Ingestion, IngestionError> {
+        let (tx, rx) = mpsc::channel(config.feed_channel.max(1));
+        let mut feeds = Vec::with_capacity(config.exchanges.len());
+        for feed in &config.exchanges {
+            let history = RestClient::new(feed.exchange, feed.endpoints.rest_url.clone()).map_err(
+                |source| IngestionError::Rest {
+                    exchange: feed.exchange,
+                    source,
+                },
+            )?;
+            let handle = spawn_feed(
+                FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone()),
+                protocol_for(feed.exchange),
+                Arc::new(history),
+                tx.clone(),
+                shutdown.clone(),
+            );
+            handle.set_markets(config.markets.clone());
+            feeds.push((feed.exchange, handle));
+        }
+        drop(tx);
+        let stats = Arc::new(PublisherStats::default());
+        // The publisher ends when every feed has dropped its sender, so it flushes what the
+        // feeds produced up to their last moment.
+        let publisher = tokio::spawn(run_publisher(
+            rx,
+            bus,
+            config.publisher,
+            Arc::clone(&stats),
+            CancellationToken::new(),
+        ));
+        Ok(Ingestion {
+            feeds,
+            stats,
+            publisher,
+        })
+    }
+
+    /// Replaces the markets collected on `exchange`.
+    pub fn set_markets(&self, exchange: Exchange, markets: BTreeSet<Market>) {
+        for (_, feed) in self.feeds.iter().filter(|(e, _)| *e == exchange) {
+            feed.set_markets(markets.clone());
+        }
+    }
+
+    /// The status of every feed.
+    pub fn feeds(&self) -> Vec<FeedSnapshot> {
+        let now = UtcMicros::now();
+        self.feeds
+            .iter()
+            .map(|(_, f)| f.status().snapshot(now))
+            .collect()
+    }
+
+    /// The publisher's counters.
+    pub fn publisher_stats(&self) -> PublisherSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Waits for the feeds to stop (after shutdown) and the publisher to flush.
+    pub async fn join(self) {
+        for (_, feed) in self.feeds {
+            feed.join().await;
+        }
+        if let Err(e) = self.publisher.await {
+            tracing::warn!(error = %e, "ingestion publisher task failed");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `trades`: one row per exchange, market and trade id.
+
+use sea_orm::entity::prelude::*;
+
+use crate::decimal::StoredDecimal;
+
+/// A stored trade.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "trades")]
+pub struct Model {
+    /// Exchange identifier (`upbit`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub exchange: String,
+    /// Canonical market (`BTC/KRW`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub market: String,
+    /// Exchange trade id (a `u64` no larger than `i64::MAX`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub trade_id: i64,
+    /// Execution price.
+    pub price: StoredDecimal,
+    /// Executed size.
+    pub size: StoredDecimal,
+    /// Taker side, `buy` or `sell`.
+    pub side: String,
+    /// Exchange time, epoch microseconds.
+    pub exchange_time_us: i64,
+    /// Receipt time, epoch microseconds.
+    pub received_time_us: i64,
+}
+
+/// No relations: tables are joined by natural key in queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The domain trade this row stores.
+    pub fn to_trade(&self) -> Result<tickmesh_domain::Trade, crate::StorageError> {
+        use tickmesh_domain::Side;
+        let side = match self.side.as_str() {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            other => {
+                return Err(crate::StorageError::invalid_row(
+                    "trades",
+                    "side",
+                    format!("expected buy or sell, got {other:?}"),
+                ));
+            }
+        };
+        Ok(tickmesh_domain::Trade {
+            trade_id: super::parse_trade_id("trades", "trade_id", self.trade_id)?,
+            price: self.price.0,
+            size: self.size.0,
+            side,
+        })
+    }
+}

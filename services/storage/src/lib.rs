@@ -1,0 +1,36 @@
+//! The storage service: market events from the durable log written to the database
+//! idempotently.
+//!
+//! Events arrive on the `tickmesh.trades`, `tickmesh.tickers` and `tickmesh.orderbooks` topics
+//! (DESIGN section 1). [`run`] reads them as consumer group `storage`, writes each batch in one
+//! transaction with [`MarketStore`], and acknowledges the batch only after the transaction
+//! committed; rows are keyed on natural keys and written with `ON CONFLICT`, so a batch
+//! delivered again after a crash changes nothing. Records that are not valid events go to
+//! `tickmesh.dlq` with the reason in a header, never silently away.
+//!
+//! The same code runs on PostgreSQL and on an embedded SQLite file; [`decimal`] explains what
+//! keeps prices exact on both.
+//!
+//! # Layout
+//! * [`connect()`]: opening a database from a URL.
+//! * [`entity`]: sea-orm entities of the tables `tickmesh-migrations` creates.
+//! * [`decimal`]: [`StoredDecimal`], exact decimals in and out of both backends.
+//! * [`writer`]: [`MarketStore`], one transaction per batch, candles merged from new trades.
+//! * [`query`]: reads (trades, tickers, books, candles).
+//! * [`consumer`]: the service loop ([`run`]) and its [`StorageStats`].
+
+pub mod connect;
+pub mod consumer;
+pub mod decimal;
+pub mod entity;
+mod error;
+pub mod query;
+mod stats;
+pub mod writer;
+
+pub use connect::connect;
+pub use consumer::{StorageServiceConfig, run};
+pub use decimal::StoredDecimal;
+pub use error::{ErrorChain, StorageError};
+pub use stats::{StorageStats, StorageStatsSnapshot};
+pub use writer::{MarketStore, StoreConfig, WriteSummary, validate};

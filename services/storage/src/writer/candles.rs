@@ -1,0 +1,134 @@
+//! One-minute candles from newly inserted trades, merged with what is stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement};
+use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
+
+use super::insert::{TradeRef, row_error, rows_per_statement, trade_id};
+use crate::StorageError;
+use crate::decimal::StoredDecimal;
+use crate::entity::{candles_1m, select_exact};
+
+/// Candle keys read back per statement (one bind parameter each).
+const KEYS_PER_READ: usize = 1_000;
+
+type CandleKey = (Exchange, Market, UtcMicros);
+
+/// Folds `new_trades` (trades whose insert was new, so none is counted twice) into the stored
+/// one-minute candles. Returns how many candles were created or updated.
+pub(super) async fn upsert<C: ConnectionTrait>(
+    db: &C,
+    backend: DbBackend,
+    new_trades: &[TradeRef<'_>],
+) -> Result<usize, StorageError> {
+    let mut candles: BTreeMap<CandleKey, Candle> = BTreeMap::new();
+    for (event, trade) in new_trades {
+        let candle = Candle::from_trade(CandleInterval::OneMinute, event.exchange_time, trade);
+        candles
+            .entry((event.exchange, event.market, candle.open_time))
+            .and_modify(|c| c.merge(&candle))
+            .or_insert(candle);
+    }
+    let markets: BTreeSet<(Exchange, Market)> = candles.keys().map(|&(e, m, _)| (e, m)).collect();
+    if backend == DbBackend::Postgres {
+        // Sorted order (a BTreeSet) so two writers never wait on each other in a cycle.
+        for (exchange, market) in &markets {
+            lock_market(db, *exchange, *market).await?;
+        }
+    }
+    for &(exchange, market) in &markets {
+        let open_times: Vec<i64> = candles
+            .range(
+                (exchange, market, UtcMicros(i64::MIN))..=(exchange, market, UtcMicros(i64::MAX)),
+            )
+            .map(|(&(_, _, t), _)| t.as_micros())
+            .collect();
+        for chunk in open_times.chunks(KEYS_PER_READ) {
+            let stored = select_exact::<candles_1m::Entity>()
+                .filter(candles_1m::Column::Exchange.eq(exchange.as_str()))
+                .filter(candles_1m::Column::Market.eq(market.to_string()))
+                .filter(candles_1m::Column::OpenTimeUs.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?;
+            for model in stored {
+                let stored = model.to_candle()?;
+                if let Some(candle) = candles.get_mut(&(exchange, market, stored.open_time)) {
+                    candle.merge(&stored);
+                }
+            }
+        }
+    }
+    write(db, backend, &candles).await?;
+    Ok(candles.len())
+}
+
+/// Holds a transaction-scoped PostgreSQL advisory lock on one market's candles.
+async fn lock_market<C: ConnectionTrait>(
+    db: &C,
+    exchange: Exchange,
+    market: Market,
+) -> Result<(), StorageError> {
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [format!("candles_1m:{exchange}:{market}").into()],
+    );
+    db.execute(statement).await?;
+    Ok(())
+}
+
+/// Writes merged candles over the stored ones.
+async fn write<C: ConnectionTrait>(
+    db: &C,
+    backend: DbBackend,
+    candles: &BTreeMap<CandleKey, Candle>,
+) -> Result<(), StorageError> {
+    use candles_1m::Column as C;
+    let key = [C::Exchange, C::Market, C::OpenTimeUs];
+    let values = [
+        C::Open,
+        C::High,
+        C::Low,
+        C::Close,
+        C::Volume,
+        C::QuoteVolume,
+        C::TradeCount,
+        C::FirstTradeTimeUs,
+        C::FirstTradeId,
+        C::LastTradeTimeUs,
+        C::LastTradeId,
+    ];
+    let rows: Vec<_> = candles.iter().collect();
+    for chunk in rows.chunks(rows_per_statement(key.len() + values.len())) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(candles_1m::Entity)
+            .columns(key.into_iter().chain(values));
+        for &(&(exchange, market, open_time), c) in chunk {
+            let id = |t: (UtcMicros, _)| trade_id(exchange, market, t.1);
+            let row: [SimpleExpr; 14] = [
+                Expr::val(exchange.as_str()).into(),
+                Expr::val(market.to_string()).into(),
+                Expr::val(open_time.as_micros()).into(),
+                StoredDecimal(c.open).to_expr(backend),
+                StoredDecimal(c.high).to_expr(backend),
+                StoredDecimal(c.low).to_expr(backend),
+                StoredDecimal(c.close).to_expr(backend),
+                StoredDecimal(c.volume).to_expr(backend),
+                StoredDecimal(c.quote_volume).to_expr(backend),
+                // More than i64::MAX trades in one minute cannot happen.
+                Expr::val(i64::try_from(c.trade_count).unwrap_or(i64::MAX)).into(),
+                Expr::val(c.first_trade.0.as_micros()).into(),
+                Expr::val(id(c.first_trade)?).into(),
+                Expr::val(c.last_trade.0.as_micros()).into(),
+                Expr::val(id(c.last_trade)?).into(),
+            ];
+            insert.values(row).map_err(row_error)?;
+        }
+        insert.on_conflict(OnConflict::columns(key).update_columns(values).to_owned());
+        db.execute(backend.build(&insert)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! [`MarketStore`]: batches of market events written in one transaction, idempotently.
+//!
+//! What one [`MarketStore::write`] does, all inside one transaction:
+//!
+//! 1. **trades**: multi-row `INSERT ... ON CONFLICT (exchange, market, trade_id) DO NOTHING
+//!    RETURNING` the keys that were new (PostgreSQL, and SQLite since 3.35).
+//! 2. **candles**: built from the *new* trades only, so a replayed batch never counts volume
+//!    twice; aggregated per minute with the domain [`Candle`](tickmesh_domain::Candle), merged
+//!    with the stored candles in Rust and written back with an upsert. The merge is not done in
+//!    SQL because SQLite stores decimals as text, where `max()` and `<` compare lexically
+//!    (`"9" > "10"`).
+//! 3. **tickers**: `INSERT ... ON CONFLICT DO NOTHING`.
+//! 4. **order books**: throttled per market to one snapshot per
+//!    [`StoreConfig::orderbook_interval`] of exchange time, then `ON CONFLICT DO NOTHING`.
+//!
+//! Concurrency: SQLite runs one writer at a time, and each transaction here starts with an
+//! insert, so it holds the write lock before it reads candles. On PostgreSQL two storage
+//! consumers could read the same candle and both write back their own merge; a
+//! transaction-scoped advisory lock per market serialises them (taken in sorted order, after
+//! the trade inserts, so lock waits cannot form a cycle).
+
+mod candles;
+mod insert;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, UtcMicros};
+
+use self::insert::BookRef;
+
+use crate::StorageError;
+use crate::entity::orderbook_snapshots;
+
+/// How [`MarketStore`] stores events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Minimum exchange time between two stored snapshots of one market's order book.
+    pub orderbook_interval: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig {
+            orderbook_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one [`MarketStore::write`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Trades stored for the first time.
+    pub trades_inserted: usize,
+    /// Trades already stored (replays), including repeats within the batch.
+    pub trades_duplicate: usize,
+    /// Ticker updates stored (repeats of a stored one are skipped).
+    pub tickers: usize,
+    /// Order book snapshots stored.
+    pub orderbooks_stored: usize,
+    /// Order books not stored: within the interval of the last stored one, or already stored.
+    pub orderbooks_throttled: usize,
+    /// One-minute candles created or updated.
+    pub candles_touched: usize,
+}
+
+/// Checks that `event` can be stored, so a caller can set it aside (dead-letter it) instead
+/// of failing a whole batch: trade ids must fit the `BIGINT` column.
+pub fn validate(event: &MarketEvent) -> Result<(), StorageError> {
+    if let Payload::Trade(trade) = &event.payload {
+        insert::trade_id(event.exchange, event.market, trade.trade_id)?;
+    }
+    Ok(())
+}
+
+/// The order books of a batch the throttle lets through.
+#[derive(Debug)]
+struct Throttled<'a> {
+    /// Books to store, in batch order.
+    keep: Vec<BookRef<'a>>,
+    /// How many it held back.
+    dropped: usize,
+    /// The throttle state to adopt once `keep` is committed.
+    last_book: HashMap<(Exchange, Market), Option<UtcMicros>>,
+}
+
+/// Writes batches of market events into the database.
+#[derive(Debug)]
+pub struct MarketStore {
+    db: DatabaseConnection,
+    config: StoreConfig,
+    /// Exchange time of the last stored book per market, `None` when the market has none;
+    /// loaded from the table the first time a market is seen.
+    last_book: HashMap<(Exchange, Market), Option<UtcMicros>>,
+}
+
+impl MarketStore {
+    /// A store writing to `db`, whose schema the migrations created.
+    pub fn new(db: DatabaseConnection, config: StoreConfig) -> MarketStore {
+        MarketStore {
+            db,
+            config,
+            last_book: HashMap::new(),
+        }
+    }
+
+    /// The database connection, for queries.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Writes `events` in one transaction; nothing is written when it fails.
+    ///
+    /// Idempotent: writing the same events again changes no row and no candle. Fails without
+    /// writing anything when an event cannot be stored (see [`validate`]).
+    pub async fn write(&mut self, events: &[MarketEvent]) -> Result<WriteSummary, StorageError> {
+        if events.is_empty() {
+            return Ok(WriteSummary::default());
+        }
+        for event in events {
+            validate(event)?;
+        }
+        let mut trades = Vec::new();
+        let mut tickers = Vec::new();
+        let mut books = Vec::new();
+        for event in events {
+            match &event.payload {
+                Payload::Trade(t) => trades.push((event, t)),
+                Payload::Ticker(t) => tickers.push((event, t)),
+                Payload::OrderBook(b) => books.push((event, b)),
+            }
+        }
+        // Read outside the transaction, so that every transaction starts with a write.
+        self.load_last_books(&books).await?;
+        let Throttled {
+            keep: books,
+            dropped: throttled,
+            last_book,
+        } = self.throttle(&books);
+
+        let backend = self.db.get_database_backend();
+        let txn = self.db.begin().await?;
+        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, &trades).await?;
+        let candles_touched = candles::upsert(&txn, backend, &new_trades).await?;
+        let tickers_stored = insert::tickers(&txn, backend, &tickers).await?;
+        let orderbooks_stored = insert::orderbooks(&txn, backend, &books).await?;
+        txn.commit().await?;
+
+        // Only a committed snapshot moves the throttle on; a failed batch is retried in full.
+        self.last_book.extend(last_book);
+        Ok(WriteSummary {
+            trades_inserted: new_trades.len(),
+            trades_duplicate,
+            tickers: tickers_stored,
+            orderbooks_stored,
+            orderbooks_throttled: throttled + books.len() - orderbooks_stored,
+            candles_touched,
+        })
+    }
+
+    /// Loads the time of the last stored book of every market in `books` not seen before.
+    async fn load_last_books(&mut self, books: &[BookRef<'_>]) -> Result<(), StorageError> {
+        for (event, _) in books {
+            let key = (event.exchange, event.market);
+            if self.last_book.contains_key(&key) {
+                continue;
+            }
+            let last: Option<Option<i64>> = orderbook_snapshots::Entity::find()
+                .select_only()
+                .column_as(orderbook_snapshots::Column::ExchangeTimeUs.max(), "last")
+                .filter(orderbook_snapshots::Column::Exchange.eq(event.exchange.as_str()))
+                .filter(orderbook_snapshots::Column::Market.eq(event.market.to_string()))
+                .into_tuple()
+                .one(&self.db)
+                .await?;
+            self.last_book
+                .insert(key, last.flatten().map(UtcMicros::from_micros));
+        }
+        Ok(())
+    }
+
+    /// Picks the books to store: the first of a market, then each at least the interval of
+    /// exchange time after the last one kept.
+    fn throttle<'a>(&self, books: &[BookRef<'a>]) -> Throttled<'a> {
+        let interval =
+            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
+        let mut out = Throttled {
+            keep: Vec::new(),
+            dropped: 0,
+            last_book: HashMap::new(),
+        };
+        for &(event, book) in books {
+            let key = (event.exchange, event.market);
+            let last = out
+                .last_book
+                .get(&key)
+                .or_else(|| self.last_book.get(&key))
+                .copied()
+                .flatten();
+            if last.is_none_or(|last| event.exchange_time >= last.add_micros(interval)) {
+                out.keep.push((event, book));
+                out.last_book.insert(key, Some(event.exchange_time));
+            } else {
+                out.dropped += 1;
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,182 @@
+//! Wiring of the data plane: the adapters each port gets, and the services started on them.
+//! `tickmesh up` starts every service here; `tickmesh serve <service>` starts one.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tickmesh_bridge::{BridgeStats, run_bridge};
+use tickmesh_bus::memory::MemoryBus;
+use tickmesh_bus::{DurableLog, EventPublisher};
+use tickmesh_bus_kafka::KafkaLog;
+use tickmesh_bus_redis::RedisBus;
+use tickmesh_ingestion::Ingestion;
+use tickmesh_storage::{MarketStore, StorageStats};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::DataPlaneConfig;
+
+/// The adapter behind each port.
+#[derive(Debug, Clone)]
+pub struct Adapters {
+    /// Ingestion's live + durable write.
+    pub publisher: Arc<dyn EventPublisher>,
+    /// The durable stream the bridge reads.
+    pub stream: Arc<dyn DurableLog>,
+    /// The topics the bridge writes and storage reads.
+    pub topics: Arc<dyn DurableLog>,
+}
+
+impl Adapters {
+    /// Connects the configured backends a process needs (Redis for the stream side, Kafka
+    /// for the topics side); the in-process bus stands in for the others.
+    pub async fn connect(
+        config: &DataPlaneConfig,
+        stream_side: bool,
+        topics_side: bool,
+    ) -> anyhow::Result<Adapters> {
+        let memory = MemoryBus::new(config.stream.clone(), config.memory_retain);
+        let (publisher, stream): (Arc<dyn EventPublisher>, Arc<dyn DurableLog>) =
+            match config.redis.as_ref().filter(|_| stream_side) {
+                Some(redis) => {
+                    let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
+                        format!(
+                            "cannot connect to redis ({:?}); is it running? check bus.redis_url",
+                            redis.target
+                        )
+                    })?;
+                    (Arc::new(bus.clone()), Arc::new(bus))
+                }
+                None => (Arc::new(memory.clone()), memory.log.clone()),
+            };
+        let topics: Arc<dyn DurableLog> = match config.kafka.as_ref().filter(|_| topics_side) {
+            Some(kafka) => {
+                let log = KafkaLog::new(kafka.clone()).with_context(|| {
+                    format!("cannot create the kafka clients for {}", kafka.brokers)
+                })?;
+                log.ensure_topics(&config.topics.all()).await.with_context(|| {
+                    format!("cannot create the kafka topics on {}; is the broker running? check bus.kafka_brokers", kafka.brokers)
+                })?;
+                Arc::new(log)
+            }
+            None => memory.log.clone(),
+        };
+        Ok(Adapters {
+            publisher,
+            stream,
+            topics,
+        })
+    }
+}
+
+/// A started service: what to wait for at shutdown.
+#[derive(Debug)]
+pub enum Running {
+    /// Ingestion (feeds and publisher).
+    Ingestion(Ingestion),
+    /// A task that ends at shutdown.
+    Task(&'static str, JoinHandle<anyhow::Result<()>>),
+}
+
+impl Running {
+    /// Waits for the service to finish after shutdown was signalled.
+    pub async fn join(self) -> anyhow::Result<()> {
+        match self {
+            Running::Ingestion(ingestion) => {
+                ingestion.join().await;
+                Ok(())
+            }
+            Running::Task(name, task) => task
+                .await
+                .with_context(|| format!("the {name} task panicked"))?
+                .with_context(|| format!("{name} failed")),
+        }
+    }
+}
+
+/// Starts ingestion on `adapters.publisher`.
+pub fn start_ingestion(
+    config: &DataPlaneConfig,
+    adapters: &Adapters,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Running> {
+    let names: Vec<String> = config
+        .ingestion
+        .markets
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    tracing::info!(markets = %names.join(","), "ingestion starting");
+    let ingestion = Ingestion::start(
+        config.ingestion.clone(),
+        Arc::clone(&adapters.publisher),
+        shutdown.clone(),
+    )
+    .context("cannot start ingestion")?;
+    Ok(Running::Ingestion(ingestion))
+}
+
+/// Starts the bridge from `adapters.stream` to `adapters.topics`.
+pub fn start_bridge(
+    config: &DataPlaneConfig,
+    adapters: &Adapters,
+    shutdown: &CancellationToken,
+) -> (Arc<BridgeStats>, Running) {
+    let stats = Arc::new(BridgeStats::new());
+    let task = tokio::spawn({
+        let (stream, topics) = (Arc::clone(&adapters.stream), Arc::clone(&adapters.topics));
+        let (config, stats, shutdown) =
+            (config.bridge.clone(), Arc::clone(&stats), shutdown.clone());
+        async move { Ok(run_bridge(stream, topics, config, stats, shutdown).await?) }
+    });
+    (stats, Running::Task("bridge", task))
+}
+
+/// Connects the database (applying migrations when configured) and starts storage on
+/// `adapters.topics`.
+pub async fn start_storage(
+    config: &DataPlaneConfig,
+    adapters: &Adapters,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(Arc<StorageStats>, Running)> {
+    let db = open_database(config).await?;
+    let store = MarketStore::new(db, config.store.clone());
+    let stats = Arc::new(StorageStats::default());
+    let task = tokio::spawn({
+        let topics = Arc::clone(&adapters.topics);
+        let (config, stats, shutdown) =
+            (config.storage.clone(), Arc::clone(&stats), shutdown.clone());
+        async move { Ok(tickmesh_storage::run(topics, store, config, stats, shutdown).await?) }
+    });
+    Ok((stats, Running::Task("storage", task)))
+}
+
+/// Opens `database.url`, applying pending migrations when `database.migrate` is on.
+pub async fn open_database(
+    config: &DataPlaneConfig,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let url = &config.database_url;
+    let db = tickmesh_storage::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(url)))?;
+    if config.migrate {
+        let applied = tickmesh_migrations::migrate(&db)
+            .await
+            .with_context(|| format!("cannot migrate the database {}", redact(url)))?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+    }
+    Ok(db)
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme && url[scheme + 3..at].contains(':') => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

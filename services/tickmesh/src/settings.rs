@@ -1,0 +1,204 @@
+//! The data plane's typed configuration, read from the `bus`, `database`, `ingestion`,
+//! `bridge` and `storage` sections. Which adapter each port gets is decided here and only
+//! here: a configured Redis URL, Kafka brokers or PostgreSQL URL swaps in the real adapter,
+//! and without them `tickmesh up` runs on the in-process bus and a SQLite file.
+
+use std::collections::BTreeSet;
+
+use tickmesh_bootstrap::ConfigReader;
+use tickmesh_bridge::BridgeConfig;
+use tickmesh_bus_kafka::KafkaConfig;
+use tickmesh_bus_redis::{RedisConfig, RedisTarget};
+use tickmesh_domain::{Exchange, Market};
+use tickmesh_feeds::Endpoints;
+use tickmesh_ingestion::{ExchangeFeed, IngestionConfig, OverflowPolicy};
+use tickmesh_proto::routing::{self, TopicNames};
+use tickmesh_storage::{StorageServiceConfig, StoreConfig};
+
+/// The default database of `tickmesh up`: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tickmesh.db";
+
+/// Everything the data-plane services are configured with.
+#[derive(Debug, Clone)]
+pub struct DataPlaneConfig {
+    /// Redis (`bus.redis_url`, or `bus.redis_sentinels` + `bus.redis_master`); `None` means
+    /// the in-process bus.
+    pub redis: Option<RedisConfig>,
+    /// Kafka (`bus.kafka_brokers`); `None` means the in-process log.
+    pub kafka: Option<KafkaConfig>,
+    /// Records each in-process topic keeps (`bus.memory_retain`).
+    pub memory_retain: usize,
+    /// The durable stream ingestion writes and the bridge reads (`bus.stream`).
+    pub stream: String,
+    /// Kafka topic names (`bus.topic_prefix` before the defaults).
+    pub topics: TopicNames,
+    /// `database.url`: `postgres://...` or `sqlite://FILE`.
+    pub database_url: String,
+    /// `database.migrate`: apply pending migrations at start.
+    pub migrate: bool,
+    /// The ingestion service.
+    pub ingestion: IngestionConfig,
+    /// The bridge.
+    pub bridge: BridgeConfig,
+    /// The storage consumer.
+    pub storage: StorageServiceConfig,
+    /// The storage writer.
+    pub store: StoreConfig,
+}
+
+impl DataPlaneConfig {
+    /// Reads the sections; problems are collected by `r`.
+    pub fn read(r: &mut ConfigReader<'_>) -> DataPlaneConfig {
+        let stream = r.get("bus.stream", routing::EVENTS_STREAM.to_owned());
+        let topics = TopicNames::with_prefix(&r.get("bus.topic_prefix", String::new()));
+        let redis = read_redis(r).map(|mut redis| {
+            redis.stream = stream.clone();
+            redis
+        });
+        let kafka = r
+            .optional::<String>("bus.kafka_brokers", None)
+            .filter(|b| !b.is_empty())
+            .map(|brokers| {
+                let mut kafka = KafkaConfig::new(brokers);
+                kafka.partitions = r.get("bus.kafka_partitions", kafka.partitions);
+                kafka.replication = r.get("bus.kafka_replication", kafka.replication);
+                kafka.extra = r.get_with("bus.kafka_options", Vec::new(), parse_options);
+                kafka
+            });
+        let mut bridge = read_bridge(r);
+        bridge.stream = stream.clone();
+        bridge.topics = topics.clone();
+        let mut storage = read_storage(r);
+        storage.topics = topics.clone();
+        DataPlaneConfig {
+            redis,
+            kafka,
+            memory_retain: r.get("bus.memory_retain", 1_000_000),
+            stream,
+            topics,
+            database_url: r.get("database.url", DEFAULT_DATABASE_URL.to_owned()),
+            migrate: r.get("database.migrate", true),
+            ingestion: read_ingestion(r),
+            bridge,
+            storage,
+            store: StoreConfig {
+                orderbook_interval: r.duration(
+                    "storage.orderbook_interval",
+                    StoreConfig::default().orderbook_interval,
+                ),
+            },
+        }
+    }
+}
+
+fn read_redis(r: &mut ConfigReader<'_>) -> Option<RedisConfig> {
+    let url = r
+        .optional::<String>("bus.redis_url", None)
+        .filter(|u| !u.is_empty());
+    let sentinels: Vec<String> = r
+        .get("bus.redis_sentinels", String::new())
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let master = r.get("bus.redis_master", "mymaster".to_owned());
+    let mut config = match (url, sentinels.is_empty()) {
+        (Some(url), true) => RedisConfig::new(url),
+        (None, false) => RedisConfig {
+            target: RedisTarget::Sentinel { sentinels, master },
+            ..RedisConfig::new(String::new())
+        },
+        (Some(_), false) => {
+            r.invalid(
+                "bus.redis_sentinels",
+                "set either bus.redis_url or bus.redis_sentinels, not both",
+            );
+            return None;
+        }
+        (None, true) => return None,
+    };
+    config.stream_maxlen = r.get("bus.stream_maxlen", config.stream_maxlen);
+    config.reclaim_after = r.duration("bus.reclaim_after", config.reclaim_after);
+    Some(config)
+}
+
+fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
+    let mut config = IngestionConfig::default();
+    let exchanges: Vec<Exchange> = r.get_with("ingestion.exchanges", Exchange::ALL.to_vec(), |s| {
+        s.split(',')
+            .map(|e| e.trim().parse::<Exchange>().map_err(|e| e.to_string()))
+            .collect()
+    });
+    config.exchanges = exchanges
+        .into_iter()
+        .map(|exchange| {
+            let production = Endpoints::production(exchange);
+            ExchangeFeed {
+                exchange,
+                endpoints: Endpoints {
+                    ws_url: r.get(&format!("ingestion.{exchange}.ws_url"), production.ws_url),
+                    rest_url: r.get(
+                        &format!("ingestion.{exchange}.rest_url"),
+                        production.rest_url,
+                    ),
+                },
+            }
+        })
+        .collect();
+    config.markets = r.get_with("ingestion.markets", BTreeSet::new(), |s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(|m| Market::parse(m).map_err(|e| e.to_string()))
+            .collect()
+    });
+    let p = &mut config.publisher;
+    p.batch_max = r.get("ingestion.batch_max", p.batch_max);
+    p.buffer_capacity = r.get("ingestion.buffer_capacity", p.buffer_capacity);
+    p.overflow = r.get("ingestion.overflow", OverflowPolicy::default());
+    p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);
+    config
+}
+
+fn read_bridge(r: &mut ConfigReader<'_>) -> BridgeConfig {
+    let mut config = BridgeConfig::default();
+    config.group = r.get("bridge.group", config.group);
+    config.consumer = r.get("bridge.consumer", default_member("bridge"));
+    config.batch_max = r.get("bridge.batch_max", config.batch_max);
+    config.poll_wait = r.duration("bridge.poll_wait", config.poll_wait);
+    config
+}
+
+fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
+    let mut config = StorageServiceConfig::default();
+    config.group = r.get("storage.group", config.group);
+    config.consumer = r.get("storage.consumer", default_member("storage"));
+    config.batch_max = r.get("storage.batch_max", config.batch_max);
+    config.poll_wait = r.duration("storage.poll_wait", config.poll_wait);
+    config
+}
+
+/// `key=value,key=value` librdkafka properties.
+fn parse_options(s: &str) -> Result<Vec<(String, String)>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| format!("expected key=value, got `{kv}`"))
+        })
+        .collect()
+}
+
+/// A consumer name stable across restarts on the same host (the pod name on Kubernetes).
+fn default_member(service: &str) -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map_or_else(
+            || format!("{service}-0"),
+            |host| format!("{service}-{host}"),
+        )
+}
