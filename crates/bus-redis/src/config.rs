@@ -12,7 +12,8 @@ use crate::{BACKEND, unavailable};
 pub enum RedisTarget {
     /// A URL: `redis://host:6379/0`, `rediss://` for TLS.
     Url(String),
-    /// Sentinels to ask for the current master of `master` (failover follows it).
+    /// Sentinels to ask for the current master of `master`. The master is looked up when the
+    /// bus connects; following a later failover without a restart is not implemented yet.
     Sentinel {
         /// `host:port` of each sentinel.
         sentinels: Vec<String>,

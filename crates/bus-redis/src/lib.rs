@@ -9,8 +9,9 @@
 //!   `XADD`s in one pipelined round trip.
 //!
 //! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own; a
-//! Sentinel deployment is supported by asking the sentinels for the master's address on every
-//! (re)connect ([`RedisTarget::Sentinel`]).
+//! Sentinel deployment is supported by asking the sentinels for the master's address when the
+//! bus connects ([`RedisTarget::Sentinel`]); reconnects go back to that address, so after a
+//! failover the process must be restarted to find the new master (not yet automatic).
 
 mod config;
 mod live;

@@ -15,48 +15,36 @@ use support::proxy::Proxy;
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_the_bridge_mid_flow_loses_and_repeats_nothing() {
     let mesh = Mesh::new("rs_bridge", 20.0).await;
-    let storage = mesh.serve("storage", &[]);
-    let bridge = mesh.serve("bridge", &[]);
-    let ingestion = mesh.serve("ingestion", &[]);
-    mesh.sims.wait_connected().await;
-    mesh.sims.resume();
+    let mut services = mesh.start_flowing(&[]).await;
 
     run_for(Duration::from_secs(3)).await;
-    bridge.kill();
+    services.bridge.kill();
     run_for(Duration::from_secs(2)).await;
-    let bridge = mesh.serve("bridge", &[]);
+    services.bridge = mesh.serve("bridge", &[]);
     run_for(Duration::from_secs(3)).await;
 
     mesh.assert_converges().await;
-    ingestion.terminate();
-    bridge.terminate();
-    storage.terminate();
+    services.terminate();
     mesh.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_storage_mid_flow_loses_and_repeats_nothing() {
     let mesh = Mesh::new("rs_storage", 20.0).await;
-    let storage = mesh.serve("storage", &[]);
-    let bridge = mesh.serve("bridge", &[]);
-    let ingestion = mesh.serve("ingestion", &[]);
-    mesh.sims.wait_connected().await;
-    mesh.sims.resume();
+    let mut services = mesh.start_flowing(&[]).await;
 
     run_for(Duration::from_secs(3)).await;
-    storage.kill();
+    services.storage.kill();
     // Restart only after the dead member's 6 s session expired. tansu 0.6 lets a member that
     // joins while a dead leader still counts wait for that leader's assignment, which never
     // comes, and then leaves it with no partitions; Apache Kafka completes the rebalance
     // without the dead member, so a quicker restart works there.
     run_for(Duration::from_secs(8)).await;
-    let storage = mesh.serve("storage", &[]);
+    services.storage = mesh.serve("storage", &[]);
     run_for(Duration::from_secs(3)).await;
 
     mesh.assert_converges().await;
-    ingestion.terminate();
-    bridge.terminate();
-    storage.terminate();
+    services.terminate();
     mesh.finish().await;
 }
 
@@ -64,14 +52,9 @@ async fn killing_storage_mid_flow_loses_and_repeats_nothing() {
 async fn cutting_storage_off_its_database_loses_and_repeats_nothing() {
     let mesh = Mesh::new("rs_dbcut", 20.0).await;
     let proxy = Proxy::start(mesh.db.server_addr()).await;
-    let storage = mesh.serve(
-        "storage",
-        &[("TICKMESH__DATABASE__URL", mesh.db.url_via(proxy.addr))],
-    );
-    let bridge = mesh.serve("bridge", &[]);
-    let ingestion = mesh.serve("ingestion", &[]);
-    mesh.sims.wait_connected().await;
-    mesh.sims.resume();
+    let services = mesh
+        .start_flowing(&[("TICKMESH__DATABASE__URL", mesh.db.url_via(proxy.addr))])
+        .await;
 
     run_for(Duration::from_secs(3)).await;
     proxy.cut();
@@ -81,11 +64,12 @@ async fn cutting_storage_off_its_database_loses_and_repeats_nothing() {
 
     mesh.assert_converges().await;
     assert!(
-        !storage.logged("database write failed; retrying").is_empty(),
+        !services
+            .storage
+            .logged("database write failed; retrying")
+            .is_empty(),
         "storage never noticed the database outage, so the cut tested nothing"
     );
-    ingestion.terminate();
-    bridge.terminate();
-    storage.terminate();
+    services.terminate();
     mesh.finish().await;
 }

@@ -73,6 +73,21 @@ impl Mesh {
         Proc::start(service, &["serve", service], &self.env_with(overrides))
     }
 
+    /// Starts storage (with `storage_env` overrides), the bridge and ingestion, and lets the
+    /// simulators generate once ingestion is connected.
+    pub async fn start_flowing(&self, storage_env: &[(&str, String)]) -> Services {
+        let storage = self.serve("storage", storage_env);
+        let bridge = self.serve("bridge", &[]);
+        let ingestion = self.serve("ingestion", &[]);
+        self.sims.wait_connected().await;
+        self.sims.resume();
+        Services {
+            storage,
+            bridge,
+            ingestion,
+        }
+    }
+
     /// Stops the simulators and waits until PostgreSQL holds exactly the trades they
     /// emitted: none missing, none twice, and the candles count each trade once.
     pub async fn assert_converges(&self) {
@@ -128,6 +143,25 @@ impl Mesh {
     /// Drops the database.
     pub async fn finish(self) {
         self.db.drop_now().await;
+    }
+}
+
+/// The three data-plane processes.
+pub struct Services {
+    /// `tickmesh serve storage`.
+    pub storage: Proc,
+    /// `tickmesh serve bridge`.
+    pub bridge: Proc,
+    /// `tickmesh serve ingestion`.
+    pub ingestion: Proc,
+}
+
+impl Services {
+    /// Stops each with SIGTERM, upstream first, and checks that each exits cleanly.
+    pub fn terminate(self) {
+        self.ingestion.terminate();
+        self.bridge.terminate();
+        self.storage.terminate();
     }
 }
 
