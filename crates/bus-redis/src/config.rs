@@ -12,8 +12,8 @@ use crate::{BACKEND, unavailable};
 pub enum RedisTarget {
     /// A URL: `redis://host:6379/0`, `rediss://` for TLS.
     Url(String),
-    /// Sentinels to ask for the current master of `master`. The master is looked up when the
-    /// bus connects; following a later failover without a restart is not implemented yet.
+    /// Sentinels to ask for the current master of `master`; commands follow it to a new
+    /// address after a failover.
     Sentinel {
         /// `host:port` of each sentinel.
         sentinels: Vec<String>,
@@ -50,31 +50,40 @@ impl RedisConfig {
 
     /// A client for the master, asking the sentinels where it is when configured so.
     pub(crate) async fn client(&self) -> Result<redis::Client, BusError> {
+        Ok(self.locate().await?.0)
+    }
+
+    /// A client for the master and, behind Sentinel, the master's `host:port`.
+    pub(crate) async fn locate(&self) -> Result<(redis::Client, Option<String>), BusError> {
         match &self.target {
-            RedisTarget::Url(url) => {
-                redis::Client::open(url.as_str()).map_err(|e| BusError::Rejected {
+            RedisTarget::Url(url) => redis::Client::open(url.as_str())
+                .map(|client| (client, None))
+                .map_err(|e| BusError::Rejected {
                     backend: BACKEND,
                     reason: format!("invalid redis url {url:?}: {e}"),
-                })
-            }
+                }),
             RedisTarget::Sentinel { sentinels, master } => {
                 let addr = master_address(sentinels, master).await?;
-                redis::Client::open(format!("redis://{addr}")).map_err(unavailable)
+                let client = redis::Client::open(format!("redis://{addr}")).map_err(unavailable)?;
+                Ok((client, Some(addr)))
             }
         }
     }
 
-    /// A reconnecting connection for commands.
-    pub(crate) async fn connection_manager(&self) -> Result<ConnectionManager, BusError> {
+    /// A reconnecting connection for commands, and the master's address behind Sentinel.
+    pub(crate) async fn connection_manager(
+        &self,
+    ) -> Result<(ConnectionManager, Option<String>), BusError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(10)))
             .set_number_of_retries(2);
-        self.client()
-            .await?
+        let (client, address) = self.locate().await?;
+        let manager = client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        Ok((manager, address))
     }
 }
 

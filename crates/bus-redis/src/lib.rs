@@ -9,11 +9,11 @@
 //!   `XADD`s in one pipelined round trip.
 //!
 //! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own; a
-//! Sentinel deployment is supported by asking the sentinels for the master's address when the
-//! bus connects ([`RedisTarget::Sentinel`]); reconnects go back to that address, so after a
-//! failover the process must be restarted to find the new master (not yet automatic).
+//! Sentinel deployment is supported by asking the sentinels for the master's address at
+//! connect and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
 
 mod config;
+mod conn;
 mod live;
 mod reply;
 mod stream;
@@ -21,10 +21,10 @@ mod stream;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use tickmesh_bus::{BusError, EventPublisher, Outgoing};
 
 pub use config::{RedisConfig, RedisTarget};
+use conn::Commands;
 
 const BACKEND: &str = "redis";
 
@@ -36,7 +36,7 @@ fn unavailable(e: redis::RedisError) -> BusError {
 #[derive(Clone)]
 pub struct RedisBus {
     config: RedisConfig,
-    commands: ConnectionManager,
+    commands: Commands,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -50,7 +50,7 @@ impl std::fmt::Debug for RedisBus {
 impl RedisBus {
     /// Connects (resolving the master through the sentinels if configured).
     pub async fn connect(config: RedisConfig) -> Result<RedisBus, BusError> {
-        let commands = config.connection_manager().await?;
+        let commands = Commands::connect(&config).await?;
         Ok(RedisBus { config, commands })
     }
 
@@ -61,8 +61,7 @@ impl RedisBus {
 
     /// Sends a pipeline in one round trip, ignoring the replies.
     async fn run(&self, pipe: &redis::Pipeline) -> Result<(), BusError> {
-        let mut conn = self.commands.clone();
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+        self.commands.pipeline::<()>(pipe).await
     }
 
     /// `XADD` of one record to `stream` with the configured approximate bound, queued on `pipe`.

@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Value;
-use redis::aio::ConnectionManager;
 use tickmesh_bus::{Backlog, BusError, Delivery, DurableLog, LogConsumer, Record};
 use tracing::warn;
 
+use crate::conn::Commands;
 use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
 use crate::{BACKEND, READ_SLACK, RedisBus, unavailable};
 
@@ -53,21 +53,10 @@ impl DurableLog for RedisBus {
         group: &str,
         consumer: &str,
     ) -> Result<Box<dyn LogConsumer>, BusError> {
-        let mut conn = self.config.connection_manager().await?;
+        // Its own connection: a blocking XREADGROUP would hold up everyone on a shared one.
+        let conn = Commands::connect(&self.config).await?;
         for topic in topics {
-            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(*topic)
-                .arg(group)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut conn)
-                .await;
-            match created {
-                Ok(()) => {}
-                Err(e) if e.code() == Some("BUSYGROUP") => {}
-                Err(e) => return Err(unavailable(e)),
-            }
+            create_group(&conn, topic, group).await?;
         }
         Ok(Box::new(RedisConsumer {
             conn,
@@ -82,9 +71,25 @@ impl DurableLog for RedisBus {
     }
 }
 
+/// Creates `group` on `topic` (and the stream if missing) reading from the start; an existing
+/// group is left as it is.
+async fn create_group(conn: &Commands, topic: &str, group: &str) -> Result<(), BusError> {
+    let mut cmd = redis::cmd("XGROUP");
+    cmd.arg("CREATE")
+        .arg(topic)
+        .arg(group)
+        .arg("0")
+        .arg("MKSTREAM");
+    match conn.query_raw::<()>(&cmd).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 /// A member of a Redis stream consumer group.
 struct RedisConsumer {
-    conn: ConnectionManager,
+    conn: Commands,
     topics: Vec<String>,
     /// Per topic, the id after which this member's own pending entries are still to be
     /// re-read (`Some`), or `None` once they all were.
@@ -109,7 +114,20 @@ impl std::fmt::Debug for RedisConsumer {
 
 impl RedisConsumer {
     async fn query(&mut self, cmd: &redis::Cmd) -> Result<Value, BusError> {
-        cmd.query_async(&mut self.conn).await.map_err(unavailable)
+        match self.conn.query_raw::<Value>(cmd).await {
+            Ok(value) => Ok(value),
+            // The group is gone: Redis restarted without persistence, or a promoted replica
+            // never had it. Create it again (reading from the start of what is there) so the
+            // next read works; this one reports the error and is retried by the caller.
+            Err(e) if e.code() == Some("NOGROUP") => {
+                warn!(group = %self.group, "the consumer group vanished from redis; creating it again");
+                for topic in &self.topics {
+                    create_group(&self.conn, topic, &self.group).await?;
+                }
+                Err(unavailable(e))
+            }
+            Err(e) => Err(self.conn.failed(e).await),
+        }
     }
 
     /// Takes the deliveries out of entries; entries trimmed away while pending are
