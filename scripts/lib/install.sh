@@ -3,13 +3,16 @@
 # shellcheck shell=bash
 
 # Debian packages: C toolchain for the -sys crates (librdkafka is built from source by rdkafka,
-# sqlite by libsqlite3-sys), and Redis, PostgreSQL and Node.js where the machine lacks them.
+# sqlite by libsqlite3-sys), and Redis (server, sentinel mode and CLI), PostgreSQL and Node.js
+# where the machine lacks them.
 DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev perl python3 curl ca-certificates)
 
 install_debian_packages() {
     step "debian packages"
     local wanted=("${DEBIAN_PACKAGES[@]}") missing=()
     command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
+    # redis-cli drives the Sentinel failover test.
+    command -v redis-cli >/dev/null 2>&1 || wanted+=(redis-tools)
     command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
     for pkg in "${wanted[@]}"; do
