@@ -20,7 +20,15 @@ async fn killing_the_bridge_mid_flow_loses_and_repeats_nothing() {
     run_for(Duration::from_secs(3)).await;
     services.bridge.kill();
     run_for(Duration::from_secs(2)).await;
-    services.bridge = mesh.serve("bridge", &[]);
+    // The replacement has another name, as a new pod would: what the dead bridge read and
+    // never acknowledged reaches Kafka only if the new one reclaims it (XAUTOCLAIM).
+    services.bridge = mesh.serve(
+        "bridge",
+        &[
+            ("TICKMESH__BRIDGE__CONSUMER", "bridge-b".to_owned()),
+            ("TICKMESH__BUS__RECLAIM_AFTER", "1s".to_owned()),
+        ],
+    );
     run_for(Duration::from_secs(3)).await;
 
     mesh.assert_converges().await;
