@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Run every service in this process until SIGTERM or Ctrl-C (in-process bus and a
     /// SQLite file unless Redis, Kafka or PostgreSQL are configured).
-    Up(up::HostArgs),
+    Up(up::UpArgs),
     /// Run one service in this process, on Redis, Kafka and the database as configured.
     Serve {
         /// Which service.

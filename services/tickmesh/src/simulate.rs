@@ -30,6 +30,49 @@ pub struct SimulateArgs {
     seed: u64,
 }
 
+/// The markets `tickmesh simulate` and `tickmesh up --simulate` list by default.
+pub const DEFAULT_MARKETS: [&str; 5] = ["BTC", "ETH", "XRP", "SOL", "DOGE"];
+
+/// Starts the three simulators on free loopback ports for `tickmesh up --simulate` and points
+/// ingestion at them; with no `ingestion.markets` configured it collects every simulated
+/// market.
+pub async fn start_for(
+    ingestion: &mut tickmesh_ingestion::IngestionConfig,
+    rate: f64,
+) -> anyhow::Result<Vec<Simulator>> {
+    if ingestion.markets.is_empty() {
+        ingestion.markets = DEFAULT_MARKETS
+            .iter()
+            .map(|m| Market::parse(m))
+            .collect::<Result<_, _>>()
+            .context("the default simulated markets")?;
+    }
+    let markets: Vec<Market> = ingestion.markets.iter().copied().collect();
+    let mut simulators = Vec::new();
+    ingestion.exchanges.clear();
+    for exchange in Exchange::ALL {
+        let mut config = SimulatorConfig::new(markets.clone());
+        config.trades_per_second = rate;
+        let simulator =
+            Simulator::bind(exchange, config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                .await
+                .with_context(|| format!("cannot start the {exchange} simulator on loopback"))?;
+        tracing::info!(
+            %exchange, ws = %simulator.ws_url(), rest = %simulator.rest_url(),
+            "simulated {exchange} at {}", simulator.ws_url()
+        );
+        ingestion.exchanges.push(tickmesh_ingestion::ExchangeFeed {
+            exchange,
+            endpoints: tickmesh_feeds::Endpoints {
+                ws_url: simulator.ws_url(),
+                rest_url: simulator.rest_url(),
+            },
+        });
+        simulators.push(simulator);
+    }
+    Ok(simulators)
+}
+
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let markets = args
         .markets

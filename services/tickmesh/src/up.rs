@@ -25,6 +25,20 @@ pub struct HostArgs {
     pub listen: Option<SocketAddr>,
 }
 
+/// Options of `tickmesh up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+    /// Also run simulated Upbit, Bithumb and Korbit on loopback and collect from them (for
+    /// machines without internet); `ingestion.markets` defaults to the simulated markets.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Trades per second per simulated exchange (with `--simulate`).
+    #[arg(long, default_value_t = 20.0, value_name = "N", requires = "simulate")]
+    pub simulate_rate: f64,
+}
+
 /// A service `tickmesh serve` can run on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -59,15 +73,31 @@ pub fn read_config(args: &HostArgs) -> anyhow::Result<(ProcessConfig, DataPlaneC
     Ok((process, plane))
 }
 
-/// `tickmesh up`: every service in this process.
-pub fn run_up(args: HostArgs) -> anyhow::Result<()> {
-    let (process, plane) = read_config(&args)?;
-    block_on(host(
-        "tickmesh",
-        process,
-        plane,
-        &[Service::Ingestion, Service::Bridge, Service::Storage],
-    ))
+/// `tickmesh up`: every service in this process (and the simulators with `--simulate`).
+pub fn run_up(args: UpArgs) -> anyhow::Result<()> {
+    let (process, mut plane) = read_config(&args.host)?;
+    if !(args.simulate_rate >= 0.0 && args.simulate_rate.is_finite()) {
+        anyhow::bail!("--simulate-rate must be a number of trades per second, 0 or more");
+    }
+    block_on(async move {
+        let _telemetry = init_telemetry("tickmesh", &process)?;
+        let simulators = if args.simulate {
+            Some(crate::simulate::start_for(&mut plane.ingestion, args.simulate_rate).await?)
+        } else {
+            None
+        };
+        let hosted = host(
+            "tickmesh",
+            process,
+            plane,
+            &[Service::Ingestion, Service::Bridge, Service::Storage],
+        )
+        .await;
+        for simulator in simulators.into_iter().flatten() {
+            simulator.shutdown().await;
+        }
+        hosted
+    })
 }
 
 /// `tickmesh serve <service>`: one service in this process, on the real backends.
@@ -93,12 +123,11 @@ pub fn run_serve(service: Service, args: HostArgs) -> anyhow::Result<()> {
         }
         Service::Storage => needs(plane.kafka.is_some(), kafka)?,
     }
-    block_on(host(
-        &format!("tickmesh-{}", service.name()),
-        process,
-        plane,
-        &[service],
-    ))
+    let name = format!("tickmesh-{}", service.name());
+    block_on(async move {
+        let _telemetry = init_telemetry(&name, &process)?;
+        host(&name, process, plane, &[service]).await
+    })
 }
 
 pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
@@ -115,9 +144,6 @@ async fn host(
     plane: DataPlaneConfig,
     services: &[Service],
 ) -> anyhow::Result<()> {
-    let otlp = std::env::var(tickmesh_telemetry::OTLP_ENDPOINT_VAR).ok();
-    let _telemetry = tickmesh_telemetry::init(&config.telemetry(name, otlp), rust_log().as_deref())
-        .context("cannot start telemetry")?;
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
 
     let listener = TcpListener::bind(config.server.listen).await.with_context(|| {
@@ -221,6 +247,16 @@ async fn start(
         running.push(plane::start_ingestion(plane, adapters, stop)?);
     }
     Ok(running)
+}
+
+/// Installs logging and tracing for the process; the guard flushes spans when dropped.
+fn init_telemetry(
+    name: &str,
+    config: &ProcessConfig,
+) -> anyhow::Result<tickmesh_telemetry::TelemetryGuard> {
+    let otlp = std::env::var(tickmesh_telemetry::OTLP_ENDPOINT_VAR).ok();
+    tickmesh_telemetry::init(&config.telemetry(name, otlp), rust_log().as_deref())
+        .context("cannot start telemetry")
 }
 
 fn rust_log() -> Option<String> {

@@ -64,3 +64,38 @@ async fn up_stores_what_the_simulators_emit_in_sqlite() {
     assert!(!prices.is_empty());
     up.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_simulate_collects_from_all_three_simulated_exchanges_offline() {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", data.path().join("tickmesh.db").display());
+    let env = vec![("TICKMESH__DATABASE__URL".to_owned(), url.clone())];
+    let up = Proc::start("up", &["up", "--simulate", "--simulate-rate", "30"], &env);
+    assert_eq!(up.logged("simulated ").len(), 3, "one line per simulator");
+
+    let db = Database::connect(url.as_str()).await.unwrap();
+    let exchanges = support::eventually(
+        "trades from every simulated exchange",
+        Duration::from_secs(20),
+        || {
+            let db = db.clone();
+            async move {
+                let stored = support::stored_trades(&db).await;
+                let exchanges: BTreeSet<String> = stored.into_iter().map(|t| t.0).collect();
+                (exchanges.len() == 3).then_some(exchanges)
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        exchanges.into_iter().collect::<Vec<_>>(),
+        ["bithumb", "korbit", "upbit"]
+    );
+    up.terminate();
+    // Every trade stored by the time it stopped is counted once in the candles.
+    let stored = support::stored_trades(&db).await.len();
+    assert_eq!(
+        support::candle_trade_count(&db).await,
+        i64::try_from(stored).unwrap()
+    );
+}
