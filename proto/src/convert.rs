@@ -22,6 +22,12 @@ pub struct ConvertError {
     pub reason: String,
 }
 
+impl From<ConvertError> for tonic::Status {
+    fn from(e: ConvertError) -> tonic::Status {
+        e.into_status()
+    }
+}
+
 impl ConvertError {
     /// Builds an error for `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> ConvertError {
@@ -29,6 +35,11 @@ impl ConvertError {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+
+    /// The gRPC status for this error: `INVALID_ARGUMENT`, naming the field.
+    pub fn into_status(self) -> tonic::Status {
+        tonic::Status::invalid_argument(self.to_string())
     }
 
     fn within(self, parent: &str) -> ConvertError {
