@@ -134,6 +134,11 @@ async fn a_replacement_bridge_reclaims_what_a_dead_one_left_pending() {
     second.await.unwrap().unwrap();
     assert_eq!(stats.snapshot().pending, Some(0));
     assert_eq!(stats.snapshot().lag, Some(0));
+    assert_eq!(
+        stats.snapshot().reclaimed,
+        30,
+        "every entry came by XAUTOCLAIM"
+    );
 
     let mut reader = sink
         .log

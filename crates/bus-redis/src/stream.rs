@@ -67,6 +67,7 @@ impl DurableLog for RedisBus {
             name: consumer.to_owned(),
             reclaim_after: self.config.reclaim_after,
             last_reclaim: Instant::now(),
+            reclaimed: 0,
         }))
     }
 }
@@ -100,6 +101,8 @@ struct RedisConsumer {
     name: String,
     reclaim_after: Duration,
     last_reclaim: Instant,
+    /// Entries taken over from other members so far.
+    reclaimed: u64,
 }
 
 impl std::fmt::Debug for RedisConsumer {
@@ -249,6 +252,7 @@ impl LogConsumer for RedisConsumer {
             return Ok(own);
         }
         let claimed = self.reclaim(max).await?;
+        self.reclaimed += claimed.len() as u64;
         if !claimed.is_empty() {
             return Ok(claimed);
         }
@@ -276,6 +280,7 @@ impl LogConsumer for RedisConsumer {
         let mut total = Backlog {
             lag: Some(0),
             pending: Some(0),
+            reclaimed: self.reclaimed,
         };
         for topic in &self.topics.clone() {
             let reply = self

@@ -55,4 +55,7 @@ pub struct Backlog {
     pub lag: Option<u64>,
     /// Records delivered to the group and not yet acknowledged.
     pub pending: Option<u64>,
+    /// Records this consumer took over from members that left them unacknowledged, since it
+    /// joined.
+    pub reclaimed: u64,
 }

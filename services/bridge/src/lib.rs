@@ -9,6 +9,7 @@
 //! storage deduplicates). Entries a crashed member left pending are taken over by the others
 //! (Redis `XAUTOCLAIM`, inside the Redis adapter).
 
+pub mod grpc;
 mod route;
 mod run;
 mod stats;

@@ -220,7 +220,7 @@ impl Sampler {
         }
         self.last = Some((now, forwarded));
         match consumer.backlog().await {
-            Ok(backlog) => stats.backlog(backlog.lag, backlog.pending),
+            Ok(backlog) => stats.backlog(backlog.lag, backlog.pending, backlog.reclaimed),
             Err(e) => {
                 stats.source_failed();
                 warn!(error = %e, "cannot read the group's backlog");

@@ -14,6 +14,7 @@ pub struct BridgeStats {
     lag: AtomicI64,
     pending: AtomicI64,
     rate: AtomicU64,
+    reclaimed: AtomicU64,
     age_us: AtomicI64,
     sink_down: AtomicBool,
 }
@@ -37,6 +38,8 @@ pub struct BridgeSnapshot {
     pub lag: Option<u64>,
     /// Entries read by the group and not yet acknowledged, across members.
     pub pending: Option<u64>,
+    /// Entries this bridge took over from members that died with them unacknowledged.
+    pub reclaimed: u64,
     /// Entries forwarded per second, over the last second sampled.
     pub per_second: u64,
     /// Age of the oldest event of the last forwarded batch at the time it was confirmed, µs:
@@ -70,6 +73,7 @@ impl BridgeStats {
             in_flight: self.in_flight.load(Ordering::Relaxed),
             lag: gauge(self.lag.load(Ordering::Relaxed)),
             pending: gauge(self.pending.load(Ordering::Relaxed)),
+            reclaimed: self.reclaimed.load(Ordering::Relaxed),
             per_second: self.rate.load(Ordering::Relaxed),
             age_us: self.age_us.load(Ordering::Relaxed),
             sink_down: self.sink_down.load(Ordering::Relaxed),
@@ -101,7 +105,8 @@ impl BridgeStats {
         self.source_failures.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn backlog(&self, lag: Option<u64>, pending: Option<u64>) {
+    pub(crate) fn backlog(&self, lag: Option<u64>, pending: Option<u64>, reclaimed: u64) {
+        self.reclaimed.store(reclaimed, Ordering::Relaxed);
         let signed = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok()).unwrap_or(-1);
         self.lag.store(signed(lag), Ordering::Relaxed);
         self.pending.store(signed(pending), Ordering::Relaxed);

@@ -139,6 +139,16 @@ impl Ingestion {
             .collect()
     }
 
+    /// The feeds' status, for `IngestionService.ListFeeds`.
+    pub fn statuses(&self) -> crate::grpc::FeedStatuses {
+        crate::grpc::FeedStatuses(std::sync::Arc::new(
+            self.feeds
+                .iter()
+                .map(|(exchange, feed)| (*exchange, feed.status()))
+                .collect(),
+        ))
+    }
+
     /// The publisher's counters.
     pub fn publisher_stats(&self) -> PublisherSnapshot {
         self.stats.snapshot()

@@ -17,6 +17,9 @@
 //! * [`decimal`]: [`StoredDecimal`], exact decimals in and out of both backends.
 //! * [`writer`]: [`MarketStore`], one transaction per batch, candles merged from new trades.
 //! * [`query`]: reads (trades, tickers, books, candles).
+//! * [`history`]: the `HistoryService` queries in domain types: latest tickers and their
+//!   spread, trade pages, rolled-up candles, spread over time.
+//! * [`grpc`]: the `HistoryService` gRPC edge ([`HistoryGrpc`], [`history_server`]).
 //! * [`consumer`]: the service loop ([`run`]) and its [`StorageStats`].
 
 pub mod connect;
@@ -24,6 +27,8 @@ pub mod consumer;
 pub mod decimal;
 pub mod entity;
 mod error;
+pub mod grpc;
+pub mod history;
 pub mod query;
 mod stats;
 pub mod writer;
@@ -32,5 +37,7 @@ pub use connect::connect;
 pub use consumer::{StorageServiceConfig, run};
 pub use decimal::StoredDecimal;
 pub use error::{ErrorChain, StorageError};
+pub use grpc::{HistoryGrpc, server as history_server};
+pub use history::HistoryError;
 pub use stats::{StorageStats, StorageStatsSnapshot};
 pub use writer::{MarketStore, StoreConfig, WriteSummary, validate};

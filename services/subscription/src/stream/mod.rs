@@ -1,1 +1,21 @@
-//! Live tick streaming (TickStreamService).
+//! Live tick streaming: `TickStreamService.StreamTicks`.
+//!
+//! - [`filter`]: what a client asked for ([`TickFilter`]), and the live channel patterns that
+//!   cover it.
+//! - [`hub`]: [`TickHub`], one live bus subscription fanned out to every client through a
+//!   bounded inbox per client, with lagged markers for clients that fall behind and feed gaps
+//!   from ingestion. No tonic types.
+//! - [`grpc`]: the tonic service over a hub ([`server`]).
+//!
+//! The composition root starts one hub per process with [`TickHub::start`], serves
+//! [`server`], feeds ingestion's gap reports to [`TickHub::publish_gap`] and calls
+//! [`TickHub::close`] on shutdown so open streams end and the server can drain.
+
+mod dispatch;
+pub mod filter;
+pub mod grpc;
+pub mod hub;
+
+pub use filter::TickFilter;
+pub use grpc::{TickStreamGrpc, server};
+pub use hub::{HubConfig, HubError, HubStats, TickHub, TickItem, TickStream};

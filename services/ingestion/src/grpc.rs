@@ -1,0 +1,68 @@
+//! The gRPC edge of ingestion: `IngestionService.ListFeeds` over the feeds' live status.
+
+use std::sync::Arc;
+
+use tickmesh_domain::{Exchange, UtcMicros};
+use tickmesh_feeds::{FeedState, FeedStatus};
+use tickmesh_proto::convert::{exchange_to_wire, market_to_wire, time_to_wire};
+use tickmesh_proto::ingestion::v1 as wire;
+use tickmesh_proto::ingestion::v1::ingestion_service_server::{
+    IngestionService, IngestionServiceServer,
+};
+use tonic::{Request, Response, Status};
+
+/// The feeds whose status `ListFeeds` reports, shared with the running [`crate::Ingestion`].
+#[derive(Debug, Clone)]
+pub struct FeedStatuses(pub(crate) Arc<Vec<(Exchange, Arc<FeedStatus>)>>);
+
+/// `IngestionService` over the feeds' status.
+#[derive(Debug, Clone)]
+pub struct IngestionGrpc {
+    feeds: FeedStatuses,
+}
+
+/// The tonic service for `feeds`.
+pub fn server(feeds: FeedStatuses) -> IngestionServiceServer<IngestionGrpc> {
+    IngestionServiceServer::new(IngestionGrpc { feeds })
+}
+
+fn state_to_wire(state: FeedState) -> wire::FeedState {
+    match state {
+        FeedState::Idle => wire::FeedState::Idle,
+        FeedState::Connecting => wire::FeedState::Connecting,
+        FeedState::Connected => wire::FeedState::Connected,
+        FeedState::BackingOff => wire::FeedState::BackingOff,
+    }
+}
+
+#[tonic::async_trait]
+impl IngestionService for IngestionGrpc {
+    async fn list_feeds(
+        &self,
+        _request: Request<wire::ListFeedsRequest>,
+    ) -> Result<Response<wire::ListFeedsResponse>, Status> {
+        let now = UtcMicros::now();
+        let feeds = self
+            .feeds
+            .0
+            .iter()
+            .map(|(exchange, status)| {
+                let s = status.snapshot(now);
+                wire::Feed {
+                    exchange: exchange_to_wire(*exchange) as i32,
+                    state: state_to_wire(s.state) as i32,
+                    markets: s.markets.iter().copied().map(market_to_wire).collect(),
+                    messages: s.messages,
+                    parse_errors: s.parse_errors,
+                    reconnects: s.reconnects,
+                    gaps: s.gaps,
+                    events_per_second: s.events_per_second,
+                    last_message_time: s.last_message_time.map(time_to_wire),
+                    last_disconnect_reason: s.last_disconnect_reason.unwrap_or_default(),
+                    backfilled_trades: s.backfilled_trades,
+                }
+            })
+            .collect();
+        Ok(Response::new(wire::ListFeedsResponse { feeds }))
+    }
+}

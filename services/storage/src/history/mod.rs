@@ -1,0 +1,132 @@
+//! Stored market history as the `HistoryService` serves it, in domain types (no tonic, no
+//! protobuf): the latest ticker of every exchange with the spread between them, a market's
+//! trades page by page, candles at any served interval, and the spread between two exchanges
+//! over time.
+//!
+//! Every price stays an exact [`Decimal`]: rows are read through
+//! [`select_exact`](crate::entity::select_exact), and differences, sums and percentages are
+//! decimal arithmetic. Percentages are the one rounded value: [`PERCENT_SCALE`] decimal places,
+//! halves away from zero, always written with that many places (`0.0639`, `-1.2500`).
+//!
+//! Time ranges are half open, `[start, end)`, in exchange time.
+//!
+//! # Layout
+//! * [`tickers`]: [`latest_tickers`] and the cross-exchange [`Spread`].
+//! * [`trades`]: [`trades_page`], keyset pagination by exchange time and trade id.
+//! * [`candles`]: [`candles()`] rolled up from `candles_1m`, and [`spread_history`].
+
+pub mod candles;
+pub mod tickers;
+pub mod trades;
+
+use sea_orm::DbErr;
+use tickmesh_domain::{Decimal, UtcMicros};
+
+use crate::StorageError;
+
+pub use candles::{MAX_CANDLES, SpreadPoint, candles, default_start, spread_history};
+pub use tickers::{LatestTickers, Spread, latest_tickers};
+pub use trades::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TradePage, trades_page};
+
+/// Decimal places of every percentage the history queries return.
+pub const PERCENT_SCALE: u32 = 4;
+
+/// A history query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// A parameter is not acceptable; `field` is its name in the `HistoryService` requests.
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument {
+        /// The request field (`page_token`, `end_time`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading the database failed, or a stored row is not valid.
+    #[error("reading stored history failed")]
+    Storage(#[from] StorageError),
+}
+
+impl From<DbErr> for HistoryError {
+    fn from(e: DbErr) -> HistoryError {
+        HistoryError::Storage(StorageError::Db(e))
+    }
+}
+
+impl HistoryError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> HistoryError {
+        HistoryError::InvalidArgument {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Checks that a range is not empty: `start < end` when both are given. The error names
+/// `end_time`, the field a client would correct.
+pub(crate) fn check_range(
+    start: Option<UtcMicros>,
+    end: Option<UtcMicros>,
+) -> Result<(), HistoryError> {
+    match (start, end) {
+        (Some(start), Some(end)) if start >= end => Err(HistoryError::invalid(
+            "end_time",
+            format!(
+                "must be after start_time ({} is not after {})",
+                end.as_micros(),
+                start.as_micros()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `difference / base * 100` at [`PERCENT_SCALE`] places; `None` when `base` is zero or the
+/// arithmetic leaves the range of [`Decimal`].
+pub(crate) fn percent(difference: Decimal, base: Decimal) -> Option<Decimal> {
+    let mut value = difference
+        .checked_mul(Decimal::ONE_HUNDRED)?
+        .checked_div(base)?
+        .round_dp_with_strategy(
+            PERCENT_SCALE,
+            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+        );
+    value.rescale(PERCENT_SCALE);
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use tickmesh_domain::parse_decimal;
+
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        parse_decimal(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn percentages_have_a_fixed_scale() {
+        let p = |a, b| percent(d(a), d(b)).map(|p| p.to_string());
+        assert_eq!(p("101000.00000000", "158100000").as_deref(), Some("0.0639"));
+        assert_eq!(p("-1", "80").as_deref(), Some("-1.2500"));
+        assert_eq!(p("1", "3").as_deref(), Some("33.3333"));
+        assert_eq!(p("0.000001", "2").as_deref(), Some("0.0001"));
+        assert_eq!(p("0", "5").as_deref(), Some("0.0000"));
+        assert_eq!(p("1", "0"), None);
+    }
+
+    #[test]
+    fn ranges_must_not_be_empty() {
+        assert!(check_range(None, None).is_ok());
+        assert!(check_range(Some(UtcMicros(1)), Some(UtcMicros(2))).is_ok());
+        let err = check_range(Some(UtcMicros(2)), Some(UtcMicros(2))).unwrap_err();
+        assert!(matches!(
+            err,
+            HistoryError::InvalidArgument {
+                field: "end_time",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,154 @@
+//! A market's trades, oldest first, one page at a time.
+//!
+//! Pages are keyset pages ordered by `(exchange_time_us, trade_id)`: a page token remembers
+//! the key of the last trade handed out, and the next page starts strictly after it. Unlike
+//! offsets, trades stored meanwhile (a late backfill) never shift a page boundary, so pages
+//! neither repeat nor skip a trade that was already stored. The token is `v1:<time>:<id>`;
+//! clients must treat it as opaque.
+
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use tickmesh_domain::{Exchange, Market, Trade, UtcMicros};
+
+use super::{HistoryError, check_range};
+use crate::entity::{select_exact, trades};
+use crate::query::Stored;
+
+/// The page size used when a request asks for 0.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// The largest page; larger requests are clamped to it (as AIP-158 recommends), not refused.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+const TOKEN_PREFIX: &str = "v1:";
+
+/// One page of trades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradePage {
+    /// Oldest first by exchange time, then trade id.
+    pub trades: Vec<Stored<Trade>>,
+    /// Where the next page starts; `None` when this page holds the last matching trade.
+    pub next_page_token: Option<String>,
+}
+
+/// The trades of `market` on `exchange` with exchange time in `[start, end)` (either bound may
+/// be open), oldest first, at most `page_size` of them (0 means [`DEFAULT_PAGE_SIZE`], above
+/// [`MAX_PAGE_SIZE`] means the maximum), after the trade `page_token` names.
+///
+/// Errors name `end_time` when `start >= end` and `page_token` when the token is not one this
+/// function returned.
+pub async fn trades_page<C: ConnectionTrait>(
+    db: &C,
+    exchange: Exchange,
+    market: Market,
+    start: Option<UtcMicros>,
+    end: Option<UtcMicros>,
+    page_size: u32,
+    page_token: Option<&str>,
+) -> Result<TradePage, HistoryError> {
+    check_range(start, end)?;
+    let after = page_token.map(decode_token).transpose()?;
+    let size = match page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    };
+    let mut query = select_exact::<trades::Entity>()
+        .filter(trades::Column::Exchange.eq(exchange.as_str()))
+        .filter(trades::Column::Market.eq(market.to_string()));
+    if let Some(start) = start {
+        query = query.filter(trades::Column::ExchangeTimeUs.gte(start.as_micros()));
+    }
+    if let Some(end) = end {
+        query = query.filter(trades::Column::ExchangeTimeUs.lt(end.as_micros()));
+    }
+    if let Some((time, id)) = after {
+        // (time, id) > key, spelled out: row-value comparison is not in every SQLite.
+        query = query.filter(
+            Condition::any()
+                .add(trades::Column::ExchangeTimeUs.gt(time))
+                .add(
+                    Condition::all()
+                        .add(Expr::col(trades::Column::ExchangeTimeUs).eq(time))
+                        .add(trades::Column::TradeId.gt(id)),
+                ),
+        );
+    }
+    // One row more than the page tells whether another page follows.
+    let mut rows = query
+        .order_by_asc(trades::Column::ExchangeTimeUs)
+        .order_by_asc(trades::Column::TradeId)
+        .limit(u64::from(size) + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    let next_page_token = match (more, rows.last()) {
+        (true, Some(last)) => Some(encode_token(last.exchange_time_us, last.trade_id)),
+        _ => None,
+    };
+    let trades = rows
+        .iter()
+        .map(|row| {
+            Ok(Stored {
+                exchange,
+                market,
+                exchange_time: UtcMicros(row.exchange_time_us),
+                received_time: UtcMicros(row.received_time_us),
+                data: row.to_trade()?,
+            })
+        })
+        .collect::<Result<_, HistoryError>>()?;
+    Ok(TradePage {
+        trades,
+        next_page_token,
+    })
+}
+
+fn encode_token(time: i64, trade_id: i64) -> String {
+    format!("{TOKEN_PREFIX}{time}:{trade_id}")
+}
+
+/// The `(exchange_time_us, trade_id)` a token names.
+fn decode_token(token: &str) -> Result<(i64, i64), HistoryError> {
+    let invalid = || {
+        HistoryError::invalid(
+            "page_token",
+            "not a token from a previous ListTrades response",
+        )
+    };
+    let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(invalid)?;
+    let (time, id) = rest.split_once(':').ok_or_else(invalid)?;
+    let time = time.parse().map_err(|_| invalid())?;
+    let id: i64 = id.parse().map_err(|_| invalid())?;
+    if id < 0 {
+        return Err(invalid());
+    }
+    Ok((time, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        let token = encode_token(1_790_133_480_000_000, 17_883_351_803_770_004);
+        assert_eq!(token, "v1:1790133480000000:17883351803770004");
+        assert_eq!(
+            decode_token(&token).unwrap(),
+            (1_790_133_480_000_000, 17_883_351_803_770_004)
+        );
+        assert_eq!(decode_token("v1:-5:0").unwrap(), (-5, 0));
+    }
+
+    #[test]
+    fn rejects_foreign_tokens_naming_the_field() {
+        for bad in [
+            "", "garbage", "v1:", "v1:1", "v1:x:2", "v1:1:-2", "v2:1:2", "v1:1:2:3",
+        ] {
+            match decode_token(bad) {
+                Err(HistoryError::InvalidArgument { field, .. }) => assert_eq!(field, "page_token"),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The hub's dispatcher task: reads the one upstream live inbox, decodes each payload once and
+//! hands the shared event to the clients (see [`super::hub`]).
+//!
+//! Nothing here waits on a client: pushing into a client inbox is a short, non-blocking step.
+//! Payloads that are not market events are counted and logged at most once per
+//! [`LOG_EVERY`] (with how many were suppressed), so a publisher gone wrong cannot flood the
+//! log.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tickmesh_bus::{Inbox, LiveMessage, Received};
+use tickmesh_proto::codec::decode_event;
+use tracing::{debug, warn};
+
+use super::hub::Shared;
+
+/// The longest a repeated warning stays silent.
+pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Runs until the hub is closed or the upstream subscription ends, then closes the hub so
+/// every client stream ends.
+pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
+    let mut bad_payloads = Sampler::default();
+    let mut upstream_lags = Sampler::default();
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => {
+                debug!("tick hub closed");
+                break;
+            }
+            next = upstream.recv() => next,
+        };
+        match next {
+            Some(Received::Item(message)) => {
+                if !shared.has_clients() {
+                    continue;
+                }
+                match decode_event(&message.payload) {
+                    Ok(event) => {
+                        shared.decoded.fetch_add(1, Ordering::Relaxed);
+                        shared.deliver(&Arc::new(event));
+                    }
+                    Err(e) => {
+                        let total = shared.undecodable.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Some(suppressed) = bad_payloads.sample(Instant::now()) {
+                            warn!(
+                                channel = %message.channel,
+                                error = %chain(&e),
+                                suppressed,
+                                total,
+                                "skipping a live payload that is not a market event"
+                            );
+                        }
+                    }
+                }
+            }
+            Some(Received::Lagged(missed)) => {
+                let total = shared.upstream_missed.fetch_add(missed, Ordering::Relaxed) + missed;
+                shared.lagged(missed);
+                if let Some(suppressed) = upstream_lags.sample(Instant::now()) {
+                    warn!(
+                        missed,
+                        suppressed,
+                        total,
+                        "tick hub fell behind the live bus; clients were sent lagged markers"
+                    );
+                }
+            }
+            None => {
+                warn!("live bus subscription ended; closing every tick stream");
+                break;
+            }
+        }
+    }
+    shared.close();
+}
+
+/// An error with its causes, `outer: inner: innermost`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Decides when a repeated warning may be logged again.
+#[derive(Debug, Default)]
+struct Sampler {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Sampler {
+    /// `Some(occurrences suppressed since the last log)` when this occurrence should be logged.
+    fn sample(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < LOG_EVERY => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sampler_logs_the_first_then_once_per_period_with_the_suppressed_count() {
+        let mut sampler = Sampler::default();
+        let start = Instant::now();
+        assert_eq!(sampler.sample(start), Some(0));
+        assert_eq!(sampler.sample(start + Duration::from_secs(1)), None);
+        assert_eq!(sampler.sample(start + Duration::from_secs(9)), None);
+        assert_eq!(sampler.sample(start + LOG_EVERY), Some(2));
+        assert_eq!(sampler.sample(start + LOG_EVERY), None);
+    }
+
+    #[test]
+    fn chains_name_every_cause() {
+        let e = decode_event(b"\xff\xff").err();
+        let text = e.as_ref().map(|e| chain(e)).unwrap_or_default();
+        assert!(text.starts_with("not a protobuf market event: "), "{text}");
+    }
+}
