@@ -1,6 +1,7 @@
 //! The `tickmesh` binary. It only parses the command line and hands over to the composition
 //! root of the chosen command; everything else lives in the library crates.
 
+mod client;
 mod migrate;
 mod plane;
 mod settings;
@@ -36,6 +37,16 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Serve simulated Upbit, Bithumb and Korbit APIs on loopback until SIGTERM or Ctrl-C.
     Simulate(simulate::SimulateArgs),
+    /// Manage the collected exchange + market pairs.
+    Subs(client::SubsArgs),
+    /// Watch a market live across exchanges.
+    Watch(client::WatchArgs),
+    /// Show stored candles of a market.
+    History(client::HistoryArgs),
+    /// Compare a market's latest prices across exchanges.
+    Compare(client::CompareArgs),
+    /// Show the exchange feeds' status.
+    Feeds(client::FeedsArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +56,11 @@ fn main() -> ExitCode {
         Command::Serve { service, args } => up::run_serve(service, args),
         Command::Migrate(args) => migrate::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Subs(args) => up::block_on(client::subs::run(args)),
+        Command::Watch(args) => up::block_on(client::watch::run(args)),
+        Command::History(args) => up::block_on(client::history::run_history(args)),
+        Command::Compare(args) => up::block_on(client::history::run_compare(args)),
+        Command::Feeds(args) => up::block_on(client::history::run_feeds(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -178,7 +178,7 @@ async fn host(
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let running = start(&plane, &adapters, services, &stop).await?;
+    let (running, server) = start(&plane, &adapters, services, &stop, GrpcServer::new()).await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -196,7 +196,6 @@ async fn host(
         None => None,
     };
 
-    let server = GrpcServer::new();
     let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
     tracing::info!(
         grpc_addr = %grpc_addr,
@@ -233,20 +232,28 @@ async fn start(
     adapters: &Adapters,
     services: &[Service],
     stop: &CancellationToken,
-) -> anyhow::Result<Vec<Running>> {
+    mut server: GrpcServer,
+) -> anyhow::Result<(Vec<Running>, GrpcServer)> {
+    let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let mut running = Vec::new();
     if services.contains(&Service::Storage) {
         let (_stats, task) = plane::start_storage(plane, adapters, stop).await?;
         running.push(task);
     }
     if services.contains(&Service::Bridge) {
-        let (_stats, task) = plane::start_bridge(plane, adapters, stop);
+        let (stats, task) = plane::start_bridge(plane, adapters, stop);
+        server = server.add_service(tickmesh_bridge::grpc::server(stats), descriptors);
         running.push(task);
     }
     if services.contains(&Service::Ingestion) {
-        running.push(plane::start_ingestion(plane, adapters, stop)?);
+        let ingestion = plane::start_ingestion(plane, adapters, stop)?;
+        if let Running::Ingestion(i) = &ingestion {
+            server =
+                server.add_service(tickmesh_ingestion::grpc::server(i.statuses()), descriptors);
+        }
+        running.push(ingestion);
     }
-    Ok(running)
+    Ok((running, server))
 }
 
 /// Installs logging and tracing for the process; the guard flushes spans when dropped.
