@@ -94,10 +94,26 @@ impl FeedConfig {
     }
 }
 
+/// Changes a running feed's desired markets; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FeedControl(Arc<watch::Sender<BTreeSet<Market>>>);
+
+impl FeedControl {
+    /// Replaces the desired set.
+    pub fn set_markets(&self, markets: BTreeSet<Market>) {
+        self.0.send_replace(markets);
+    }
+
+    /// The desired set now.
+    pub fn markets(&self) -> BTreeSet<Market> {
+        self.0.borrow().clone()
+    }
+}
+
 /// Controls a running feed.
 #[derive(Debug)]
 pub struct FeedHandle {
-    desired: watch::Sender<BTreeSet<Market>>,
+    desired: Arc<watch::Sender<BTreeSet<Market>>>,
     status: Arc<FeedStatus>,
     task: JoinHandle<()>,
 }
@@ -106,6 +122,12 @@ impl FeedHandle {
     /// Replaces the desired set; the feed applies it within the exchange's message limits.
     pub fn set_markets(&self, markets: BTreeSet<Market>) {
         self.desired.send_replace(markets);
+    }
+
+    /// A cloneable handle that changes the desired set (for a task that follows
+    /// subscriptions while the owner keeps the handle).
+    pub fn control(&self) -> FeedControl {
+        FeedControl(Arc::clone(&self.desired))
     }
 
     /// Returns the feed's live status.
@@ -142,7 +164,7 @@ pub fn spawn_feed(
         shutdown,
     ));
     FeedHandle {
-        desired: desired_tx,
+        desired: Arc::new(desired_tx),
         status,
         task,
     }

@@ -31,7 +31,7 @@ pub use backfill::{Backfill, BackfillLimits, backfill};
 pub use backoff::{Backoff, BackoffConfig};
 pub use dedupe::{LastTrade, TradeDeduper};
 pub use exchanges::{Endpoints, KorbitProtocol, QuotationProtocol, protocol_for};
-pub use feed::{FeedConfig, FeedHandle, FeedOutput, spawn_feed};
+pub use feed::{FeedConfig, FeedControl, FeedHandle, FeedOutput, spawn_feed};
 pub use markets::{MarketList, UnknownMarkets};
 pub use protocol::{Control, FrameError, RestError, TradeHistory, TradePage, WireProtocol};
 pub use ratelimit::{MessageRateLimiter, RateLimit};

@@ -8,6 +8,7 @@
 //! [`PublisherStats`] and logged.
 
 pub mod buffer;
+pub mod follow;
 pub mod grpc;
 pub mod publisher;
 mod service;

@@ -149,6 +149,16 @@ impl Ingestion {
         ))
     }
 
+    /// Handles that steer the feeds, for [`crate::follow::follow_subscriptions`].
+    pub fn controls(&self) -> crate::follow::FeedControls {
+        crate::follow::FeedControls(
+            self.feeds
+                .iter()
+                .map(|(exchange, feed)| (*exchange, feed.control()))
+                .collect(),
+        )
+    }
+
     /// The publisher's counters.
     pub fn publisher_stats(&self) -> PublisherSnapshot {
         self.stats.snapshot()
