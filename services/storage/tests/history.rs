@@ -1,0 +1,19 @@
+//! The `HistoryService`: its queries on SQLite and PostgreSQL over rows the real writer stored
+//! (latest tickers and their spread, trade pages, candle roll-ups, spread history, exact to the
+//! digit and scale), and its gRPC edge served on loopback.
+
+// Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+#[path = "history/candles.rs"]
+mod candles;
+#[path = "history/fixtures.rs"]
+mod fixtures;
+#[path = "history/grpc.rs"]
+mod grpc;
+#[path = "history/grpc_errors.rs"]
+mod grpc_errors;
+#[path = "history/queries.rs"]
+mod queries;

@@ -1,0 +1,219 @@
+//! `HistoryService` served by tonic on loopback and called through the generated client: one
+//! happy path per RPC.
+
+use tickmesh_domain::UtcMicros;
+use tickmesh_proto::convert::time_to_wire;
+use tickmesh_proto::history::v1::history_service_client::HistoryServiceClient;
+use tickmesh_proto::history::v1::{
+    CandleInterval, GetLatestTickersRequest, GetSpreadHistoryRequest, ListCandlesRequest,
+    ListTradesRequest,
+};
+use tickmesh_proto::market::v1::Exchange;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Server};
+
+use super::fixtures::{HOUR, SECOND, write_all};
+use crate::common::{MINUTE, TestDb};
+
+/// A served history database (SQLite, holding the fixtures) and a client connected to it.
+pub struct Served {
+    pub client: HistoryServiceClient<Channel>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    _db: TestDb,
+}
+
+pub async fn serve() -> Served {
+    let db = TestDb::sqlite().await;
+    write_all(&db).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        Server::builder()
+            .add_service(tickmesh_storage::history_server(db.conn.clone()))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            }),
+    );
+    let client = HistoryServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    Served {
+        client,
+        stop,
+        server,
+        _db: db,
+    }
+}
+
+impl Served {
+    pub async fn shut_down(self) {
+        drop(self.client);
+        self.stop.send(()).unwrap();
+        self.server.await.unwrap().unwrap();
+    }
+}
+
+pub fn t(micros: i64) -> Option<prost_types::Timestamp> {
+    Some(time_to_wire(UtcMicros(micros)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rpc_answers() {
+    let mut served = serve().await;
+    let c = &mut served.client;
+
+    let request = GetLatestTickersRequest {
+        market: "KRW-BTC".into(),
+    };
+    let latest = c.get_latest_tickers(request).await.unwrap().into_inner();
+    let exchanges: Vec<_> = latest.tickers.iter().map(|t| t.exchange).collect();
+    let want = [Exchange::Upbit, Exchange::Bithumb, Exchange::Korbit].map(|e| e as i32);
+    assert_eq!(exchanges, want);
+    let upbit = &latest.tickers[0];
+    let ticker = upbit.ticker.as_ref().unwrap();
+    let market = upbit.market.as_ref().unwrap();
+    let text = [
+        &*ticker.last,
+        &ticker.quote_volume_24h,
+        &market.base,
+        &market.quote,
+    ];
+    assert_eq!(
+        text,
+        [
+            "158201000.00000000",
+            "95078733694.3792000000000000",
+            "BTC",
+            "KRW"
+        ]
+    );
+    assert_eq!(upbit.exchange_time, t(MINUTE + 2 * SECOND));
+    assert_eq!(
+        (latest.spread.as_str(), latest.spread_percent.as_str()),
+        ("101000.00000000", "0.0639")
+    );
+    assert_eq!(
+        (latest.highest, latest.lowest),
+        (Exchange::Upbit as i32, Exchange::Bithumb as i32)
+    );
+    let request = GetLatestTickersRequest {
+        market: "doge_krw".into(),
+    };
+    let nothing = c.get_latest_tickers(request).await.unwrap().into_inner();
+    assert!(nothing.tickers.is_empty() && nothing.spread.is_empty());
+    assert_eq!(nothing.highest, Exchange::Unspecified as i32);
+
+    let mut request = ListTradesRequest {
+        exchange: Exchange::Bithumb as i32,
+        market: "btc_krw".into(),
+        page_size: 100,
+        ..ListTradesRequest::default()
+    };
+    let mut trades = Vec::new();
+    loop {
+        let page = c.list_trades(request.clone()).await.unwrap().into_inner();
+        trades.extend(page.trades);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(trades.len(), 250);
+    let first = &trades[0];
+    let trade = first.trade.as_ref().unwrap();
+    assert_eq!(
+        (trade.trade_id, trade.price.as_str(), trade.size.as_str()),
+        (9_999, "158037000.1", "0.0002")
+    );
+    assert_eq!(first.exchange_time, t(MINUTE));
+    assert_eq!(first.received_time, t(MINUTE + 55_000));
+    let key = |s: &tickmesh_proto::history::v1::StoredTrade| {
+        let time = s.exchange_time.unwrap();
+        (time.seconds, time.nanos, s.trade.as_ref().unwrap().trade_id)
+    };
+    assert!(trades.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+
+    let request = ListCandlesRequest {
+        exchange: Exchange::Upbit as i32,
+        market: "ETH".into(),
+        interval: CandleInterval::CandleInterval5m as i32,
+        start_time: t(MINUTE - HOUR),
+        end_time: t(MINUTE + 2 * HOUR),
+    };
+    let candles = c
+        .list_candles(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .candles;
+    assert_eq!(candles.len(), 2);
+    let five = &candles[0];
+    assert_eq!(five.open_time, t(MINUTE - 180 * SECOND));
+    let ohlcv = [
+        &five.open,
+        &five.high,
+        &five.low,
+        &five.close,
+        &five.volume,
+        &five.quote_volume,
+    ];
+    assert_eq!(
+        ohlcv,
+        [
+            "4000000",
+            "4010000",
+            "3990000",
+            "3995000",
+            "3.75",
+            "14982500.00"
+        ]
+    );
+    assert_eq!(five.trade_count, 4);
+    // Unset times: the last MAX_CANDLES intervals up to now.
+    let request = ListCandlesRequest {
+        start_time: None,
+        end_time: None,
+        ..request
+    };
+    c.list_candles(request).await.unwrap();
+
+    let request = GetSpreadHistoryRequest {
+        market: "KRW-ETH".into(),
+        base_exchange: Exchange::Upbit as i32,
+        other_exchange: Exchange::Bithumb as i32,
+        interval: CandleInterval::CandleInterval1m as i32,
+        start_time: t(MINUTE - HOUR),
+        end_time: t(MINUTE + 2 * HOUR),
+    };
+    let points = c
+        .get_spread_history(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .points;
+    let text: Vec<_> = points
+        .iter()
+        .map(|p| {
+            (
+                p.time,
+                [&*p.base_close, &p.other_close, &p.spread, &p.spread_percent],
+            )
+        })
+        .collect();
+    assert_eq!(
+        text,
+        [
+            (t(MINUTE), ["4010000", "4005000", "-5000", "-0.1247"]),
+            (
+                t(MINUTE + HOUR),
+                ["4100000", "4080000", "-20000", "-0.4878"]
+            ),
+        ]
+    );
+    served.shut_down().await;
+}
