@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use tickmesh_domain::{EventKind, Exchange, FeedGap, Market, MarketEvent};
-use tickmesh_proto::routing::live_pattern;
+use tickmesh_proto::routing::{LIVE_PREFIX, live_pattern};
 
 /// What a stream client asked for. An empty set matches everything on that axis, so the
 /// default filter matches every event.
@@ -29,6 +29,9 @@ impl TickFilter {
     /// exchange and market when both are given, one per exchange or per market when only one
     /// axis is, else `tickmesh:live:*`. Sorted, without duplicates.
     pub fn patterns(&self) -> Vec<String> {
+        if self.exchanges.is_empty() && self.markets.is_empty() {
+            return vec![format!("{LIVE_PREFIX}*")];
+        }
         let exchanges: Vec<Option<Exchange>> = if self.exchanges.is_empty() {
             vec![None]
         } else {
@@ -112,7 +115,12 @@ mod tests {
             ["tickmesh:live:*:BTC/KRW", "tickmesh:live:*:ETH/KRW"]
         );
         assert_eq!(
-            filter(&[Exchange::Upbit, Exchange::Bithumb], &["BTC", "ETH/KRW"], &[]).patterns(),
+            filter(
+                &[Exchange::Upbit, Exchange::Bithumb],
+                &["BTC", "ETH/KRW"],
+                &[]
+            )
+            .patterns(),
             [
                 "tickmesh:live:bithumb:BTC/KRW",
                 "tickmesh:live:bithumb:ETH/KRW",

@@ -3,11 +3,12 @@
 //! The request is validated into a [`TickFilter`] (a bad entry is `INVALID_ARGUMENT` naming
 //! it, `markets[1]`), the client gets its own bounded buffer in the hub, and hub items become
 //! `StreamTicksResponse`s. The stream ends when the client goes away (tonic drops the response
-//! stream, which removes the client from the hub) or when the hub is closed on shutdown.
+//! stream, which removes the client from the hub) or when the hub is closed on shutdown; the
+//! latter ends it with `UNAVAILABLE`, so clients know to reconnect.
 
 use std::pin::Pin;
 
-use futures::{Stream, StreamExt as _};
+use futures::{Stream, StreamExt as _, stream};
 use tickmesh_domain::FeedGap;
 use tickmesh_proto::convert::{
     ConvertError, event_to_wire, exchange_to_wire, kind_from_wire, market_from_text,
@@ -47,7 +48,8 @@ pub fn server(hub: TickHub, per_client_capacity: usize) -> TickStreamServiceServ
 }
 
 /// The response stream of `StreamTicks`.
-pub type ResponseStream = Pin<Box<dyn Stream<Item = Result<wire::StreamTicksResponse, Status>> + Send>>;
+pub type ResponseStream =
+    Pin<Box<dyn Stream<Item = Result<wire::StreamTicksResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl TickStreamService for TickStreamGrpc {
@@ -66,7 +68,16 @@ impl TickStreamService for TickStreamGrpc {
                 HubError::Closed => Status::unavailable("the server is shutting down"),
                 HubError::Subscribe(e) => Status::unavailable(e.to_string()),
             })?;
-        let responses = ticks.into_stream().map(|item| Ok(item_to_wire(&item)));
+        // The hub only ends a stream when it closes (shutdown, or the live bus went away), so
+        // the client is told to come back rather than seeing a clean end.
+        let responses = ticks
+            .into_stream()
+            .map(|item| Ok(item_to_wire(&item)))
+            .chain(stream::once(async {
+                Err(Status::unavailable(
+                    "live ticks stopped: the server is shutting down",
+                ))
+            }));
         Ok(Response::new(Box::pin(responses)))
     }
 }
@@ -143,7 +154,10 @@ mod tests {
     #[test]
     fn requests_become_filters_in_any_market_spelling() {
         let f = filter_from_request(&request(
-            &[market::Exchange::Upbit as i32, market::Exchange::Korbit as i32],
+            &[
+                market::Exchange::Upbit as i32,
+                market::Exchange::Korbit as i32,
+            ],
             &["KRW-BTC", "btc_krw", "ETH"],
             &[market::EventKind::Trade as i32],
         ))
@@ -151,11 +165,17 @@ mod tests {
         assert_eq!(f.exchanges.len(), 2);
         assert!(f.exchanges.contains(&Exchange::Korbit));
         assert_eq!(
-            f.markets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            f.markets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["BTC/KRW", "ETH/KRW"]
         );
         assert_eq!(f.kinds.into_iter().collect::<Vec<_>>(), [EventKind::Trade]);
-        assert_eq!(filter_from_request(&request(&[], &[], &[])).unwrap(), TickFilter::all());
+        assert_eq!(
+            filter_from_request(&request(&[], &[], &[])).unwrap(),
+            TickFilter::all()
+        );
     }
 
     #[test]

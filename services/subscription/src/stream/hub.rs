@@ -185,7 +185,7 @@ impl TickStream {
         self.inbox.try_recv().map(flatten)
     }
 
-    /// Items waiting now (never more than the capacity), and events dropped for this client
+    /// Items waiting now (never more than the capacity), and items dropped for this client
     /// since it subscribed.
     pub fn stats(&self) -> (usize, u64) {
         self.inbox.stats()
@@ -254,7 +254,10 @@ impl Shared {
         });
     }
 
-    /// Tells every client that the hub itself missed `missed` messages.
+    /// Tells every client that the hub itself missed `missed` messages. The marker travels
+    /// as an item so it lands where the messages went missing; a client whose buffer is full
+    /// at that moment has it folded into its own lagged count (as one more dropped item), so
+    /// it still learns that events are missing there.
     pub(super) fn lagged(&self, missed: u64) {
         self.registry()
             .clients

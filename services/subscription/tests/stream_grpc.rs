@@ -1,0 +1,191 @@
+//! `StreamTicks` over a real tonic server on loopback, fed by the in-process live bus.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod stream_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stream_support::{TestServer, eventually, live, market, ticker, trade};
+use tickmesh_bus::LiveBus;
+use tickmesh_bus::memory::MemoryLive;
+use tickmesh_domain::{Exchange, FeedGap, UtcMicros};
+use tickmesh_proto::convert::event_to_wire;
+use tickmesh_proto::market::v1 as market_wire;
+use tickmesh_proto::stream::v1::stream_ticks_response::Item;
+use tickmesh_proto::stream::v1::{StreamTicksRequest, StreamTicksResponse};
+use tickmesh_subscription::stream::{HubConfig, TickHub};
+use tonic::Code;
+
+async fn start() -> (Arc<MemoryLive>, TickHub, TestServer) {
+    let bus = Arc::new(MemoryLive::default());
+    let hub = TickHub::start(bus.clone(), HubConfig::default())
+        .await
+        .unwrap();
+    let server = TestServer::start(hub.clone(), 64).await;
+    (bus, hub, server)
+}
+
+fn request(exchanges: &[market_wire::Exchange], markets: &[&str]) -> StreamTicksRequest {
+    StreamTicksRequest {
+        exchanges: exchanges.iter().map(|&e| e as i32).collect(),
+        markets: markets.iter().map(|&m| m.to_owned()).collect(),
+        kinds: Vec::new(),
+    }
+}
+
+async fn next(stream: &mut tonic::Streaming<StreamTicksResponse>) -> Option<Item> {
+    tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("no message within 5 s")
+        .unwrap()
+        .map(|r| r.item.expect("a response without an item"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_events_arrive_with_every_digit() {
+    let (bus, _hub, server) = start().await;
+    let mut stream = server
+        .client()
+        .await
+        .stream_ticks(request(&[market_wire::Exchange::Upbit], &["krw-btc"]))
+        .await
+        .unwrap()
+        .into_inner();
+    let wanted = [
+        ticker(Exchange::Upbit, "BTC/KRW"),
+        trade(Exchange::Upbit, "BTC/KRW", 7),
+    ];
+    let others = [
+        trade(Exchange::Bithumb, "BTC/KRW", 1),
+        trade(Exchange::Upbit, "ETH/KRW", 2),
+    ];
+    let messages = [&others[0], &wanted[0], &others[1], &wanted[1]].map(live);
+    bus.publish(&messages).await.unwrap();
+
+    let mut received = Vec::new();
+    for expected in &wanted {
+        let Some(Item::Event(got)) = next(&mut stream).await else {
+            panic!("expected an event");
+        };
+        assert_eq!(got, event_to_wire(expected));
+        received.push(got);
+    }
+    let Some(market_wire::market_event::Payload::Ticker(t)) = &received[0].payload else {
+        panic!("not a ticker");
+    };
+    assert_eq!(t.last, "0.1234567890123456789012345678");
+    assert_eq!(received[0].raw, "{\"raw\":true}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trade_decimals_survive_exactly() {
+    let (bus, _hub, server) = start().await;
+    let mut stream = server
+        .client()
+        .await
+        .stream_ticks(request(&[], &["BTC"]))
+        .await
+        .unwrap()
+        .into_inner();
+    bus.publish(&[live(&trade(Exchange::Korbit, "btc_krw", 42))])
+        .await
+        .unwrap();
+    let Some(Item::Event(event)) = next(&mut stream).await else {
+        panic!("expected an event");
+    };
+    let Some(market_wire::market_event::Payload::Trade(t)) = event.payload else {
+        panic!("not a trade");
+    };
+    assert_eq!(t.price, "116539000.00000042");
+    assert_eq!(t.size, "0.00079276");
+    assert_eq!(t.trade_id, 17_300_000_000_000_042);
+    assert_eq!(event.exchange, market_wire::Exchange::Korbit as i32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_name_the_field() {
+    let (_bus, hub, server) = start().await;
+    let mut client = server.client().await;
+    let status = client
+        .stream_ticks(request(&[], &["???"]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("markets[0]"),
+        "{}",
+        status.message()
+    );
+
+    let status = client
+        .stream_ticks(StreamTicksRequest {
+            kinds: vec![1, 99],
+            ..StreamTicksRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("kinds[1]"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(hub.stats().clients, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gaps_and_disconnects() {
+    let (_bus, hub, server) = start().await;
+    let mut stream = server
+        .client()
+        .await
+        .stream_ticks(request(&[market_wire::Exchange::Bithumb], &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    let gap = FeedGap {
+        exchange: Exchange::Bithumb,
+        market: market("XRP/KRW"),
+        from: UtcMicros(1_000_000),
+        to: UtcMicros(3_000_000),
+        backfilled_trades: 12,
+        complete: false,
+    };
+    assert_eq!(hub.publish_gap(&gap), 1);
+    let Some(Item::Gap(got)) = next(&mut stream).await else {
+        panic!("expected a gap");
+    };
+    assert_eq!(got.backfilled_trades, 12);
+    assert!(got.missed_trades_unknown);
+    assert_eq!(got.market.unwrap().base, "XRP");
+
+    // A client that goes away is removed from the hub without any event flowing.
+    drop(stream);
+    eventually("the client to leave the hub", || hub.stats().clients == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_hub_ends_streams_so_the_server_can_drain() {
+    let (_bus, hub, mut server) = start().await;
+    let mut stream = server
+        .client()
+        .await
+        .stream_ticks(request(&[], &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    server.shutdown();
+    hub.close();
+    let status = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("the stream did not end")
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    tokio::time::timeout(Duration::from_secs(5), &mut server.task)
+        .await
+        .expect("the server did not drain")
+        .unwrap()
+        .unwrap();
+}
