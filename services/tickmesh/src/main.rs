@@ -6,6 +6,7 @@ mod migrate;
 mod plane;
 mod settings;
 mod simulate;
+mod subscription;
 mod up;
 
 use std::process::ExitCode;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tickmesh_bridge::{BridgeStats, run_bridge};
 use tickmesh_bus::memory::MemoryBus;
-use tickmesh_bus::{DurableLog, EventPublisher};
+use tickmesh_bus::{DurableLog, EventPublisher, LiveBus};
 use tickmesh_bus_kafka::KafkaLog;
 use tickmesh_bus_redis::RedisBus;
 use tickmesh_ingestion::Ingestion;
@@ -21,6 +21,8 @@ use crate::settings::DataPlaneConfig;
 pub struct Adapters {
     /// Ingestion's live + durable write.
     pub publisher: Arc<dyn EventPublisher>,
+    /// Live fan-out, read by stream clients.
+    pub live: Arc<dyn LiveBus>,
     /// The durable stream the bridge reads.
     pub stream: Arc<dyn DurableLog>,
     /// The topics the bridge writes and storage reads.
@@ -36,19 +38,26 @@ impl Adapters {
         topics_side: bool,
     ) -> anyhow::Result<Adapters> {
         let memory = MemoryBus::new(config.stream.clone(), config.memory_retain);
-        let (publisher, stream): (Arc<dyn EventPublisher>, Arc<dyn DurableLog>) =
-            match config.redis.as_ref().filter(|_| stream_side) {
-                Some(redis) => {
-                    let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
-                        format!(
-                            "cannot connect to redis ({:?}); is it running? check bus.redis_url",
-                            redis.target
-                        )
-                    })?;
-                    (Arc::new(bus.clone()), Arc::new(bus))
-                }
-                None => (Arc::new(memory.clone()), memory.log.clone()),
-            };
+        let (publisher, live, stream): (
+            Arc<dyn EventPublisher>,
+            Arc<dyn LiveBus>,
+            Arc<dyn DurableLog>,
+        ) = match config.redis.as_ref().filter(|_| stream_side) {
+            Some(redis) => {
+                let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
+                    format!(
+                        "cannot connect to redis ({:?}); is it running? check bus.redis_url",
+                        redis.target
+                    )
+                })?;
+                (Arc::new(bus.clone()), Arc::new(bus.clone()), Arc::new(bus))
+            }
+            None => (
+                Arc::new(memory.clone()),
+                memory.live.clone(),
+                memory.log.clone(),
+            ),
+        };
         let topics: Arc<dyn DurableLog> = match config.kafka.as_ref().filter(|_| topics_side) {
             Some(kafka) => {
                 let log = KafkaLog::new(kafka.clone()).with_context(|| {
@@ -63,6 +72,7 @@ impl Adapters {
         };
         Ok(Adapters {
             publisher,
+            live,
             stream,
             topics,
         })
@@ -95,24 +105,42 @@ impl Running {
 }
 
 /// Starts ingestion on `adapters.publisher`.
+/// Starts ingestion on `adapters.publisher`. With `follow` (the subscription service's URL)
+/// the feeds follow its watch; otherwise they collect `ingestion.markets`.
 pub fn start_ingestion(
     config: &DataPlaneConfig,
     adapters: &Adapters,
+    follow: Option<String>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Running> {
-    let names: Vec<String> = config
-        .ingestion
-        .markets
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    tracing::info!(markets = %names.join(","), "ingestion starting");
+    let mut ingestion_config = config.ingestion.clone();
+    match &follow {
+        Some(url) => {
+            tracing::info!(subscriptions = %url, "ingestion starting, following subscriptions");
+            ingestion_config.markets.clear();
+        }
+        None => {
+            let names: Vec<String> = ingestion_config
+                .markets
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            tracing::info!(markets = %names.join(","), "ingestion starting on fixed markets");
+        }
+    }
     let ingestion = Ingestion::start(
-        config.ingestion.clone(),
+        ingestion_config,
         Arc::clone(&adapters.publisher),
         shutdown.clone(),
     )
     .context("cannot start ingestion")?;
+    if let Some(url) = follow {
+        tokio::spawn(tickmesh_ingestion::follow::follow_subscriptions(
+            url,
+            ingestion.controls(),
+            shutdown.clone(),
+        ));
+    }
     Ok(Running::Ingestion(ingestion))
 }
 
@@ -132,14 +160,13 @@ pub fn start_bridge(
     (stats, Running::Task("bridge", task))
 }
 
-/// Connects the database (applying migrations when configured) and starts storage on
-/// `adapters.topics`.
-pub async fn start_storage(
+/// Starts storage on `adapters.topics`, writing to `db`.
+pub fn start_storage(
     config: &DataPlaneConfig,
     adapters: &Adapters,
+    db: sea_orm::DatabaseConnection,
     shutdown: &CancellationToken,
-) -> anyhow::Result<(Arc<StorageStats>, Running)> {
-    let db = open_database(config).await?;
+) -> (Arc<StorageStats>, Running) {
     let store = MarketStore::new(db, config.store.clone());
     let stats = Arc::new(StorageStats::default());
     let task = tokio::spawn({
@@ -148,7 +175,7 @@ pub async fn start_storage(
             (config.storage.clone(), Arc::clone(&stats), shutdown.clone());
         async move { Ok(tickmesh_storage::run(topics, store, config, stats, shutdown).await?) }
     });
-    Ok((stats, Running::Task("storage", task)))
+    (stats, Running::Task("storage", task))
 }
 
 /// Opens `database.url`, applying pending migrations when `database.migrate` is on.

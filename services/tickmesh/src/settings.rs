@@ -36,6 +36,9 @@ pub struct DataPlaneConfig {
     pub database_url: String,
     /// `database.migrate`: apply pending migrations at start.
     pub migrate: bool,
+    /// `ingestion.subscriptions_url`: the subscription service a separate ingestion follows;
+    /// unset, it collects `ingestion.markets`.
+    pub subscriptions_url: Option<String>,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -78,6 +81,9 @@ impl DataPlaneConfig {
             topics,
             database_url: r.get("database.url", DEFAULT_DATABASE_URL.to_owned()),
             migrate: r.get("database.migrate", true),
+            subscriptions_url: r
+                .optional::<String>("ingestion.subscriptions_url", None)
+                .filter(|u| !u.is_empty()),
             ingestion: read_ingestion(r),
             bridge,
             storage,

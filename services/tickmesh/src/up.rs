@@ -42,6 +42,8 @@ pub struct UpArgs {
 /// A service `tickmesh serve` can run on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
+    /// Subscriptions (create, delete, list, watch) and live tick streams.
+    Subscription,
     /// Exchange feeds published to Redis.
     Ingestion,
     /// The Redis stream handed to Kafka.
@@ -53,6 +55,7 @@ pub enum Service {
 impl Service {
     fn name(self) -> &'static str {
         match self {
+            Service::Subscription => "subscription",
             Service::Ingestion => "ingestion",
             Service::Bridge => "bridge",
             Service::Storage => "storage",
@@ -90,7 +93,12 @@ pub fn run_up(args: UpArgs) -> anyhow::Result<()> {
             "tickmesh",
             process,
             plane,
-            &[Service::Ingestion, Service::Bridge, Service::Storage],
+            &[
+                Service::Subscription,
+                Service::Ingestion,
+                Service::Bridge,
+                Service::Storage,
+            ],
         )
         .await;
         for simulator in simulators.into_iter().flatten() {
@@ -116,6 +124,7 @@ pub fn run_serve(service: Service, args: HostArgs) -> anyhow::Result<()> {
     let redis = "redis (set bus.redis_url, e.g. TICKMESH__BUS__REDIS_URL=redis://127.0.0.1:6379)";
     let kafka = "kafka (set bus.kafka_brokers, e.g. TICKMESH__BUS__KAFKA_BROKERS=127.0.0.1:9092)";
     match service {
+        Service::Subscription => needs(plane.redis.is_some(), redis)?,
         Service::Ingestion => needs(plane.redis.is_some(), redis)?,
         Service::Bridge => {
             needs(plane.redis.is_some(), redis)?;
@@ -174,11 +183,19 @@ async fn host(
     let has = |s: Service| services.contains(&s);
     let adapters = Adapters::connect(
         &plane,
-        has(Service::Ingestion) || has(Service::Bridge),
+        has(Service::Ingestion) || has(Service::Bridge) || has(Service::Subscription),
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let (running, server) = start(&plane, &adapters, services, &stop, GrpcServer::new()).await?;
+    let (running, server) = start(
+        &plane,
+        &adapters,
+        services,
+        &stop,
+        GrpcServer::new(),
+        grpc_addr,
+    )
+    .await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -233,11 +250,25 @@ async fn start(
     services: &[Service],
     stop: &CancellationToken,
     mut server: GrpcServer,
+    grpc_addr: SocketAddr,
 ) -> anyhow::Result<(Vec<Running>, GrpcServer)> {
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let mut running = Vec::new();
-    if services.contains(&Service::Storage) {
-        let (_stats, task) = plane::start_storage(plane, adapters, stop).await?;
+    let has = |s: Service| services.contains(&s);
+    let db = if has(Service::Storage) || has(Service::Subscription) {
+        Some(plane::open_database(plane).await?)
+    } else {
+        None
+    };
+    if let (true, Some(db)) = (has(Service::Storage), &db) {
+        let (_stats, task) = plane::start_storage(plane, adapters, db.clone(), stop);
+        server = server.add_service(tickmesh_storage::history_server(db.clone()), descriptors);
+        running.push(task);
+    }
+    if let (true, Some(db)) = (has(Service::Subscription), &db) {
+        let (task, with) =
+            crate::subscription::start(plane, adapters, db.clone(), stop, server).await?;
+        server = with;
         running.push(task);
     }
     if services.contains(&Service::Bridge) {
@@ -246,7 +277,14 @@ async fn start(
         running.push(task);
     }
     if services.contains(&Service::Ingestion) {
-        let ingestion = plane::start_ingestion(plane, adapters, stop)?;
+        // In one process ingestion follows its own subscription service over loopback;
+        // alone it follows `ingestion.subscriptions_url`, or collects `ingestion.markets`.
+        let follow = if has(Service::Subscription) {
+            Some(format!("http://{}", loopback(grpc_addr)))
+        } else {
+            plane.subscriptions_url.clone()
+        };
+        let ingestion = plane::start_ingestion(plane, adapters, follow, stop)?;
         if let Running::Ingestion(i) = &ingestion {
             server =
                 server.add_service(tickmesh_ingestion::grpc::server(i.statuses()), descriptors);
@@ -254,6 +292,16 @@ async fn start(
         running.push(ingestion);
     }
     Ok((running, server))
+}
+
+/// `addr` with an unspecified IP (`0.0.0.0`) replaced by loopback, so the process can call
+/// itself.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
 }
 
 /// Installs logging and tracing for the process; the guard flushes spans when dropped.

@@ -131,7 +131,12 @@ async fn up_serves_health_reflection_and_metrics_then_exits_0_on_sigterm() {
         reflected_services(running.grpc).await,
         [
             "grpc.health.v1.Health",
-            "grpc.reflection.v1.ServerReflection"
+            "grpc.reflection.v1.ServerReflection",
+            "tickmesh.bridge.v1.BridgeService",
+            "tickmesh.history.v1.HistoryService",
+            "tickmesh.ingestion.v1.IngestionService",
+            "tickmesh.stream.v1.TickStreamService",
+            "tickmesh.subscription.v1.SubscriptionService",
         ]
     );
 

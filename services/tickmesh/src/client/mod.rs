@@ -20,12 +20,13 @@ pub struct ServerArgs {
     /// The tickmesh gRPC address.
     #[arg(
         long,
+        global = true,
         env = "TICKMESH_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
     /// Bearer token for changes, when the server requires one.
-    #[arg(long, env = "TICKMESH_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "TICKMESH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
 

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Proc {
     /// The service name, for messages.
     pub name: String,
+    /// The gRPC address it logged (`host:port`).
+    pub grpc: String,
     child: Child,
     logs: Arc<Mutex<Vec<serde_json::Value>>>,
 }
@@ -50,8 +52,8 @@ impl Proc {
             for line in stderr.lines().map_while(Result::ok) {
                 eprintln!("[{label}] {line}");
                 if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if event["grpc_addr"].is_string() {
-                        let _ = ready_tx.send(());
+                    if let Some(addr) = event["grpc_addr"].as_str() {
+                        let _ = ready_tx.send(addr.to_owned());
                     }
                     task_logs.lock().unwrap().push(event);
                 }
@@ -59,12 +61,14 @@ impl Proc {
         });
         let mut proc = Proc {
             name: name.to_owned(),
+            grpc: String::new(),
             child,
             logs,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if ready_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+            if let Ok(addr) = ready_rx.recv_timeout(Duration::from_millis(100)) {
+                proc.grpc = addr;
                 return proc;
             }
             if let Some(status) = proc.child.try_wait().unwrap() {
