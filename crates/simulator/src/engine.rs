@@ -2,7 +2,7 @@
 //! a bounded trade history for the REST endpoints, and the log of every trade id emitted
 //! (what tests compare a client's received ids against).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rust_decimal::Decimal;
@@ -97,6 +97,9 @@ pub struct Engine {
     book_depth: usize,
     state: Mutex<EngineState>,
     events: broadcast::Sender<Arc<SimEvent>>,
+    /// Markets each open connection subscribes to, by connection number.
+    subscribed: Mutex<BTreeMap<u64, BTreeSet<Market>>>,
+    next_connection: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -178,12 +181,41 @@ impl Engine {
             book_depth,
             state: Mutex::new(state),
             events,
+            subscribed: Mutex::new(BTreeMap::new()),
+            next_connection: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, EngineState> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number for a new connection, for [`Engine::set_subscribed`].
+    pub(crate) fn connection_id(&self) -> u64 {
+        self.next_connection
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records the markets connection `id` subscribes to (`None`: it closed).
+    pub(crate) fn set_subscribed(&self, id: u64, markets: Option<BTreeSet<Market>>) {
+        let mut subscribed = self
+            .subscribed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match markets {
+            Some(m) => subscribed.insert(id, m),
+            None => subscribed.remove(&id),
+        };
+    }
+
+    /// Every market some open connection subscribes to.
+    pub fn subscribed(&self) -> BTreeSet<Market> {
+        let subscribed = self
+            .subscribed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribed.values().flatten().copied().collect()
     }
 
     /// A receiver of every event published from now on.

@@ -181,6 +181,25 @@ impl Simulator {
         self.engine.emitted_trades(market)
     }
 
+    /// The trades of `market` still in the history (oldest first, up to `history_capacity`),
+    /// as the exchange's frames carry them: Bithumb's sizes at four decimals.
+    pub fn trades(&self, market: Market) -> Vec<SimTrade> {
+        let mut trades = self
+            .engine
+            .recent_trades(market, usize::MAX, None)
+            .unwrap_or_default();
+        trades.reverse();
+        for trade in &mut trades {
+            trade.size = render::quotation::wire_size(self.exchange, trade.size);
+        }
+        trades
+    }
+
+    /// Every market some open connection subscribes to: what a client asked this exchange for.
+    pub fn subscribed_markets(&self) -> std::collections::BTreeSet<Market> {
+        self.engine.subscribed()
+    }
+
     /// Stops generating (connections stay open and quiet).
     pub fn pause(&self) {
         self.paused.store(true, Ordering::SeqCst);

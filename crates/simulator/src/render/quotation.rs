@@ -34,8 +34,16 @@ fn price(exchange: Exchange, value: Decimal) -> String {
 
 fn size(exchange: Exchange, value: Decimal) -> String {
     match exchange {
-        Exchange::Bithumb => value.round_dp(4).normalize().to_string(),
+        Exchange::Bithumb => wire_size(exchange, value).normalize().to_string(),
         _ => fixed(value, 8),
+    }
+}
+
+/// A size as the exchange's frames carry it: Bithumb's at four decimals.
+pub(crate) fn wire_size(exchange: Exchange, value: Decimal) -> Decimal {
+    match exchange {
+        Exchange::Bithumb => value.round_dp(4),
+        _ => value,
     }
 }
 

@@ -23,6 +23,11 @@ pub(crate) struct Korbit {
 }
 
 impl Korbit {
+    /// The markets subscribed, any kind.
+    pub(crate) fn markets(&self) -> BTreeSet<Market> {
+        self.subs.iter().map(|(_, m)| *m).collect()
+    }
+
     pub(crate) fn new() -> Self {
         Self {
             subs: BTreeSet::new(),
@@ -47,6 +52,10 @@ impl Dialect for Korbit {
 
     fn idle_cut(&self) -> bool {
         false
+    }
+
+    fn subscribed(&self) -> std::collections::BTreeSet<Market> {
+        self.markets()
     }
 
     fn request(&mut self, text: &str, engine: &Engine, now_ms: i64) -> Reply {

@@ -4,6 +4,7 @@
 pub(crate) mod korbit;
 pub(crate) mod quotation;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
+
+use tickmesh_domain::Market;
 
 use crate::engine::{Engine, SimEvent};
 use crate::{Fault, SimulatorConfig};
@@ -44,6 +47,20 @@ pub(crate) trait Dialect: Send {
     fn server_pings(&self) -> bool;
     /// Whether the server cuts idle sockets (Upbit and Bithumb at 60 s).
     fn idle_cut(&self) -> bool;
+    /// The markets this connection subscribes to, any kind.
+    fn subscribed(&self) -> BTreeSet<Market>;
+}
+
+/// Forgets a connection's subscriptions when it ends, however it ends.
+struct Registered<'a> {
+    engine: &'a Engine,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.engine.set_subscribed(self.id, None);
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -62,6 +79,10 @@ pub(crate) async fn run<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut events = engine.subscribe();
+    let registered = Registered {
+        engine: &engine,
+        id: engine.connection_id(),
+    };
     let mut last_inbound = Instant::now();
     let mut up_next: Option<Instant> = None;
     let mut ping_next = Instant::now() + config.server_ping_interval;
@@ -141,6 +162,7 @@ pub(crate) async fn run<S>(
                     continue;
                 }
                 let reply = dialect.request(&text, &engine, now_ms());
+                engine.set_subscribed(registered.id, Some(dialect.subscribed()));
                 for text in reply.frames {
                     if ws.send(frame(text)).await.is_err() { return; }
                 }

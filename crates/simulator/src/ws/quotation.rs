@@ -32,6 +32,11 @@ pub(crate) struct Quotation {
 }
 
 impl Quotation {
+    /// The markets subscribed, any kind.
+    pub(crate) fn markets(&self) -> std::collections::BTreeSet<Market> {
+        self.subs.keys().map(|(_, m)| *m).collect()
+    }
+
     pub(crate) fn new(exchange: Exchange) -> Self {
         Self {
             exchange,
@@ -130,6 +135,10 @@ impl Dialect for Quotation {
 
     fn idle_cut(&self) -> bool {
         true
+    }
+
+    fn subscribed(&self) -> std::collections::BTreeSet<Market> {
+        self.markets()
     }
 
     fn request(&mut self, text: &str, engine: &Engine, now_ms: i64) -> Reply {

@@ -26,8 +26,13 @@ impl Mesh {
     /// Simulators over BTC and ETH at `rate` trades per second per exchange, a new database,
     /// and names of its own.
     pub async fn new(tag: &str, rate: f64) -> Mesh {
+        Mesh::with_markets(tag, rate, &["BTC", "ETH"]).await
+    }
+
+    /// Like [`Mesh::new`] over `markets`.
+    pub async fn with_markets(tag: &str, rate: f64, markets: &[&str]) -> Mesh {
         let id = tickmesh_e2e::unique(tag).to_ascii_lowercase();
-        let sims = Sims::start(&["BTC", "ETH"], rate).await;
+        let sims = Sims::start(markets, rate).await;
         let db = TempDatabase::create(tag).await;
         let mut env: Vec<(String, String)> = [
             ("TICKMESH__BUS__REDIS_URL", tickmesh_e2e::redis_url()),
@@ -73,6 +78,15 @@ impl Mesh {
         Proc::start(service, &["serve", service], &self.env_with(overrides))
     }
 
+    /// Starts `tickmesh serve <service>` listening on `addr` (to restart it at the same address).
+    pub fn serve_at(&self, service: &str, addr: &str, overrides: &[(&str, String)]) -> Proc {
+        Proc::start(
+            service,
+            &["serve", service, "--listen", addr],
+            &self.env_with(overrides),
+        )
+    }
+
     /// Starts storage (with `storage_env` overrides), the bridge and ingestion, and lets the
     /// simulators generate once ingestion is connected.
     pub async fn start_flowing(&self, storage_env: &[(&str, String)]) -> Services {
@@ -91,8 +105,18 @@ impl Mesh {
     /// Stops the simulators and waits until PostgreSQL holds exactly the trades they
     /// emitted: none missing, none twice, and the candles count each trade once.
     pub async fn assert_converges(&self) {
+        self.assert_converges_for(|_| true).await;
+    }
+
+    /// [`Mesh::assert_converges`] over the trades `keep` selects (by exchange, market, id).
+    pub async fn assert_converges_for(&self, keep: impl Fn(&(String, String, i64)) -> bool) {
         self.sims.pause();
-        let emitted = self.sims.emitted();
+        let emitted: Vec<_> = self
+            .sims
+            .emitted()
+            .into_iter()
+            .filter(|t| keep(t))
+            .collect();
         assert!(
             emitted.len() > 50,
             "the simulators emitted only {} trades",
@@ -101,7 +125,11 @@ impl Mesh {
         let db = Database::connect(self.db.url.as_str()).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let last = loop {
-            let stored = stored_trades(&db).await;
+            let stored: Vec<_> = stored_trades(&db)
+                .await
+                .into_iter()
+                .filter(|t| keep(t))
+                .collect();
             if stored == emitted || tokio::time::Instant::now() >= deadline {
                 break stored;
             }
@@ -130,8 +158,8 @@ impl Mesh {
         let candles = candle_trade_count(&db).await;
         assert_eq!(
             candles,
-            i64::try_from(emitted.len()).unwrap(),
-            "the 1m candles must count every trade once"
+            i64::try_from(stored_trades(&db).await.len()).unwrap(),
+            "the 1m candles must count every stored trade once"
         );
         eprintln!(
             "converged: {} trades in postgres equal the {} emitted",

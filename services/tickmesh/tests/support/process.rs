@@ -27,9 +27,11 @@ impl Proc {
     /// Starts `tickmesh <args>` with `env` and waits until it logs its gRPC address.
     pub fn start(name: &str, args: &[&str], env: &[(String, String)]) -> Proc {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tickmesh"));
+        command.args(args);
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
         command
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
             .env("TICKMESH__METRICS__LISTEN", "off")
             .env("TICKMESH__LOG__FORMAT", "json")
             .env(
