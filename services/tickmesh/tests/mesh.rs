@@ -69,14 +69,14 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
             .unwrap()
             .port()
     );
-    let mut subscription = mesh.serve_at("subscription", &sub_addr, &[no_seed.clone()]);
+    let mut subscription = mesh.serve_at("subscription", &sub_addr, std::slice::from_ref(&no_seed));
     let follow = (
         "TICKMESH__INGESTION__SUBSCRIPTIONS_URL",
         format!("http://{}", subscription.grpc),
     );
     let mut storage = mesh.serve("storage", &[]);
     let mut bridge = mesh.serve("bridge", &[]);
-    let mut ingestion = mesh.serve("ingestion", &[follow.clone()]);
+    let mut ingestion = mesh.serve("ingestion", std::slice::from_ref(&follow));
     let btc = Market::parse("BTC").unwrap();
     let eth = Market::parse("ETH").unwrap();
 
@@ -141,7 +141,7 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
     run_for(Duration::from_secs(2)).await;
     subscription.kill();
     run_for(Duration::from_secs(1)).await;
-    subscription = mesh.serve_at("subscription", &sub_addr, &[no_seed.clone()]);
+    subscription = mesh.serve_at("subscription", &sub_addr, std::slice::from_ref(&no_seed));
     bridge.kill();
     run_for(Duration::from_secs(1)).await;
     bridge = mesh.serve("bridge", &[]);
@@ -185,7 +185,7 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
     mesh.sims.pause();
     run_for(Duration::from_millis(500)).await;
     ingestion.terminate();
-    ingestion = mesh.serve("ingestion", &[follow.clone()]);
+    ingestion = mesh.serve("ingestion", std::slice::from_ref(&follow));
     support::eventually(
         "the new ingestion to subscribe again",
         Duration::from_secs(10),
