@@ -23,6 +23,40 @@ use std::time::Duration;
 pub use sources::{ConfigSources, ENV_PREFIX, Origin};
 pub use values::{parse_duration, parse_optional};
 
+/// A configured value that must never be printed, such as an api token.
+///
+/// Its `Debug` shows `***`, and it has no `Display`: the value leaves only through
+/// [`expose`](Self::expose), at the one place that compares or sends it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself; keep it out of logs and error messages.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Whether the value of `key` is a secret that `Debug` output must hide (its last segment names
+/// a token, a secret or a password).
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    ["token", "secret", "password"]
+        .iter()
+        .any(|word| last.contains(word))
+}
+
 /// One key that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -139,10 +173,11 @@ impl<'a> ConfigReader<'a> {
         match parse(text.trim()) {
             Ok(v) => v,
             Err(message) => {
+                let shown = if is_secret_key(key) { "***" } else { text };
                 self.problems.push(ConfigProblem {
                     key: key.to_owned(),
                     origin: Some(origin.clone()),
-                    message: format!("`{text}` is invalid: {message}"),
+                    message: format!("`{shown}` is invalid: {message}"),
                 });
                 default
             }

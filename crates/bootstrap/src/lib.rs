@@ -2,19 +2,24 @@
 //!
 //! - [`config`]: layered typed configuration (file, then `TICKMESH__SECTION__KEY` variables)
 //!   reporting every invalid or unknown key at once;
-//! - [`server`]: the tonic server with health, reflection and the tower stack, serving on a
-//!   bound listener until a shutdown future completes, then draining within a grace period;
+//! - [`server`]: the tonic server with health, reflection and the tower stack (bearer-token
+//!   gating of mutating methods included), over plain text or TLS, serving on a bound listener
+//!   until a shutdown future completes, then draining within a grace period;
+//! - [`client`]: a channel to a tickmesh server over plain text or TLS, and bearer tokens;
 //! - [`metrics_http`]: the Prometheus `/metrics` endpoint;
 //! - [`shutdown`]: SIGTERM and SIGINT as a future.
 
+mod auth;
+pub mod client;
 pub mod config;
 pub mod metrics_http;
 pub mod process;
 pub mod server;
 pub mod shutdown;
 
-pub use config::{ConfigError, ConfigReader, ConfigSources};
+pub use client::{ClientError, bearer, connect_channel};
+pub use config::{ConfigError, ConfigReader, ConfigSources, Secret};
 pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;
-pub use server::{GrpcServer, ServerError, ServerSettings};
+pub use server::{GrpcServer, ServerError, ServerSettings, TlsFiles};
 pub use shutdown::terminate_signal;

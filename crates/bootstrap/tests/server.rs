@@ -17,6 +17,7 @@ fn settings(grace: Duration) -> ServerSettings {
         request_timeout: Duration::from_secs(5),
         concurrency_limit: 16,
         shutdown_grace: grace,
+        ..ServerSettings::default()
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, ConfigReader};
+use super::{ConfigError, ConfigReader, is_secret_key};
 
 /// Environment variables with this prefix are configuration; `__` separates the path.
 pub const ENV_PREFIX: &str = "TICKMESH__";
@@ -29,9 +29,22 @@ impl fmt::Display for Origin {
 }
 
 /// Every configured value as text, by dotted key, with its origin; later layers win.
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` shows `***` for the values of secret keys (such as `server.api_token`).
+#[derive(Clone, Default)]
 pub struct ConfigSources {
     values: BTreeMap<String, (String, Origin)>,
+}
+
+impl fmt::Debug for ConfigSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.values.iter().map(|(key, (value, origin))| {
+                let shown = if is_secret_key(key) { "***" } else { value };
+                (key, (shown, origin))
+            }))
+            .finish()
+    }
 }
 
 impl ConfigSources {

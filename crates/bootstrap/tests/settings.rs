@@ -1,0 +1,135 @@
+//! The `server` section's token and TLS keys, and that the token never shows in output.
+
+// Test helpers may panic: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use tickmesh_bootstrap::config::ConfigProblem;
+use tickmesh_bootstrap::{ConfigError, ConfigSources, ProcessConfig, ServerSettings, TlsFiles};
+
+const TOKEN: &str = "do-not-print-me-4711";
+
+fn sources(toml: &str, env: &[(&str, &str)]) -> ConfigSources {
+    let mut sources = ConfigSources::default();
+    sources.add_toml(Path::new("t.toml"), toml).unwrap();
+    sources.add_env(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    sources
+}
+
+fn read(sources: &ConfigSources) -> (ServerSettings, Result<(), ConfigError>) {
+    let mut r = sources.reader();
+    let settings = ServerSettings::read(&mut r);
+    (settings, r.finish())
+}
+
+fn problems(result: Result<(), ConfigError>) -> Vec<ConfigProblem> {
+    match result {
+        Err(ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected invalid configuration, got {other:?}"),
+    }
+}
+
+#[test]
+fn tls_needs_both_cert_and_key() {
+    let s = sources(
+        "[server]\ntls_cert = \"/etc/tickmesh/cert.pem\"\ntls_key = \"/etc/tickmesh/key.pem\"\n",
+        &[],
+    );
+    let (settings, result) = read(&s);
+    result.unwrap();
+    assert_eq!(
+        settings.tls,
+        Some(TlsFiles {
+            cert: PathBuf::from("/etc/tickmesh/cert.pem"),
+            key: PathBuf::from("/etc/tickmesh/key.pem"),
+        })
+    );
+
+    let (settings, result) = read(&sources("", &[]));
+    result.unwrap();
+    assert_eq!(settings.tls, None);
+    assert_eq!(settings.api_token, None);
+}
+
+#[test]
+fn a_tls_cert_alone_is_reported_naming_the_missing_key() {
+    let (_, result) = read(&sources("[server]\ntls_cert = \"cert.pem\"\n", &[]));
+    let problems = problems(result);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "server.tls_cert");
+    assert!(
+        problems[0].message.contains("`server.tls_key`"),
+        "{problems:?}"
+    );
+    assert!(problems[0].origin.is_some());
+}
+
+#[test]
+fn a_tls_key_alone_is_reported_naming_the_missing_cert() {
+    let (_, result) = read(&sources("", &[("TICKMESH__SERVER__TLS_KEY", "key.pem")]));
+    let err = problems(result);
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert_eq!(err[0].key, "server.tls_key");
+    assert!(err[0].message.contains("`server.tls_cert`"), "{err:?}");
+    assert!(err[0].to_string().contains("TICKMESH__SERVER__TLS_KEY"));
+}
+
+#[test]
+fn the_api_token_is_read_but_never_shown_in_debug_output() {
+    let s = sources(
+        &format!("[server]\napi_token = \"{TOKEN}\"\n"),
+        &[("TICKMESH__METRICS__LISTEN", "off")],
+    );
+    let mut r = s.reader();
+    let process = ProcessConfig::read(&mut r);
+    r.finish().unwrap();
+    assert_eq!(
+        process.server.api_token.as_ref().map(|t| t.expose()),
+        Some(TOKEN)
+    );
+
+    for shown in [
+        format!("{:?}", process.server),
+        format!("{:#?}", process.server),
+        format!("{process:?}"),
+        format!("{s:?}"),
+        format!("{:?}", s.reader()),
+    ] {
+        assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
+        assert!(shown.contains("***"), "{shown}");
+    }
+}
+
+#[test]
+fn off_switches_a_file_token_off() {
+    let s = sources(
+        &format!("[server]\napi_token = \"{TOKEN}\"\n"),
+        &[("TICKMESH__SERVER__API_TOKEN", "off")],
+    );
+    let (settings, result) = read(&s);
+    result.unwrap();
+    assert_eq!(settings.api_token, None);
+}
+
+#[test]
+fn a_token_a_header_cannot_carry_is_reported_without_quoting_it() {
+    let (_, result) = read(&sources("[server]\napi_token = \"\"\n", &[]));
+    let p = problems(result);
+    assert_eq!(p[0].key, "server.api_token");
+    assert!(p[0].message.contains("empty"), "{p:?}");
+
+    let secret = "half of do-not-print-me";
+    let (_, result) = read(&sources(
+        &format!("[server]\napi_token = \"{secret}\"\n"),
+        &[],
+    ));
+    let err = result.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("server.api_token"), "{shown}");
+    assert!(shown.contains("visible ascii"), "{shown}");
+    assert!(
+        !shown.contains("do-not-print-me"),
+        "the token leaked: {shown}"
+    );
+}
