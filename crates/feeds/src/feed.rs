@@ -59,6 +59,10 @@ pub struct FeedConfig {
     pub dedupe_window: usize,
     /// How far back to page after a reconnect.
     pub backfill: BackfillLimits,
+    /// On the feed's first connection, recover the trades of this long before it from REST
+    /// (zero: none). A restarted ingestion process has no last trade to backfill from; this
+    /// covers its downtime, and the stores drop what they already hold.
+    pub startup_backfill: Duration,
     /// Message limits of the exchange (empty when it publishes none).
     pub message_limits: Vec<crate::ratelimit::RateLimit>,
 }
@@ -89,6 +93,7 @@ impl FeedConfig {
             healthy_after: Duration::from_secs(30),
             dedupe_window: 50_000,
             backfill: BackfillLimits::default(),
+            startup_backfill: Duration::ZERO,
             message_limits,
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use tickmesh_domain::{FeedGap, Market, MarketEvent, Payload, UtcMicros};
+use tickmesh_domain::{FeedGap, Market, MarketEvent, Payload, TradeId, UtcMicros};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::backfill::backfill;
-use crate::dedupe::TradeDeduper;
+use crate::dedupe::{LastTrade, TradeDeduper};
 use crate::feed::{FeedConfig, FeedOutput};
 use crate::protocol::{Control, TradeHistory, WireProtocol};
 use crate::ratelimit::MessageRateLimiter;
@@ -100,7 +100,8 @@ impl SessionContext<'_> {
         self.protocol.reset();
         let mut current: BTreeSet<Market> = BTreeSet::new();
         let mut pending_change = true;
-        let mut backfill_due = reconnected;
+        let startup = !reconnected && !self.config.startup_backfill.is_zero();
+        let mut backfill_due = reconnected || startup;
         // Set once the subscription request is out: backfill runs when the exchange confirms
         // it, or at this deadline if it never does.
         let mut backfill_deadline: Option<Instant> = None;
@@ -138,7 +139,7 @@ impl SessionContext<'_> {
                 }
                 backfill_due = false;
                 backfill_deadline = None;
-                if let Err(end) = self.backfill_all(&current).await {
+                if let Err(end) = self.backfill_all(&current, startup).await {
                     return end;
                 }
             }
@@ -261,12 +262,24 @@ impl SessionContext<'_> {
         None
     }
 
-    /// Recovers trades missed during the outage for every market with a known last trade.
-    async fn backfill_all(&mut self, markets: &BTreeSet<Market>) -> Result<(), SessionEnd> {
+    /// Recovers trades missed during the outage for every market with a known last trade, or
+    /// at `startup` those of the configured time before it (not reported as a gap: there was
+    /// no outage this process saw).
+    async fn backfill_all(
+        &mut self,
+        markets: &BTreeSet<Market>,
+        startup: bool,
+    ) -> Result<(), SessionEnd> {
         let reconnected_at = UtcMicros::now();
+        let lookback = i64::try_from(self.config.startup_backfill.as_micros()).unwrap_or(i64::MAX);
         for &market in markets {
-            let Some(since) = self.dedupe.last_trade(&market) else {
-                continue;
+            let since = match self.dedupe.last_trade(&market) {
+                Some(since) => since,
+                None if startup => LastTrade {
+                    time: UtcMicros(reconnected_at.as_micros().saturating_sub(lookback)),
+                    id: TradeId(0),
+                },
+                None => continue,
             };
             let result = backfill(self.history.as_ref(), market, since, self.config.backfill).await;
             let (recovered, complete) = match result {
@@ -297,6 +310,10 @@ impl SessionContext<'_> {
                 }
             };
             self.status.record_events(reconnected_at, recovered);
+            if startup {
+                info!(exchange = %self.config.exchange, %market, recovered, "recovered recent trades at startup");
+                continue;
+            }
             self.status.record_gap(recovered);
             let gap = FeedGap {
                 exchange: self.config.exchange,

@@ -37,6 +37,9 @@ pub struct IngestionConfig {
     pub feed_channel: usize,
     /// The publisher.
     pub publisher: PublisherConfig,
+    /// Trades of this long before a feed's first connection are recovered from REST, so a
+    /// restarted process fills its downtime (storage drops the repeats).
+    pub startup_backfill: std::time::Duration,
 }
 
 impl Default for IngestionConfig {
@@ -52,6 +55,7 @@ impl Default for IngestionConfig {
             markets: BTreeSet::new(),
             feed_channel: 8_192,
             publisher: PublisherConfig::default(),
+            startup_backfill: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -95,8 +99,10 @@ impl Ingestion {
                     source,
                 },
             )?;
+            let mut feed_config = FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone());
+            feed_config.startup_backfill = config.startup_backfill;
             let handle = spawn_feed(
-                FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone()),
+                feed_config,
                 protocol_for(feed.exchange),
                 Arc::new(history),
                 tx.clone(),

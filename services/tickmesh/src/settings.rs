@@ -164,6 +164,7 @@ fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
     p.buffer_capacity = r.get("ingestion.buffer_capacity", p.buffer_capacity);
     p.overflow = r.get("ingestion.overflow", OverflowPolicy::default());
     p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);
+    config.startup_backfill = r.duration("ingestion.startup_backfill", config.startup_backfill);
     config
 }
 
