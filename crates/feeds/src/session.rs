@@ -273,13 +273,18 @@ impl SessionContext<'_> {
         let reconnected_at = UtcMicros::now();
         let lookback = i64::try_from(self.config.startup_backfill.as_micros()).unwrap_or(i64::MAX);
         for &market in markets {
-            let since = match self.dedupe.last_trade(&market) {
-                Some(since) => since,
-                None if startup => LastTrade {
+            // At startup the window is fixed by the clock, not by the trades seen so far: live
+            // trades arriving before the subscription was confirmed must not narrow it.
+            let since = if startup {
+                LastTrade {
                     time: UtcMicros(reconnected_at.as_micros().saturating_sub(lookback)),
                     id: TradeId(0),
-                },
-                None => continue,
+                }
+            } else {
+                match self.dedupe.last_trade(&market) {
+                    Some(since) => since,
+                    None => continue,
+                }
             };
             let result = backfill(self.history.as_ref(), market, since, self.config.backfill).await;
             let (recovered, complete) = match result {

@@ -2,8 +2,8 @@
 //! storage on real Redis, the Kafka-protocol broker and PostgreSQL, with the simulators as the
 //! exchanges. A subscription made over gRPC streams to a client within 2 s, its trades reach
 //! PostgreSQL, history serves candles that match the simulators' trades, deleting it stops the
-//! market at the exchange, and restarts plus a dropped exchange connection lose and repeat
-//! nothing.
+//! market at the exchange, and a restart of every service plus a dropped exchange connection
+//! lose and repeat nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -180,11 +180,10 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
     )
     .await;
 
-    // Ingestion restarts while the exchanges are quiet: a fresh process has no last trade to
-    // backfill from, so trades made while no ingestion runs at all are not recovered yet.
-    mesh.sims.pause();
-    run_for(Duration::from_millis(500)).await;
-    ingestion.terminate();
+    // Ingestion dies while trades flow; the new process recovers the trades of its downtime
+    // from the exchanges' REST history (ingestion.startup_backfill) and storage drops repeats.
+    ingestion.kill();
+    run_for(Duration::from_secs(1)).await;
     ingestion = mesh.serve("ingestion", std::slice::from_ref(&follow));
     support::eventually(
         "the new ingestion to subscribe again",
@@ -198,7 +197,6 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
         },
     )
     .await;
-    mesh.sims.resume();
     run_for(Duration::from_secs(3)).await;
 
     // Every BTC trade the exchanges made is in PostgreSQL exactly once.
@@ -229,7 +227,21 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
             assert_eq!(d(&got.high), want.high, "{exchange} high");
             assert_eq!(d(&got.low), want.low, "{exchange} low");
             assert_eq!(d(&got.close), want.close, "{exchange} close");
-            assert_eq!(d(&got.volume), want.volume, "{exchange} volume");
+            if exchange == tickmesh_domain::Exchange::Bithumb {
+                // Bithumb's socket writes sizes at four decimals and its REST history in full,
+                // so a candle mixing live and backfilled trades sits within half a unit of
+                // the fourth decimal per trade of the socket-rounded sum.
+                let bound = Decimal::new(5, 5) * Decimal::from(want.trade_count);
+                let diff = (d(&got.volume) - want.volume).abs();
+                assert!(
+                    diff <= bound,
+                    "{exchange} volume {} vs {}",
+                    got.volume,
+                    want.volume
+                );
+            } else {
+                assert_eq!(d(&got.volume), want.volume, "{exchange} volume");
+            }
             assert_eq!(got.trade_count, want.trade_count, "{exchange} trades");
         }
     }
