@@ -5,6 +5,7 @@
 //! change made while it was away is not missed.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tickmesh_domain::{Exchange, Market};
@@ -21,7 +22,8 @@ use tracing::{info, warn};
 pub struct FeedControls(pub(crate) Vec<(Exchange, FeedControl)>);
 
 impl FeedControls {
-    fn apply(&self, desired: &BTreeSet<(Exchange, Market)>) {
+    /// Moves every feed to its exchange's part of `desired`.
+    pub fn apply(&self, desired: &BTreeSet<(Exchange, Market)>) {
         for (exchange, control) in &self.0 {
             let markets: BTreeSet<Market> = desired
                 .iter()
@@ -36,8 +38,14 @@ impl FeedControls {
     }
 }
 
-/// Watches the subscription service at `url` until `shutdown`, steering `feeds`.
-pub async fn follow_subscriptions(url: String, feeds: FeedControls, shutdown: CancellationToken) {
+/// Watches the subscription service at `url` (trusting the CA in `ca` for `https://`) until
+/// `shutdown`, steering `feeds`.
+pub async fn follow_subscriptions(
+    url: String,
+    ca: Option<PathBuf>,
+    feeds: FeedControls,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Backoff::new(
         BackoffConfig {
             initial: Duration::from_millis(200),
@@ -48,7 +56,7 @@ pub async fn follow_subscriptions(url: String, feeds: FeedControls, shutdown: Ca
     loop {
         let outcome = tokio::select! {
             () = shutdown.cancelled() => return,
-            outcome = watch_once(&url, &feeds, &mut backoff) => outcome,
+            outcome = watch_once(&url, ca.as_deref(), &feeds, &mut backoff) => outcome,
         };
         let delay = backoff.next_delay();
         warn!(url, error = %outcome, "watching subscriptions stopped; watching again in {delay:?}");
@@ -60,9 +68,14 @@ pub async fn follow_subscriptions(url: String, feeds: FeedControls, shutdown: Ca
 }
 
 /// One watch, until it breaks; returns why.
-async fn watch_once(url: &str, feeds: &FeedControls, backoff: &mut Backoff) -> String {
-    let mut client = match SubscriptionServiceClient::connect(url.to_owned()).await {
-        Ok(client) => client,
+async fn watch_once(
+    url: &str,
+    ca: Option<&Path>,
+    feeds: &FeedControls,
+    backoff: &mut Backoff,
+) -> String {
+    let mut client = match tickmesh_bootstrap::connect_channel(url, ca).await {
+        Ok(channel) => SubscriptionServiceClient::new(channel),
         Err(e) => return format!("cannot reach the subscription service: {e}"),
     };
     let mut stream = match client

@@ -105,18 +105,24 @@ impl Running {
 }
 
 /// Starts ingestion on `adapters.publisher`.
-/// Starts ingestion on `adapters.publisher`. With `follow` (the subscription service's URL)
-/// the feeds follow its watch; otherwise they collect `ingestion.markets`.
+/// Starts ingestion on `adapters.publisher`. With `follow` (the subscription service's URL
+/// and CA) the feeds follow its watch; with `follows_in_process` the caller steers them;
+/// otherwise they collect `ingestion.markets`.
 pub fn start_ingestion(
     config: &DataPlaneConfig,
     adapters: &Adapters,
-    follow: Option<String>,
+    follow: Option<(String, Option<std::path::PathBuf>)>,
+    follows_in_process: bool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Running> {
     let mut ingestion_config = config.ingestion.clone();
     match &follow {
-        Some(url) => {
+        Some((url, _)) => {
             tracing::info!(subscriptions = %url, "ingestion starting, following subscriptions");
+            ingestion_config.markets.clear();
+        }
+        None if follows_in_process => {
+            tracing::info!("ingestion starting, following the subscriptions in this process");
             ingestion_config.markets.clear();
         }
         None => {
@@ -134,9 +140,10 @@ pub fn start_ingestion(
         shutdown.clone(),
     )
     .context("cannot start ingestion")?;
-    if let Some(url) = follow {
+    if let Some((url, ca)) = follow {
         tokio::spawn(tickmesh_ingestion::follow::follow_subscriptions(
             url,
+            ca,
             ingestion.controls(),
             shutdown.clone(),
         ));

@@ -39,6 +39,8 @@ pub struct DataPlaneConfig {
     /// `ingestion.subscriptions_url`: the subscription service a separate ingestion follows;
     /// unset, it collects `ingestion.markets`.
     pub subscriptions_url: Option<String>,
+    /// `ingestion.subscriptions_ca`: the CA certificate (PEM) to trust for an https:// one.
+    pub subscriptions_ca: Option<std::path::PathBuf>,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -84,6 +86,7 @@ impl DataPlaneConfig {
             subscriptions_url: r
                 .optional::<String>("ingestion.subscriptions_url", None)
                 .filter(|u| !u.is_empty()),
+            subscriptions_ca: r.optional("ingestion.subscriptions_ca", None),
             ingestion: read_ingestion(r),
             bridge,
             storage,

@@ -24,7 +24,7 @@ pub async fn start(
     db: sea_orm::DatabaseConnection,
     shutdown: &CancellationToken,
     server: GrpcServer,
-) -> anyhow::Result<(Running, GrpcServer)> {
+) -> anyhow::Result<(Arc<Subscriptions>, Running, GrpcServer)> {
     let catalog = fetch_catalog(config, &MarketCatalog::default()).await;
     let core = Arc::new(
         Subscriptions::new(Arc::new(DbStore::new(db)), catalog).with_shutdown(shutdown.clone()),
@@ -38,6 +38,7 @@ pub async fn start(
     let hub = TickHub::start(Arc::clone(&adapters.live), HubConfig::default()).await?;
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let server = server
+        .require_token_for(&tickmesh_subscription::subscriptions::MUTATING_METHODS)
         .add_service(
             tickmesh_subscription::subscriptions::server(Arc::clone(&core)),
             descriptors,
@@ -47,7 +48,7 @@ pub async fn start(
             descriptors,
         );
     let task = tokio::spawn({
-        let (config, shutdown) = (config.clone(), shutdown.clone());
+        let (config, shutdown, core) = (config.clone(), shutdown.clone(), Arc::clone(&core));
         async move {
             loop {
                 tokio::select! {
@@ -64,7 +65,47 @@ pub async fn start(
             Ok(())
         }
     });
-    Ok((Running::Task("subscription", task), server))
+    Ok((core, Running::Task("subscription", task), server))
+}
+
+/// Steers ingestion's feeds from the subscription service in the same process (`tickmesh
+/// up`): the same snapshot-then-changes protocol as the gRPC watch, without a socket or TLS.
+pub async fn follow_in_process(
+    core: Arc<Subscriptions>,
+    feeds: tickmesh_ingestion::follow::FeedControls,
+    shutdown: CancellationToken,
+) {
+    use std::collections::BTreeSet;
+    use tickmesh_subscription::subscriptions::Change;
+    while !shutdown.is_cancelled() {
+        let (snapshot, mut watch) = match core.watch(None).await {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch subscriptions; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut desired: BTreeSet<_> = snapshot.iter().map(|s| (s.exchange, s.market)).collect();
+        feeds.apply(&desired);
+        loop {
+            let change = tokio::select! {
+                () = shutdown.cancelled() => return,
+                change = watch.next() => change,
+            };
+            match change {
+                Some(Ok(Change::Added(s))) => {
+                    desired.insert((s.exchange, s.market));
+                }
+                Some(Ok(Change::Removed(s))) => {
+                    desired.remove(&(s.exchange, s.market));
+                }
+                // Fell behind or ended: watch again for a fresh snapshot.
+                Some(Err(_)) | None => break,
+            }
+            feeds.apply(&desired);
+        }
+    }
 }
 
 /// Each exchange's market list. An exchange that cannot answer keeps what `previous` had for

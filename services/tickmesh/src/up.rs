@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tickmesh_bootstrap::{ConfigSources, GrpcServer, ProcessConfig};
@@ -187,15 +188,7 @@ async fn host(
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let (running, server) = start(
-        &plane,
-        &adapters,
-        services,
-        &stop,
-        GrpcServer::new(),
-        grpc_addr,
-    )
-    .await?;
+    let (running, server) = start(&plane, &adapters, services, &stop, GrpcServer::new()).await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -250,7 +243,6 @@ async fn start(
     services: &[Service],
     stop: &CancellationToken,
     mut server: GrpcServer,
-    grpc_addr: SocketAddr,
 ) -> anyhow::Result<(Vec<Running>, GrpcServer)> {
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let mut running = Vec::new();
@@ -265,10 +257,12 @@ async fn start(
         server = server.add_service(tickmesh_storage::history_server(db.clone()), descriptors);
         running.push(task);
     }
+    let mut core = None;
     if let (true, Some(db)) = (has(Service::Subscription), &db) {
-        let (task, with) =
+        let (subscriptions, task, with) =
             crate::subscription::start(plane, adapters, db.clone(), stop, server).await?;
         server = with;
+        core = Some(subscriptions);
         running.push(task);
     }
     if services.contains(&Service::Bridge) {
@@ -277,14 +271,21 @@ async fn start(
         running.push(task);
     }
     if services.contains(&Service::Ingestion) {
-        // In one process ingestion follows its own subscription service over loopback;
-        // alone it follows `ingestion.subscriptions_url`, or collects `ingestion.markets`.
-        let follow = if has(Service::Subscription) {
-            Some(format!("http://{}", loopback(grpc_addr)))
-        } else {
-            plane.subscriptions_url.clone()
-        };
-        let ingestion = plane::start_ingestion(plane, adapters, follow, stop)?;
+        // In one process ingestion follows the subscription service directly; alone it
+        // follows `ingestion.subscriptions_url`, or collects `ingestion.markets`.
+        let follow = plane
+            .subscriptions_url
+            .clone()
+            .filter(|_| core.is_none())
+            .map(|url| (url, plane.subscriptions_ca.clone()));
+        let ingestion = plane::start_ingestion(plane, adapters, follow, core.is_some(), stop)?;
+        if let (Some(core), Running::Ingestion(i)) = (&core, &ingestion) {
+            tokio::spawn(crate::subscription::follow_in_process(
+                Arc::clone(core),
+                i.controls(),
+                stop.clone(),
+            ));
+        }
         if let Running::Ingestion(i) = &ingestion {
             server =
                 server.add_service(tickmesh_ingestion::grpc::server(i.statuses()), descriptors);
@@ -292,16 +293,6 @@ async fn start(
         running.push(ingestion);
     }
     Ok((running, server))
-}
-
-/// `addr` with an unspecified IP (`0.0.0.0`) replaced by loopback, so the process can call
-/// itself.
-fn loopback(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-    } else {
-        addr
-    }
 }
 
 /// Installs logging and tracing for the process; the guard flushes spans when dropped.

@@ -26,3 +26,9 @@ pub use service::{
     Change, DEFAULT_WATCH_CAPACITY, SubscriptionError, Subscriptions, Watch, WatchError,
 };
 pub use store::{Added, DbStore, MemoryStore, StoreError, Subscription, SubscriptionStore};
+
+/// The methods that change the desired set: they need the bearer token when one is configured.
+pub const MUTATING_METHODS: [&str; 2] = [
+    "/tickmesh.subscription.v1.SubscriptionService/CreateSubscription",
+    "/tickmesh.subscription.v1.SubscriptionService/DeleteSubscription",
+];

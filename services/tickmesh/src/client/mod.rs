@@ -5,10 +5,8 @@ pub mod history;
 pub mod subs;
 pub mod watch;
 
-use std::time::Duration;
-
 use anyhow::Context as _;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use history::{CompareArgs, FeedsArgs, HistoryArgs};
 pub use subs::SubsArgs;
@@ -25,6 +23,9 @@ pub struct ServerArgs {
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// CA certificate (PEM) to trust for an https:// server.
+    #[arg(long, global = true, env = "TICKMESH_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Bearer token for changes, when the server requires one.
     #[arg(long, global = true, env = "TICKMESH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -33,31 +34,21 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// A connected channel, or an error that says what to check.
     pub async fn connect(&self) -> anyhow::Result<Channel> {
-        let endpoint = Endpoint::from_shared(self.server.clone())
+        tickmesh_bootstrap::connect_channel(&self.server, self.tls_ca.as_deref())
+            .await
             .with_context(|| {
                 format!(
-                    "--server {:?} is not a url such as http://127.0.0.1:50051",
+                    "cannot reach tickmesh at {} (is `tickmesh up` running? set --server or TICKMESH_SERVER)",
                     self.server
                 )
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(30));
-        endpoint.connect().await.with_context(|| {
-            format!(
-                "cannot reach tickmesh at {} (is `tickmesh up` running? set --server or TICKMESH_SERVER)",
-                self.server
-            )
-        })
+            })
     }
 
     /// `request` with the bearer token attached when one is set.
     pub fn request<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
         let mut request = tonic::Request::new(message);
         if let Some(token) = &self.token {
-            let value = format!("Bearer {token}")
-                .parse()
-                .context("--token holds characters a header cannot carry")?;
-            request.metadata_mut().insert("authorization", value);
+            tickmesh_bootstrap::bearer(&mut request, token).context("--token cannot be sent")?;
         }
         Ok(request)
     }
