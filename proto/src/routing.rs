@@ -6,6 +6,10 @@ use tickmesh_domain::{EventKind, Exchange, Market};
 
 /// Prefix of every live pub/sub channel.
 pub const LIVE_PREFIX: &str = "tickmesh:live:";
+/// Prefix of the live channels that carry feed gaps (payload: protobuf `stream.v1.Gap`).
+pub const GAP_PREFIX: &str = "tickmesh:gaps:";
+/// The pattern of every gap channel.
+pub const GAP_PATTERN: &str = "tickmesh:gaps:*";
 /// The durable stream ingestion appends to and the bridge reads.
 pub const EVENTS_STREAM: &str = "tickmesh:events";
 /// The bridge's consumer group on [`EVENTS_STREAM`].
@@ -28,6 +32,11 @@ pub const MARKET_TOPICS: [&str; 3] = [TICKERS_TOPIC, TRADES_TOPIC, ORDERBOOKS_TO
 /// The live channel of one market on one exchange: `tickmesh:live:upbit:BTC/KRW`.
 pub fn live_channel(exchange: Exchange, market: &Market) -> String {
     format!("{LIVE_PREFIX}{exchange}:{market}")
+}
+
+/// The live channel of one market's feed gaps: `tickmesh:gaps:upbit:BTC/KRW`.
+pub fn gap_channel(exchange: Exchange, market: &Market) -> String {
+    format!("{GAP_PREFIX}{exchange}:{market}")
 }
 
 /// A live channel pattern (`*` matches anything) for an exchange, a market, both or neither.

@@ -13,7 +13,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickmesh_bus::{BusError, EventPublisher, Outgoing, Record, content_type_protobuf};
+use tickmesh_bus::{
+    BusError, EventPublisher, LiveBus, LiveMessage, Outgoing, Record, content_type_protobuf,
+};
 use tickmesh_domain::MarketEvent;
 use tickmesh_feeds::{Backoff, BackoffConfig, FeedOutput};
 use tickmesh_proto::{codec, routing};
@@ -72,10 +74,13 @@ pub fn outgoing(event: &MarketEvent) -> Outgoing {
 type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<(), BusError>)> + Send>>;
 
 /// Runs until `shutdown` is cancelled or every feed has closed its sender, then flushes what
-/// it can within `drain_timeout` and returns.
+/// it can within `drain_timeout` and returns. Feed gaps go to `gaps` (the live bus, channel
+/// `tickmesh:gaps:{exchange}:{market}`) for stream clients, fire-and-forget like all live
+/// traffic.
 pub async fn run_publisher(
     mut input: mpsc::Receiver<FeedOutput>,
     bus: Arc<dyn EventPublisher>,
+    gaps: Option<Arc<dyn LiveBus>>,
     config: PublisherConfig,
     stats: Arc<PublisherStats>,
     shutdown: CancellationToken,
@@ -123,6 +128,18 @@ pub async fn run_publisher(
                 Some(FeedOutput::Gap(gap)) => {
                     stats.gap();
                     info!(exchange = %gap.exchange, "feed gap reported: {gap:?}");
+                    if let Some(live) = &gaps {
+                        let live = Arc::clone(live);
+                        let message = LiveMessage {
+                            channel: routing::gap_channel(gap.exchange, &gap.market),
+                            payload: codec::encode_gap(&gap).into(),
+                        };
+                        tokio::spawn(async move {
+                            if let Err(e) = live.publish(&[message]).await {
+                                warn!(error = %e, "cannot publish a gap marker for stream clients");
+                            }
+                        });
+                    }
                 }
                 None => {
                     // Every feed stopped: flush what is left, but not forever.

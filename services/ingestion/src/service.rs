@@ -83,11 +83,12 @@ pub struct Ingestion {
 }
 
 impl Ingestion {
-    /// Starts the feeds and the publisher. Feeds stop when `shutdown` is cancelled; the
-    /// publisher then flushes what they handed it and stops.
+    /// Starts the feeds and the publisher (gap markers to `gaps`). Feeds stop when `shutdown`
+    /// is cancelled; the publisher then flushes what they handed it and stops.
     pub fn start(
         config: IngestionConfig,
         bus: Arc<dyn EventPublisher>,
+        gaps: Option<Arc<dyn tickmesh_bus::LiveBus>>,
         shutdown: CancellationToken,
     ) -> Result<Ingestion, IngestionError> {
         let (tx, rx) = mpsc::channel(config.feed_channel.max(1));
@@ -118,6 +119,7 @@ impl Ingestion {
         let publisher = tokio::spawn(run_publisher(
             rx,
             bus,
+            gaps,
             config.publisher,
             Arc::clone(&stats),
             CancellationToken::new(),

@@ -101,6 +101,7 @@ fn start(config: PublisherConfig) -> Running {
     let task = tokio::spawn(run_publisher(
         rx,
         Arc::clone(&bus) as Arc<dyn EventPublisher>,
+        None,
         config,
         Arc::clone(&stats),
         CancellationToken::new(),
@@ -204,4 +205,48 @@ async fn block_stops_reading_instead_of_dropping() {
     run.task.await.unwrap();
     assert_eq!(run.bus.trade_ids(), (1..=25).collect::<Vec<_>>());
     assert_eq!(run.stats.snapshot().dropped, 0);
+}
+
+#[tokio::test]
+async fn feed_gaps_go_to_the_live_bus_for_stream_clients() {
+    use tickmesh_bus::LiveBus as _;
+    let live = Arc::new(tickmesh_bus::memory::MemoryLive::default());
+    let mut inbox = live
+        .subscribe(&[tickmesh_proto::routing::GAP_PATTERN.to_owned()], 4)
+        .await
+        .unwrap();
+    let bus = Arc::new(SwitchBus::default());
+    let stats = Arc::new(PublisherStats::default());
+    let (tx, rx) = mpsc::channel(16);
+    let task = tokio::spawn(run_publisher(
+        rx,
+        bus as Arc<dyn EventPublisher>,
+        Some(live.clone() as Arc<dyn tickmesh_bus::LiveBus>),
+        config(10, OverflowPolicy::DropOldest),
+        Arc::clone(&stats),
+        CancellationToken::new(),
+    ));
+    let gap = tickmesh_domain::FeedGap {
+        exchange: Exchange::Upbit,
+        market: Market::parse("KRW-BTC").unwrap(),
+        from: UtcMicros(1_000),
+        to: UtcMicros(9_000),
+        backfilled_trades: 3,
+        complete: true,
+    };
+    tx.send(FeedOutput::Gap(gap)).await.unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+        .await
+        .unwrap();
+    let Some(tickmesh_bus::Received::Item(message)) = message else {
+        panic!("no gap message: {message:?}");
+    };
+    assert_eq!(message.channel, "tickmesh:gaps:upbit:BTC/KRW");
+    assert_eq!(
+        tickmesh_proto::codec::decode_gap(&message.payload).unwrap(),
+        gap
+    );
+    assert_eq!(stats.snapshot().gaps, 1);
+    drop(tx);
+    task.await.unwrap();
 }

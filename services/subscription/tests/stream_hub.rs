@@ -284,3 +284,33 @@ async fn dropped_clients_leave_and_a_closed_hub_refuses_new_ones() {
         None
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gaps_published_on_the_live_bus_reach_matching_clients() {
+    let (bus, hub) = start(HubConfig::default()).await;
+    let mut everything = hub.subscribe(TickFilter::all(), 10).unwrap();
+    let gap = FeedGap {
+        exchange: Exchange::Bithumb,
+        market: market("ETH/KRW"),
+        from: UtcMicros(1_000_000),
+        to: UtcMicros(4_000_000),
+        backfilled_trades: 7,
+        complete: false,
+    };
+    // As ingestion's publisher sends it, from another process in production.
+    bus.publish(&[LiveMessage {
+        channel: tickmesh_proto::routing::gap_channel(gap.exchange, &gap.market),
+        payload: tickmesh_proto::codec::encode_gap(&gap).into(),
+    }])
+    .await
+    .unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), everything.recv())
+        .await
+        .unwrap();
+    assert_eq!(got, Some(TickItem::Gap(gap)));
+    assert_eq!(
+        hub.stats().undecodable,
+        0,
+        "a gap is not an undecodable event"
+    );
+}

@@ -137,6 +137,7 @@ pub fn start_ingestion(
     let ingestion = Ingestion::start(
         ingestion_config,
         Arc::clone(&adapters.publisher),
+        Some(Arc::clone(&adapters.live)),
         shutdown.clone(),
     )
     .context("cannot start ingestion")?;

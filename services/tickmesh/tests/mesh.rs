@@ -145,8 +145,33 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
     bridge.kill();
     run_for(Duration::from_secs(1)).await;
     bridge = mesh.serve("bridge", &[]);
+    // A stream client on the restarted subscription service hears about the dropped
+    // exchange connection as a gap marker once ingestion reconnected and backfilled.
+    let mut ticks = TickStreamServiceClient::new(channel(&subscription.grpc).await)
+        .stream_ticks(stream::StreamTicksRequest {
+            exchanges: vec![],
+            markets: vec!["BTC".into()],
+            kinds: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
     mesh.sims.all[0].inject(Fault::Drop);
-    run_for(Duration::from_secs(2)).await;
+    let gap = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let message = ticks.message().await.unwrap().unwrap();
+            if let Some(stream::stream_ticks_response::Item::Gap(gap)) = message.item {
+                return gap;
+            }
+        }
+    })
+    .await
+    .expect("no gap marker within 15 s of the dropped connection");
+    assert_eq!(
+        gap.exchange,
+        tickmesh_proto::convert::exchange_to_wire(mesh.sims.all[0].exchange()) as i32
+    );
+    run_for(Duration::from_secs(1)).await;
     storage.kill();
     // tansu needs the dead member's 6 s session to expire first (see restart.rs).
     run_for(Duration::from_secs(8)).await;

@@ -38,6 +38,20 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
                 if !shared.has_clients() {
                     continue;
                 }
+                if message
+                    .channel
+                    .starts_with(tickmesh_proto::routing::GAP_PREFIX)
+                {
+                    match tickmesh_proto::codec::decode_gap(&message.payload) {
+                        Ok(gap) => {
+                            shared.deliver_gap(&gap);
+                        }
+                        Err(e) => {
+                            warn!(channel = %message.channel, error = %chain(&e), "skipping a gap payload that is not a gap")
+                        }
+                    }
+                    continue;
+                }
                 match decode_event(&message.payload) {
                     Ok(event) => {
                         shared.decoded.fetch_add(1, Ordering::Relaxed);

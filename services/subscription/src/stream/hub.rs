@@ -89,9 +89,10 @@ impl TickHub {
     /// Subscribes to the live bus and starts the dispatcher. Events published after this
     /// returns reach every client subscribed at the time they are dispatched.
     pub async fn start(live: Arc<dyn LiveBus>, config: HubConfig) -> Result<TickHub, HubError> {
-        let upstream = live
-            .subscribe(&config.scope.patterns(), config.upstream_capacity)
-            .await?;
+        // Gaps travel on their own channels beside the events (see `routing::gap_channel`).
+        let mut patterns = config.scope.patterns();
+        patterns.push(tickmesh_proto::routing::GAP_PATTERN.to_owned());
+        let upstream = live.subscribe(&patterns, config.upstream_capacity).await?;
         let cancel = CancellationToken::new();
         let shared = Arc::new(Shared {
             registry: Mutex::new(Registry::default()),
@@ -130,16 +131,7 @@ impl TickHub {
     /// outage (the composition root feeds ingestion's gap reports here). Returns how many
     /// clients it was queued for. A client whose buffer is full gets it counted as lagged.
     pub fn publish_gap(&self, gap: &FeedGap) -> usize {
-        let mut registry = self.shared.registry();
-        let mut queued = 0;
-        registry.clients.retain(|c| {
-            if !c.filter.matches_gap(gap) {
-                return true;
-            }
-            queued += 1;
-            c.sender.push(TickItem::Gap(*gap))
-        });
-        queued
+        self.shared.deliver_gap(gap)
     }
 
     /// Counters so far.
@@ -248,6 +240,20 @@ impl Shared {
     }
 
     /// Queues `event` for every matching client, forgetting clients that went away.
+    /// Queues `gap` for every client whose filter matches it; returns how many.
+    pub(super) fn deliver_gap(&self, gap: &FeedGap) -> usize {
+        let mut registry = self.registry();
+        let mut queued = 0;
+        registry.clients.retain(|c| {
+            if !c.filter.matches_gap(gap) {
+                return true;
+            }
+            queued += 1;
+            c.sender.push(TickItem::Gap(*gap))
+        });
+        queued
+    }
+
     pub(super) fn deliver(&self, event: &Arc<MarketEvent>) {
         self.registry().clients.retain(|c| {
             !c.filter.matches(event) || c.sender.push(TickItem::Event(Arc::clone(event)))
