@@ -189,3 +189,89 @@ async fn closing_the_hub_ends_streams_so_the_server_can_drain() {
         .unwrap()
         .unwrap();
 }
+
+/// Over real HTTP/2: a client that stops reading gets lagged markers for what it missed, while
+/// a fast client on the same server receives every event, and the slow one's server-side
+/// buffer never grows past its capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_grpc_client_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
+    let (bus, hub, server) = start().await;
+    let mut fast = server
+        .client()
+        .await
+        .stream_ticks(request(&[], &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    // A small HTTP/2 window, as a client on a slow link has: once it is full the server cannot
+    // send, and the client's buffer on the server fills up.
+    let slow_channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .initial_stream_window_size(Some(16 * 1024))
+        .initial_connection_window_size(Some(16 * 1024))
+        .connect()
+        .await
+        .unwrap();
+    let mut slow =
+        tickmesh_proto::stream::v1::tick_stream_service_client::TickStreamServiceClient::new(
+            slow_channel,
+        )
+        .stream_ticks(request(&[], &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    eventually("both clients to join the hub", || hub.stats().clients == 2).await;
+
+    // Published in steps the fast client keeps up with; the slow one never reads meanwhile.
+    const EVENTS: u64 = 20_000;
+    const STEP: u64 = 50;
+    let mut first_id: Option<u64> = None;
+    for step in 0..EVENTS / STEP {
+        let messages: Vec<_> = (1..=STEP)
+            .map(|i| live(&trade(Exchange::Korbit, "BTC/KRW", step * STEP + i)))
+            .collect();
+        bus.publish(&messages).await.unwrap();
+        for i in 1..=STEP {
+            match next(&mut fast).await {
+                Some(Item::Event(e)) => {
+                    let Some(tickmesh_proto::market::v1::market_event::Payload::Trade(t)) =
+                        e.payload
+                    else {
+                        panic!("not a trade");
+                    };
+                    let first = *first_id.get_or_insert(t.trade_id);
+                    assert_eq!(
+                        t.trade_id - first,
+                        step * STEP + i - 1,
+                        "the fast client lost an event"
+                    );
+                }
+                other => panic!("the fast client got {other:?}"),
+            }
+        }
+    }
+
+    // The slow client now reads: what it gets plus what it was told it missed is everything.
+    let (mut received, mut missed, mut lagged_markers) = (0u64, 0u64, 0u64);
+    while received + missed < EVENTS {
+        match next(&mut slow).await {
+            Some(Item::Event(_)) => received += 1,
+            Some(Item::Lagged(l)) => {
+                missed += l.missed;
+                lagged_markers += 1;
+            }
+            other => panic!("the slow client got {other:?}"),
+        }
+    }
+    assert_eq!(received + missed, EVENTS);
+    assert!(
+        lagged_markers >= 1 && missed > 0,
+        "a slow client must be told it lagged"
+    );
+    // Its server-side buffer held at most the capacity (64); the rest of what it received sat
+    // in HTTP/2 flow-control windows.
+    assert!(
+        received < EVENTS / 2,
+        "received {received}: the slow client was not slow"
+    );
+}
