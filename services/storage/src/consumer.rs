@@ -14,6 +14,7 @@ use tickmesh_domain::MarketEvent;
 use tickmesh_proto::codec::decode_event;
 use tickmesh_proto::routing::{ERROR_HEADER, STORAGE_GROUP, TopicNames};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use tracing::{debug, info, warn};
 
 use crate::{ErrorChain, MarketStore, StorageError, StorageStats, validate};
@@ -102,6 +103,16 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
+        // The batch continues the trace of its first record (ingestion's publish span), so one
+        // trace follows an event from the exchange to the database.
+        let span = tracing::info_span!("storage.write", records = batch.len());
+        if let Some(parent) = batch
+            .first()
+            .and_then(|d| d.record.header(tickmesh_bus::TRACEPARENT))
+            .and_then(|v| std::str::from_utf8(v).ok())
+        {
+            tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
+        }
         let handled = handle_batch(
             log.as_ref(),
             &config.topics.dlq,
@@ -111,6 +122,7 @@ pub async fn run(
             &stats,
             &shutdown,
         )
+        .instrument(span)
         .await?;
         if !handled {
             break;
@@ -155,6 +167,7 @@ async fn handle_batch(
         }
         stats.dead_lettered(dead.len());
     }
+    let started = std::time::Instant::now();
     let mut backoff = Backoff::new();
     let summary = loop {
         match store.write(&events).await {
@@ -176,6 +189,7 @@ async fn handle_batch(
             return Ok(false);
         }
     }
+    stats.batch_took(started.elapsed());
     Ok(true)
 }
 

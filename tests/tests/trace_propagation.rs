@@ -1,0 +1,126 @@
+//! One trace follows an event from ingestion through the bridge to storage (issue 6): the
+//! publisher's span context rides in the stream entry's `traceparent`, the bridge continues it
+//! and carries the header to the topic, and storage continues it for the batch it writes.
+//! Spans go to an in-memory exporter; the pipeline is the in-process bus and SQLite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use tickmesh_bridge::{BridgeConfig, BridgeStats, run_bridge};
+use tickmesh_bus::memory::MemoryBus;
+use tickmesh_bus::{DurableLog, EventPublisher};
+use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, Side, Trade, TradeId, UtcMicros};
+use tickmesh_feeds::FeedOutput;
+use tickmesh_ingestion::{PublisherConfig, PublisherStats, run_publisher};
+use tickmesh_proto::routing;
+use tickmesh_storage::{MarketStore, StorageServiceConfig, StorageStats, StoreConfig};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_trace_spans_ingestion_bridge_and_storage() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    // Spans are made on many runtime threads: the subscriber must be the global one.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let bus = MemoryBus::new(routing::EVENTS_STREAM, 1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = tickmesh_storage::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    tickmesh_migrations::migrate(&db).await.unwrap();
+    let stop = CancellationToken::new();
+
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let publisher = tokio::spawn(run_publisher(
+        rx,
+        Arc::new(bus.clone()) as Arc<dyn EventPublisher>,
+        None,
+        PublisherConfig::default(),
+        Arc::new(PublisherStats::default()),
+        stop.clone(),
+    ));
+    let bridge = tokio::spawn(run_bridge(
+        bus.log.clone() as Arc<dyn DurableLog>,
+        bus.log.clone() as Arc<dyn DurableLog>,
+        BridgeConfig {
+            poll_wait: Duration::from_millis(20),
+            ..BridgeConfig::default()
+        },
+        Arc::new(BridgeStats::new()),
+        stop.clone(),
+    ));
+    let stats = Arc::new(StorageStats::default());
+    let storage = tokio::spawn(tickmesh_storage::run(
+        bus.log.clone() as Arc<dyn DurableLog>,
+        MarketStore::new(db, StoreConfig::default()),
+        StorageServiceConfig {
+            poll_wait: Duration::from_millis(20),
+            ..StorageServiceConfig::default()
+        },
+        Arc::clone(&stats),
+        stop.clone(),
+    ));
+
+    tx.send(FeedOutput::Event(MarketEvent {
+        exchange: Exchange::Upbit,
+        market: Market::parse("BTC").unwrap(),
+        exchange_time: UtcMicros::now(),
+        received_time: UtcMicros::now(),
+        payload: Payload::Trade(Trade {
+            trade_id: TradeId(42),
+            price: "116539000".parse().unwrap(),
+            size: "0.5".parse().unwrap(),
+            side: Side::Buy,
+        }),
+        raw: None,
+    }))
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stats.snapshot().trades_inserted < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the trade never reached storage"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    drop(tx);
+    publisher.await.unwrap();
+    bridge.await.unwrap().unwrap();
+    storage.await.unwrap().unwrap();
+    provider.force_flush().unwrap();
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let trace_of = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.span_context.trace_id())
+            .unwrap_or_else(|| {
+                let names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+                panic!("no {name} span among {names:?}")
+            })
+    };
+    let ingestion = trace_of("ingestion.publish");
+    assert_eq!(
+        trace_of("bridge.forward"),
+        ingestion,
+        "the bridge continues ingestion's trace"
+    );
+    assert_eq!(
+        trace_of("storage.write"),
+        ingestion,
+        "storage continues the same trace"
+    );
+}
