@@ -124,3 +124,64 @@ async fn one_trace_spans_ingestion_bridge_and_storage() {
         "storage continues the same trace"
     );
 }
+
+/// A gRPC call whose metadata carries `traceparent` is served in a span of that trace.
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_calls_continue_the_callers_trace() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    // nextest runs each test in its own process, so each may install the global subscriber.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let server = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            tickmesh_bootstrap::GrpcServer::new()
+                .serve(
+                    listener,
+                    &tickmesh_bootstrap::ServerSettings::default(),
+                    stop.cancelled_owned(),
+                )
+                .await
+        }
+    });
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
+        service: String::new(),
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            .parse()
+            .unwrap(),
+    );
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(request)
+        .await
+        .unwrap();
+    stop.cancel();
+    server.await.unwrap().unwrap();
+    provider.force_flush().unwrap();
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let call = spans
+        .iter()
+        .find(|s| s.name == "grpc.request")
+        .expect("a span for the call");
+    assert_eq!(
+        call.span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(call.parent_span_id.to_string(), "b7ad6b7169203331");
+}

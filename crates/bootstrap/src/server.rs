@@ -348,7 +348,7 @@ impl GrpcServer {
 
         // Tracing is outside the gate so that rejected calls are traced too.
         let server = builder
-            .layer(TraceLayer::new_for_grpc())
+            .layer(TraceLayer::new_for_grpc().make_span_with(grpc_span))
             .layer(gate)
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
@@ -427,3 +427,17 @@ async fn read_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
 
 /// The name of the reflection v1 service.
 const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+
+/// The span of one gRPC call: named by its method, continuing the caller's trace when the
+/// request carries a W3C `traceparent` header (gRPC metadata), so a trace crosses processes.
+fn grpc_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!("grpc.request", method = %request.uri().path());
+    if let Some(parent) = request
+        .headers()
+        .get(tickmesh_telemetry::propagation::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
+    }
+    span
+}
