@@ -20,6 +20,8 @@ source scripts/lib/common.sh
 source scripts/lib/install.sh
 # shellcheck source=scripts/lib/services.sh
 source scripts/lib/services.sh
+# shellcheck source=scripts/lib/deploy.sh
+source scripts/lib/deploy.sh
 
 started_all=$SECONDS
 mkdir -p "$TOOLS"
@@ -50,6 +52,10 @@ step_done
 
 step "buf lint"
 "$BUF" lint
+step_done
+
+step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py)"
+check_deploy
 step_done
 
 step "tests (cargo nextest)"

@@ -1,0 +1,77 @@
+# Checks of the deployment manifests (sourced by test.sh): render every kustomize overlay,
+# validate the output offline against the Kubernetes schemas, and check it against the binary
+# (deploy/check.py); then prove the checker fails on broken manifests.
+# shellcheck shell=bash
+
+# Pinned: the validator and its whole dependency closure, and the Kubernetes version whose
+# schemas the manifests must satisfy (the native gRPC probe needs >= 1.24; GA in 1.27).
+KUBERNETES_VALIDATE_VERSION="1.37.0"
+K8S_SCHEMA_VERSION="1.33.0"
+DEPLOY_PY_REQUIREMENTS=(
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "PyYAML==6.0.2" "jsonschema==4.26.0"
+    "jsonschema-specifications==2025.9.1" "referencing==0.37.0" "rpds-py==2026.9.1" "attrs==26.1.0"
+    "importlib_resources==7.1.0" "packaging==26.4" "typing_extensions==4.16.0"
+)
+DEPLOY_OVERLAYS=(dev prod)
+
+# kubectl (for `kubectl kustomize`): the Debian package `kubectl` (Google Cloud SDK apt source).
+install_kubectl() {
+    if ! command -v kubectl >/dev/null 2>&1; then
+        note "installing kubectl (Debian package kubectl)"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl >/dev/null \
+            || die "cannot install kubectl with apt-get (needs the Google Cloud SDK apt source); install kubectl >= 1.27 by hand"
+    fi
+    kubectl kustomize --help >/dev/null 2>&1 || die "kubectl at $(command -v kubectl) has no 'kustomize' command"
+}
+
+# A venv with the pinned validator and PyYAML, keyed by the validator's version.
+install_deploy_venv() {
+    DEPLOY_VENV="$TOOLS/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+    local stamp="$DEPLOY_VENV/.requirements"
+    if [ -x "$DEPLOY_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${DEPLOY_PY_REQUIREMENTS[*]}" ]; then
+        return 0
+    fi
+    note "installing ${DEPLOY_PY_REQUIREMENTS[*]} into $DEPLOY_VENV"
+    rm -rf "$DEPLOY_VENV"
+    python3 -m venv "$DEPLOY_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$DEPLOY_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "${DEPLOY_PY_REQUIREMENTS[@]}" >&2 \
+        || die "pip could not install kubernetes-validate from PyPI (is it reachable?)"
+    "$DEPLOY_VENV/bin/python" -c 'import kubernetes_validate, yaml' || die "the deploy venv does not import"
+    printf '%s' "${DEPLOY_PY_REQUIREMENTS[*]}" >"$stamp"
+}
+
+# Expects deploy/check.py to reject $1 (a broken rendering) with a message matching $2.
+expect_check_failure() {
+    local file=$1 pattern=$2 out
+    if out="$("$DEPLOY_VENV/bin/python" deploy/check.py broken "$file" 2>&1)"; then
+        die "deploy/check.py accepted a broken manifest ($pattern): the check cannot fail"
+    fi
+    grep -q -- "$pattern" <<<"$out" || die "deploy/check.py failed without reporting '$pattern':"$'\n'"$out"
+}
+
+check_deploy() {
+    install_kubectl
+    install_deploy_venv
+    local dir="${RUN_DIR:-$(mktemp -d)}/deploy" overlay
+    mkdir -p "$dir"
+    for overlay in "${DEPLOY_OVERLAYS[@]}"; do
+        kubectl kustomize "deploy/k8s/overlays/$overlay" >"$dir/$overlay.yaml" \
+            || die "kustomize could not render deploy/k8s/overlays/$overlay"
+        local extra=()
+        [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml)
+        "$DEPLOY_VENV/bin/python" deploy/check.py --schemas "$K8S_SCHEMA_VERSION" "${extra[@]}" \
+            "$overlay" "$dir/$overlay.yaml" >&2
+    done
+    # The checker must fail on broken manifests.
+    local good="$dir/dev.yaml"
+    sed '0,/containerPort: 50051/s//containerPort: 50052/' "$good" >"$dir/bad-port.yaml"
+    expect_check_failure "$dir/bad-port.yaml" "container port grpc is 50052"
+    sed 's/TICKMESH__LOG__FILTER:/TICKMESH__LOG__FILTRE:/' "$good" >"$dir/bad-key.yaml"
+    expect_check_failure "$dir/bad-key.yaml" "TICKMESH__LOG__FILTRE is not a documented config key"
+    sed 's#http://tickmesh-subscription:50051#http://tickmesh-storage:50051#' "$good" >"$dir/bad-url.yaml"
+    expect_check_failure "$dir/bad-url.yaml" "ingestion.subscriptions_url"
+    sed '0,/- serve/{n;s/- [a-z]*/- subscriptions/}' "$good" >"$dir/bad-args.yaml"
+    expect_check_failure "$dir/bad-args.yaml" "do not name a service"
+    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL and a wrong service"
+}
