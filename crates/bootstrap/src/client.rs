@@ -187,3 +187,16 @@ pub fn bearer<T>(request: &mut tonic::Request<T>, token: &str) -> Result<(), Cli
     request.metadata_mut().insert("authorization", value);
     Ok(())
 }
+
+/// Puts the current span's W3C `traceparent` into `request`'s metadata, so the server's span
+/// continues this trace (see the server's `grpc.request` spans). Nothing happens when the
+/// current span has no trace context (no OpenTelemetry exporter configured).
+pub fn propagate_trace<T>(request: &mut tonic::Request<T>) {
+    if let Some(traceparent) = tickmesh_telemetry::propagation::current_traceparent()
+        && let Ok(value) = traceparent.parse()
+    {
+        request
+            .metadata_mut()
+            .insert(tickmesh_telemetry::propagation::TRACEPARENT, value);
+    }
+}

@@ -17,7 +17,7 @@ pub mod process;
 pub mod server;
 pub mod shutdown;
 
-pub use client::{ClientError, bearer, connect_channel};
+pub use client::{ClientError, bearer, connect_channel, propagate_trace};
 pub use config::{ConfigError, ConfigReader, ConfigSources, Secret};
 pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;

@@ -68,6 +68,7 @@ pub async fn follow_subscriptions(
 }
 
 /// One watch, until it breaks; returns why.
+#[tracing::instrument(name = "ingestion.watch_subscriptions", skip_all, fields(url))]
 async fn watch_once(
     url: &str,
     ca: Option<&Path>,
@@ -78,10 +79,9 @@ async fn watch_once(
         Ok(channel) => SubscriptionServiceClient::new(channel),
         Err(e) => return format!("cannot reach the subscription service: {e}"),
     };
-    let mut stream = match client
-        .watch_subscriptions(wire::WatchSubscriptionsRequest { exchange: 0 })
-        .await
-    {
+    let mut request = tonic::Request::new(wire::WatchSubscriptionsRequest { exchange: 0 });
+    tickmesh_bootstrap::propagate_trace(&mut request);
+    let mut stream = match client.watch_subscriptions(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => return format!("watch refused: {status}"),
     };

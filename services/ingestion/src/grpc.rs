@@ -15,6 +15,17 @@ use tonic::{Request, Response, Status};
 #[derive(Debug, Clone)]
 pub struct FeedStatuses(pub(crate) Arc<Vec<(Exchange, Arc<FeedStatus>)>>);
 
+impl FeedStatuses {
+    /// Every feed's status now (for metrics).
+    pub fn snapshots(&self) -> Vec<tickmesh_feeds::FeedSnapshot> {
+        let now = UtcMicros::now();
+        self.0
+            .iter()
+            .map(|(_, status)| status.snapshot(now))
+            .collect()
+    }
+}
+
 /// `IngestionService` over the feeds' status.
 #[derive(Debug, Clone)]
 pub struct IngestionGrpc {

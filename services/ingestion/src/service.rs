@@ -172,6 +172,11 @@ impl Ingestion {
         self.stats.snapshot()
     }
 
+    /// The publisher's live counters, shared (for metrics read at scrape time).
+    pub fn publisher_stats_shared(&self) -> Arc<PublisherStats> {
+        Arc::clone(&self.stats)
+    }
+
     /// Waits for the feeds to stop (after shutdown) and the publisher to flush.
     pub async fn join(self) {
         for (_, feed) in self.feeds {

@@ -39,5 +39,5 @@ pub use decimal::StoredDecimal;
 pub use error::{ErrorChain, StorageError};
 pub use grpc::{HistoryGrpc, server as history_server};
 pub use history::HistoryError;
-pub use stats::{StorageStats, StorageStatsSnapshot};
+pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};
 pub use writer::{MarketStore, StoreConfig, WriteSummary, validate};

@@ -1,10 +1,16 @@
 //! Counters of the storage service, shared with whoever reports them (metrics, gRPC).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 use tickmesh_domain::UtcMicros;
 
 use crate::WriteSummary;
+
+/// Upper bounds, in seconds, of the batch latency buckets (a last, unbounded bucket follows).
+pub const BATCH_SECONDS_BOUNDS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 /// Live counters, updated by [`run`](crate::run) and read with [`StorageStats::snapshot`].
 #[derive(Debug, Default)]
@@ -18,6 +24,10 @@ pub struct StorageStats {
     bus_errors: AtomicU64,
     /// Epoch microseconds of the last commit; 0 before the first.
     last_commit_us: AtomicI64,
+    /// Batches by write+ack duration, one slot per [`BATCH_SECONDS_BOUNDS`] entry plus one.
+    batch_buckets: [AtomicU64; BATCH_SECONDS_BOUNDS.len() + 1],
+    /// Total write+ack duration, µs.
+    batch_micros: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -39,6 +49,11 @@ pub struct StorageStatsSnapshot {
     pub bus_errors: u64,
     /// When the last batch committed.
     pub last_commit: Option<UtcMicros>,
+    /// Acknowledged batches by write+ack duration: one count per [`BATCH_SECONDS_BOUNDS`]
+    /// bucket, then the batches slower than the last bound (not cumulative).
+    pub batch_buckets: [u64; BATCH_SECONDS_BOUNDS.len() + 1],
+    /// Total write+ack duration of those batches, µs.
+    pub batch_micros: u64,
 }
 
 impl StorageStats {
@@ -60,6 +75,8 @@ impl StorageStats {
             db_errors: get(&self.db_errors),
             bus_errors: get(&self.bus_errors),
             last_commit: (last != 0).then_some(UtcMicros(last)),
+            batch_buckets: std::array::from_fn(|i| get(&self.batch_buckets[i])),
+            batch_micros: get(&self.batch_micros),
         }
     }
 
@@ -75,6 +92,20 @@ impl StorageStats {
             .store(UtcMicros::now().as_micros(), Ordering::Relaxed);
     }
 
+    /// Records how long a batch took from the start of its write to its acknowledgement.
+    pub(crate) fn batch_took(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let slot = BATCH_SECONDS_BOUNDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BATCH_SECONDS_BOUNDS.len());
+        self.batch_buckets[slot].fetch_add(1, Ordering::Relaxed);
+        self.batch_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub(crate) fn dead_lettered(&self, records: usize) {
         self.dlq.fetch_add(
             u64::try_from(records).unwrap_or(u64::MAX),
@@ -88,5 +119,24 @@ impl StorageStats {
 
     pub(crate) fn bus_error(&self) {
         self.bus_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_durations_land_in_their_buckets() {
+        let stats = StorageStats::new();
+        stats.batch_took(Duration::from_micros(500));
+        stats.batch_took(Duration::from_millis(30));
+        stats.batch_took(Duration::from_secs(60));
+        let snap = stats.snapshot();
+        assert_eq!(snap.batch_buckets[0], 1);
+        assert_eq!(snap.batch_buckets[5], 1);
+        assert_eq!(snap.batch_buckets[BATCH_SECONDS_BOUNDS.len()], 1);
+        assert_eq!(snap.batch_buckets.iter().sum::<u64>(), 3);
+        assert_eq!(snap.batch_micros, 500 + 30_000 + 60_000_000);
     }
 }

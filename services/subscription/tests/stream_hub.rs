@@ -105,6 +105,8 @@ async fn a_slow_client_gets_a_lagged_marker_and_never_holds_back_a_fast_one() {
     assert_eq!(received, SLOW_CAPACITY as u64);
     assert_eq!(received + missed, PUBLISHED);
     assert_eq!(hub.stats().upstream_missed, 0);
+    // What the slow client read as lagged is what the hub reports as missed by clients.
+    assert_eq!(hub.stats().client_lagged, missed);
 }
 
 fn trade_id(e: &MarketEvent) -> Option<u64> {

@@ -2,6 +2,7 @@
 //! root of the chosen command; everything else lives in the library crates.
 
 mod client;
+mod metrics;
 mod migrate;
 mod plane;
 mod settings;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tickmesh_bootstrap::GrpcServer;
 use tickmesh_subscription::stream::{HubConfig, TickHub};
 use tickmesh_subscription::subscriptions::{DbStore, MarketCatalog, Subscriptions};
+use tickmesh_telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
 
 use crate::plane::{Adapters, Running};
@@ -17,13 +18,15 @@ const STREAM_CLIENT_CAPACITY: usize = 4_096;
 /// How often the market lists are fetched again (exchanges list new markets).
 const CATALOG_REFRESH: Duration = Duration::from_secs(300);
 
-/// Starts the subscription and tick stream services and adds them to `server`.
+/// Starts the subscription and tick stream services, adds them to `server` and registers the
+/// stream's metrics.
 pub async fn start(
     config: &DataPlaneConfig,
     adapters: &Adapters,
     db: sea_orm::DatabaseConnection,
     shutdown: &CancellationToken,
     server: GrpcServer,
+    metrics: &Metrics,
 ) -> anyhow::Result<(Arc<Subscriptions>, Running, GrpcServer)> {
     let catalog = fetch_catalog(config, &MarketCatalog::default()).await;
     let core = Arc::new(
@@ -36,6 +39,7 @@ pub async fn start(
         }
     }
     let hub = TickHub::start(Arc::clone(&adapters.live), HubConfig::default()).await?;
+    crate::metrics::register_stream(metrics, hub.clone());
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let server = server
         .require_token_for(&tickmesh_subscription::subscriptions::MUTATING_METHODS)

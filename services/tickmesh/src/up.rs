@@ -188,7 +188,15 @@ async fn host(
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let (running, server) = start(&plane, &adapters, services, &stop, GrpcServer::new()).await?;
+    let (running, server) = start(
+        &plane,
+        &adapters,
+        services,
+        &stop,
+        GrpcServer::new(),
+        &metrics,
+    )
+    .await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -236,13 +244,15 @@ async fn host(
     Ok(())
 }
 
-/// Starts `services` in flow order, so each finds its consumers' side ready.
+/// Starts `services` in flow order, so each finds its consumers' side ready, and registers
+/// each started service's metrics (only those: a process serves the metrics of what it runs).
 async fn start(
     plane: &DataPlaneConfig,
     adapters: &Adapters,
     services: &[Service],
     stop: &CancellationToken,
     mut server: GrpcServer,
+    metrics: &Metrics,
 ) -> anyhow::Result<(Vec<Running>, GrpcServer)> {
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let mut running = Vec::new();
@@ -253,20 +263,22 @@ async fn start(
         None
     };
     if let (true, Some(db)) = (has(Service::Storage), &db) {
-        let (_stats, task) = plane::start_storage(plane, adapters, db.clone(), stop);
+        let (stats, task) = plane::start_storage(plane, adapters, db.clone(), stop);
+        crate::metrics::register_storage(metrics, stats);
         server = server.add_service(tickmesh_storage::history_server(db.clone()), descriptors);
         running.push(task);
     }
     let mut core = None;
     if let (true, Some(db)) = (has(Service::Subscription), &db) {
         let (subscriptions, task, with) =
-            crate::subscription::start(plane, adapters, db.clone(), stop, server).await?;
+            crate::subscription::start(plane, adapters, db.clone(), stop, server, metrics).await?;
         server = with;
         core = Some(subscriptions);
         running.push(task);
     }
     if services.contains(&Service::Bridge) {
         let (stats, task) = plane::start_bridge(plane, adapters, stop);
+        crate::metrics::register_bridge(metrics, Arc::clone(&stats));
         server = server.add_service(tickmesh_bridge::grpc::server(stats), descriptors);
         running.push(task);
     }
@@ -287,6 +299,12 @@ async fn start(
             ));
         }
         if let Running::Ingestion(i) = &ingestion {
+            crate::metrics::register_ingestion(
+                metrics,
+                i.statuses(),
+                i.publisher_stats_shared(),
+                plane.ingestion.publisher.buffer_capacity,
+            );
             server =
                 server.add_service(tickmesh_ingestion::grpc::server(i.statuses()), descriptors);
         }

@@ -75,6 +75,9 @@ pub struct HubStats {
     pub undecodable: u64,
     /// Messages the hub's own upstream inbox dropped because the dispatcher fell behind.
     pub upstream_missed: u64,
+    /// Events dropped from full client buffers, counted as each client reads its lagged
+    /// marker.
+    pub client_lagged: u64,
 }
 
 /// Fans live market events out to stream clients. Cloning gives another handle to the same
@@ -99,6 +102,7 @@ impl TickHub {
             decoded: AtomicU64::new(0),
             undecodable: AtomicU64::new(0),
             upstream_missed: AtomicU64::new(0),
+            client_lagged: AtomicU64::new(0),
             cancel: cancel.clone(),
         });
         tokio::spawn(dispatch::run(upstream, Arc::clone(&shared)));
@@ -141,6 +145,7 @@ impl TickHub {
             decoded: self.shared.decoded.load(Ordering::Relaxed),
             undecodable: self.shared.undecodable.load(Ordering::Relaxed),
             upstream_missed: self.shared.upstream_missed.load(Ordering::Relaxed),
+            client_lagged: self.shared.client_lagged.load(Ordering::Relaxed),
         }
     }
 
@@ -169,12 +174,14 @@ pub struct TickStream {
 impl TickStream {
     /// The next item; `None` once the hub is closed and everything queued was read.
     pub async fn recv(&mut self) -> Option<TickItem> {
-        self.inbox.recv().await.map(flatten)
+        let received = self.inbox.recv().await;
+        received.map(|r| self.flatten(r))
     }
 
     /// The next item if one is waiting.
     pub fn try_recv(&mut self) -> Option<TickItem> {
-        self.inbox.try_recv().map(flatten)
+        let received = self.inbox.try_recv();
+        received.map(|r| self.flatten(r))
     }
 
     /// Items waiting now (never more than the capacity), and items dropped for this client
@@ -187,12 +194,16 @@ impl TickStream {
     pub fn into_stream(self) -> impl Stream<Item = TickItem> + Send + 'static {
         futures::stream::unfold(self, |mut s| async move { s.recv().await.map(|i| (i, s)) })
     }
-}
 
-fn flatten(received: Received<TickItem>) -> TickItem {
-    match received {
-        Received::Item(item) => item,
-        Received::Lagged(n) => TickItem::Lagged(n),
+    /// The item a client sees, counting events its full buffer dropped.
+    fn flatten(&self, received: Received<TickItem>) -> TickItem {
+        match received {
+            Received::Item(item) => item,
+            Received::Lagged(n) => {
+                self.shared.client_lagged.fetch_add(n, Ordering::Relaxed);
+                TickItem::Lagged(n)
+            }
+        }
     }
 }
 
@@ -210,6 +221,7 @@ pub(super) struct Shared {
     pub(super) decoded: AtomicU64,
     pub(super) undecodable: AtomicU64,
     pub(super) upstream_missed: AtomicU64,
+    pub(super) client_lagged: AtomicU64,
     pub(super) cancel: CancellationToken,
 }
 
