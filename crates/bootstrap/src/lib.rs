@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod metrics_http;
 pub mod process;
+mod rpc_timing;
 pub mod server;
 pub mod shutdown;
 

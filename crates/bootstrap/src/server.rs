@@ -205,6 +205,7 @@ pub struct GrpcServer {
     descriptor_sets: Vec<&'static [u8]>,
     health: HealthReporter,
     gated: BTreeSet<&'static str>,
+    rpc_metrics: Option<tickmesh_telemetry::RpcMetrics>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -234,7 +235,14 @@ impl GrpcServer {
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
             health,
             gated: BTreeSet::new(),
+            rpc_metrics: None,
         }
+    }
+
+    /// Times every call into `tickmesh_rpc_duration_seconds{method,code}`.
+    pub fn with_rpc_metrics(mut self, metrics: tickmesh_telemetry::RpcMetrics) -> Self {
+        self.rpc_metrics = Some(metrics);
+        self
     }
 
     /// Hosts `service`; `descriptor_set` (an encoded `FileDescriptorSet` holding it) lets
@@ -349,6 +357,9 @@ impl GrpcServer {
         // Tracing is outside the gate so that rejected calls are traced too.
         let server = builder
             .layer(TraceLayer::new_for_grpc().make_span_with(grpc_span))
+            .layer(crate::rpc_timing::RpcTimingLayer::new(
+                self.rpc_metrics.clone(),
+            ))
             .layer(gate)
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);

@@ -14,4 +14,4 @@ pub use logs::{
     LogFormat, LogFormatError, OTLP_ENDPOINT_VAR, TelemetryConfig, TelemetryError, TelemetryGuard,
     init,
 };
-pub use metrics::{Metrics, Scrape};
+pub use metrics::{Metrics, RpcMetrics, Scrape};

@@ -193,7 +193,7 @@ async fn host(
         &adapters,
         services,
         &stop,
-        GrpcServer::new(),
+        GrpcServer::new().with_rpc_metrics(tickmesh_telemetry::RpcMetrics::register(&metrics)),
         &metrics,
     )
     .await?;

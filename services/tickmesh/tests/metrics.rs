@@ -77,6 +77,12 @@ fn up_serves_every_documented_metric() {
         ),
     ];
     let up = Proc::start("up", &["up", "--simulate"], &env);
+    // One gRPC call, so the RPC latency series exist.
+    let feeds = std::process::Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .args(["feeds", "--server", &format!("http://{}", up.grpc)])
+        .output()
+        .unwrap();
+    assert!(feeds.status.success());
     // The metrics address is logged before the gRPC one the start waited for.
     let logged = up.logged("metrics at");
     let addr = logged
@@ -112,6 +118,10 @@ fn up_serves_every_documented_metric() {
                 let connected = format!("tickmesh_feed_connected{{exchange=\"{exchange}\"}}");
                 assert!(value(&body, &connected).is_some(), "{connected}\n{body}");
             }
+            assert!(
+                body.contains("tickmesh_rpc_duration_seconds_count{method=\"/tickmesh.ingestion.v1.IngestionService/ListFeeds\",code=\"0\"} 1"),
+                "{body}"
+            );
             assert!(
                 value(&body, "tickmesh_publisher_published_total").unwrap() > 0.0,
                 "{body}"
