@@ -18,6 +18,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use tracing::{debug, info, warn};
 
 use crate::backfill::backfill;
@@ -224,20 +225,35 @@ impl SessionContext<'_> {
         match self.protocol.parse(payload, received, events) {
             Ok(Control::Data) => {
                 self.status.record_message(received, events.len() as u64);
-                for event in events.drain(..) {
-                    if let Payload::Trade(trade) = &event.payload
-                        && !self.dedupe.first_sighting(
-                            event.market,
-                            trade.trade_id,
-                            event.exchange_time,
-                        )
-                    {
-                        self.status.record_duplicate();
-                        continue;
+                // One span per data frame, at debug level so it costs nothing unless asked for
+                // (`log.filter = "info,tickmesh_feeds=debug"` with OTLP export on).
+                let frame = tracing::debug_span!(
+                    "feed.frame",
+                    exchange = %self.config.exchange,
+                    events = events.len()
+                );
+                let forwarded = async {
+                    for event in events.drain(..) {
+                        if let Payload::Trade(trade) = &event.payload
+                            && !self.dedupe.first_sighting(
+                                event.market,
+                                trade.trade_id,
+                                event.exchange_time,
+                            )
+                        {
+                            self.status.record_duplicate();
+                            continue;
+                        }
+                        if self.out.send(FeedOutput::Event(event)).await.is_err() {
+                            return false;
+                        }
                     }
-                    if self.out.send(FeedOutput::Event(event)).await.is_err() {
-                        return Some(SessionEnd::DownstreamClosed);
-                    }
+                    true
+                }
+                .instrument(frame)
+                .await;
+                if !forwarded {
+                    return Some(SessionEnd::DownstreamClosed);
                 }
             }
             Ok(Control::Keepalive | Control::Ignored) => self.status.record_traffic(received),
