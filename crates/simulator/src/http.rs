@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub faults: broadcast::Sender<Fault>,
     pub shutdown: CancellationToken,
     pub connections: Arc<std::sync::atomic::AtomicUsize>,
+    /// WebSocket connections ended so far.
+    pub closed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Accepts connections until shutdown.
@@ -123,6 +125,7 @@ async fn handle(
             other => Box::new(ws::quotation::Quotation::new(other)),
         };
         let connections = shared.connections.clone();
+        let closed = shared.closed.clone();
         connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         ws::run(
             socket,
@@ -134,6 +137,7 @@ async fn handle(
         )
         .await;
         connections.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        closed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     Ok(response)
 }

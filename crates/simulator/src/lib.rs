@@ -95,6 +95,7 @@ pub struct Simulator {
     faults: broadcast::Sender<Fault>,
     paused: Arc<AtomicBool>,
     connections: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -123,6 +124,7 @@ impl Simulator {
         let shutdown = CancellationToken::new();
         let paused = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
+        let closed = Arc::new(AtomicUsize::new(0));
         let config = Arc::new(config);
         let shared = http::Shared {
             engine: engine.clone(),
@@ -130,6 +132,7 @@ impl Simulator {
             faults: faults.clone(),
             shutdown: shutdown.clone(),
             connections: connections.clone(),
+            closed: closed.clone(),
         };
         let mut tasks = vec![tokio::spawn(http::serve(listener, shared))];
         if config.trades_per_second > 0.0 {
@@ -147,6 +150,7 @@ impl Simulator {
             faults,
             paused,
             connections,
+            closed,
             shutdown,
             tasks,
         })
@@ -219,6 +223,12 @@ impl Simulator {
     pub fn inject(&self, fault: Fault) {
         // No receiver means no open connection: nothing to inject into.
         let _ = self.faults.send(fault);
+    }
+
+    /// WebSocket connections that have ended so far (a count that never goes down, so a test
+    /// can see a drop even when the client reconnects at once).
+    pub fn connections_closed(&self) -> usize {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Open WebSocket connections.
