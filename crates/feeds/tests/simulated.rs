@@ -22,6 +22,14 @@ fn m(name: &str) -> Market {
     Market::parse(name).unwrap()
 }
 
+/// A one-word summary of a feed output, for failure messages.
+fn short(out: &FeedOutput) -> String {
+    match out {
+        FeedOutput::Event(e) => format!("{}:{}", e.exchange, e.kind()),
+        FeedOutput::Gap(g) => format!("gap:{}:{}", g.exchange, g.backfilled_trades),
+    }
+}
+
 fn set(names: &[&str]) -> BTreeSet<Market> {
     names.iter().map(|n| m(n)).collect()
 }
@@ -39,6 +47,11 @@ impl Rig {
         sim: SimulatorConfig,
         tweak: impl FnOnce(&mut FeedConfig),
     ) -> Rig {
+        // The feed's own log, shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("tickmesh_feeds=debug")
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = Simulator::start(exchange, sim, listener).unwrap();
         let mut config = FeedConfig::new(exchange, sim.ws_url());
@@ -68,10 +81,28 @@ impl Rig {
         let mut seen = Vec::new();
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let out = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-                .expect("feed output closed");
+            let out = match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(out) => out.expect("feed output closed"),
+                Err(_) => {
+                    // Say what did happen, so an intermittent failure can be diagnosed.
+                    let status = self
+                        .feed
+                        .status()
+                        .snapshot(tickmesh_domain::UtcMicros::now());
+                    panic!(
+                        "timed out waiting for {what}; saw {} outputs since ({:?}); feed {:?}, \
+                         reconnects {}, last disconnect {:?}; simulator connections {} \
+                         (closed {})",
+                        seen.len(),
+                        seen.iter().map(short).collect::<Vec<_>>(),
+                        status.state,
+                        status.reconnects,
+                        status.last_disconnect_reason,
+                        self.sim.connections(),
+                        self.sim.connections_closed(),
+                    )
+                }
+            };
             let stop = done(&out);
             seen.push(out);
             if stop {
