@@ -60,6 +60,14 @@ impl TradeDeduper {
         true
     }
 
+    /// The newest trade seen of every market, at this moment.
+    pub fn last_trades(&self) -> HashMap<Market, LastTrade> {
+        self.markets
+            .iter()
+            .filter_map(|(m, w)| w.last.map(|l| (*m, l)))
+            .collect()
+    }
+
     /// Returns the newest trade seen for `market`, if any.
     pub fn last_trade(&self, market: &Market) -> Option<LastTrade> {
         self.markets.get(market).and_then(|w| w.last)

@@ -102,6 +102,10 @@ impl SessionContext<'_> {
         let mut current: BTreeSet<Market> = BTreeSet::new();
         let mut pending_change = true;
         let startup = !reconnected && !self.config.startup_backfill.is_zero();
+        // Where each market's outage began: the newest trade seen before this session. Taken
+        // now, because the new session's first frames (an exchange's snapshot of its latest
+        // trade) would otherwise move it past the trades made during the outage.
+        let outage_since = self.dedupe.last_trades();
         let mut backfill_due = reconnected || startup;
         // Set once the subscription request is out: backfill runs when the exchange confirms
         // it, or at this deadline if it never does.
@@ -140,7 +144,7 @@ impl SessionContext<'_> {
                 }
                 backfill_due = false;
                 backfill_deadline = None;
-                if let Err(end) = self.backfill_all(&current, startup).await {
+                if let Err(end) = self.backfill_all(&current, startup, &outage_since).await {
                     return end;
                 }
             }
@@ -285,6 +289,7 @@ impl SessionContext<'_> {
         &mut self,
         markets: &BTreeSet<Market>,
         startup: bool,
+        outage_since: &std::collections::HashMap<Market, LastTrade>,
     ) -> Result<(), SessionEnd> {
         let reconnected_at = UtcMicros::now();
         let lookback = i64::try_from(self.config.startup_backfill.as_micros()).unwrap_or(i64::MAX);
@@ -297,8 +302,8 @@ impl SessionContext<'_> {
                     id: TradeId(0),
                 }
             } else {
-                match self.dedupe.last_trade(&market) {
-                    Some(since) => since,
+                match outage_since.get(&market) {
+                    Some(since) => *since,
                     None => continue,
                 }
             };
