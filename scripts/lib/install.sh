@@ -13,6 +13,9 @@ install_debian_packages() {
     command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
     # redis-cli drives the Sentinel failover test.
     command -v redis-cli >/dev/null 2>&1 || wanted+=(redis-tools)
+    # openssl makes the TLS tests' certificates; venv holds the manifest validator.
+    command -v openssl >/dev/null 2>&1 || wanted+=(openssl)
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || wanted+=(python3-venv)
     command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
     for pkg in "${wanted[@]}"; do
