@@ -25,7 +25,9 @@ mod m20260101_000005_candles_1m;
 pub mod testing;
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseConnection;
+use sea_orm_migration::sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait,
+};
 
 /// Every tickmesh migration, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,9 +51,33 @@ impl MigratorTrait for Migrator {
 ///
 /// Fails when the database holds a migration this build does not know, which means an older
 /// binary is pointed at a newer schema.
+///
+/// Processes starting together (replicas, or every service of a fresh deployment) would race
+/// to create the same tables and fail on PostgreSQL's catalog constraints. On PostgreSQL a
+/// transaction-scoped advisory lock, taken on one pooled connection, serialises them: the
+/// migrations run on the pool's other connections, and whoever comes second finds nothing
+/// pending. SQLite needs no lock: its single writer already serialises schema changes.
 pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let lock = if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+        ))
+        .await?;
+        Some(txn)
+    } else {
+        None
+    };
     let before = Migrator::get_applied_migrations(db).await?.len();
     Migrator::up(db, None).await?;
     let after = Migrator::get_applied_migrations(db).await?.len();
+    if let Some(txn) = lock {
+        // Ending the transaction releases the lock.
+        txn.commit().await?;
+    }
     Ok(after.saturating_sub(before))
 }
+
+/// Key of the PostgreSQL advisory lock held while migrating (the bytes of "tickmig").
+const MIGRATION_LOCK: i64 = 0x0074_6963_6b6d_6967;

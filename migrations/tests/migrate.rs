@@ -79,3 +79,23 @@ async fn migrations_apply_once_on_postgres() {
     check_schema(&db).await;
     db.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_starting_together_migrate_once_without_failing() {
+    let scratch = ScratchPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable (TICKMESH_TEST_DATABASE_URL)");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let db = Database::connect(scratch.url()).await.unwrap();
+        tasks.spawn(async move { migrate(&db).await });
+    }
+    let mut applied = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        applied.push(done.unwrap().unwrap());
+    }
+    // Exactly one process applied everything; the others found nothing pending.
+    assert_eq!(applied.iter().sum::<usize>(), TABLES.len(), "{applied:?}");
+    assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "{applied:?}");
+    check_schema(&Database::connect(scratch.url()).await.unwrap()).await;
+}

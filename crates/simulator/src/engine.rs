@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use rust_decimal::Decimal;
 use tickmesh_domain::{Exchange, Level, Market, Side};
@@ -85,7 +86,13 @@ struct MarketState {
     ticker: SimTicker,
     book: SimBook,
     history: VecDeque<SimTrade>,
-    emitted: Vec<u64>,
+    /// Every trade id emitted, with when, in emission order (ids only grow); empty unless the
+    /// engine keeps the log.
+    emitted: Vec<(u64, Instant)>,
+    /// Events generated for this market (trades, tickers and books; not snapshots).
+    generated: u64,
+    /// Trades generated for this market.
+    trades: u64,
     last_id: u64,
 }
 
@@ -95,6 +102,9 @@ pub struct Engine {
     exchange: Exchange,
     history_capacity: usize,
     book_depth: usize,
+    /// Whether to log every emitted trade id (tests and benchmarks compare against it; a
+    /// long-running simulator would grow it without bound).
+    keep_emitted: bool,
     state: Mutex<EngineState>,
     events: broadcast::Sender<Arc<SimEvent>>,
     /// Markets each open connection subscribes to, by connection number.
@@ -139,6 +149,7 @@ impl Engine {
         seed: u64,
         history_capacity: usize,
         book_depth: usize,
+        keep_emitted: bool,
         now_ms: i64,
     ) -> Arc<Self> {
         let (events, _) = broadcast::channel(65_536);
@@ -170,6 +181,8 @@ impl Engine {
                 book: SimBook::default(),
                 history: VecDeque::with_capacity(history_capacity.min(4096)),
                 emitted: Vec::new(),
+                generated: 0,
+                trades: 0,
                 last_id: first_id,
             };
             ms.book = make_book(&mut state.rng, price, book_depth, now_ms * 1000);
@@ -179,6 +192,7 @@ impl Engine {
             exchange,
             history_capacity,
             book_depth,
+            keep_emitted,
             state: Mutex::new(state),
             events,
             subscribed: Mutex::new(BTreeMap::new()),
@@ -277,7 +291,9 @@ impl Engine {
                 ms.history.pop_front();
             }
             ms.history.push_back(trade.clone());
-            ms.emitted.push(id);
+            if self.keep_emitted {
+                ms.emitted.push((id, Instant::now()));
+            }
             let t = &mut ms.ticker;
             t.last = price;
             t.high = t.high.max(price);
@@ -292,6 +308,8 @@ impl Engine {
                 ms.book = make_book(rng, price, self.book_depth, now_ms * 1000);
                 published.push(SimEvent::Book(market, ms.book.clone()));
             }
+            ms.trades += 1;
+            ms.generated += published.len() as u64;
         }
         let n = published.len();
         for event in published {
@@ -337,8 +355,38 @@ impl Engine {
         self.lock()
             .markets
             .get(&market)
-            .map(|m| m.emitted.clone())
+            .map(|m| m.emitted.iter().map(|&(id, _)| id).collect())
             .unwrap_or_default()
+    }
+
+    /// The trades of `market` emitted after the first `skip` with ids up to `through`, with
+    /// when each was generated.
+    pub fn emissions(&self, market: Market, skip: usize, through: u64) -> Vec<(u64, Instant)> {
+        let state = self.lock();
+        let Some(ms) = state.markets.get(&market) else {
+            return Vec::new();
+        };
+        let after = ms.emitted.get(skip..).unwrap_or_default();
+        // Ids only grow within a market, so the log is sorted by id.
+        let end = after.partition_point(|&(id, _)| id <= through);
+        after[..end].to_vec()
+    }
+
+    /// Events and trades generated for `market` so far.
+    pub fn generated(&self, market: Market) -> (u64, u64) {
+        self.lock()
+            .markets
+            .get(&market)
+            .map_or((0, 0), |m| (m.generated, m.trades))
+    }
+
+    /// When trade `id` of `market` was generated, if it was.
+    pub fn emitted_at(&self, market: Market, id: u64) -> Option<Instant> {
+        let state = self.lock();
+        let emitted = &state.markets.get(&market)?.emitted;
+        // Ids only grow within a market, so the log is sorted by id.
+        let at = emitted.binary_search_by_key(&id, |&(i, _)| i).ok()?;
+        emitted.get(at).map(|&(_, when)| when)
     }
 }
 

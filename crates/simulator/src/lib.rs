@@ -48,6 +48,13 @@ pub struct SimulatorConfig {
     pub server_ping_interval: Duration,
     /// Trades kept per market for the REST trade endpoints.
     pub history_capacity: usize,
+    /// Log every emitted trade id with its generation time, for [`Simulator::emitted_trades`]
+    /// and [`Simulator::emissions`]; a long-running simulator turns it off, since the log
+    /// only grows.
+    pub keep_emitted: bool,
+    /// How often the generator wakes to emit what the rate owes: shorter spreads a high rate
+    /// more evenly (10 ms; tokio timers resolve 1 ms).
+    pub generate_every: Duration,
 }
 
 impl SimulatorConfig {
@@ -61,8 +68,19 @@ impl SimulatorConfig {
             up_interval: Duration::from_secs(10),
             server_ping_interval: Duration::from_secs(30),
             history_capacity: 100_000,
+            keep_emitted: true,
+            generate_every: Duration::from_millis(10),
         }
     }
+}
+
+/// What a simulator generated for one market: counts that only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// Trades, tickers and books (connection snapshots are not generated, so not counted).
+    pub events: u64,
+    /// Trades.
+    pub trades: u64,
 }
 
 /// A fault to inject into every open connection.
@@ -118,6 +136,7 @@ impl Simulator {
             } else {
                 30
             },
+            config.keep_emitted,
             ws::now_ms(),
         );
         let (faults, _) = broadcast::channel(64);
@@ -139,6 +158,7 @@ impl Simulator {
             tasks.push(tokio::spawn(generate(
                 engine.clone(),
                 config.trades_per_second,
+                config.generate_every,
                 paused.clone(),
                 shutdown.clone(),
             )));
@@ -180,9 +200,34 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
-    /// Every trade id emitted for `market`, in emission order.
+    /// Every trade id emitted for `market`, in emission order (empty without
+    /// [`SimulatorConfig::keep_emitted`]).
     pub fn emitted_trades(&self, market: Market) -> Vec<u64> {
         self.engine.emitted_trades(market)
+    }
+
+    /// The trades of `market` emitted after the first `skip` with ids up to `through`, each
+    /// with the instant the generator made it (just before its frame is rendered and
+    /// written): what a benchmark measures latency from.
+    pub fn emissions(
+        &self,
+        market: Market,
+        skip: usize,
+        through: u64,
+    ) -> Vec<(u64, std::time::Instant)> {
+        self.engine.emissions(market, skip, through)
+    }
+
+    /// Events (trades, tickers, books; not connection snapshots) and trades generated for
+    /// `market` so far.
+    pub fn generated(&self, market: Market) -> Generated {
+        let (events, trades) = self.engine.generated(market);
+        Generated { events, trades }
+    }
+
+    /// When trade `id` of `market` was generated, if it was and the log is kept.
+    pub fn emitted_at(&self, market: Market, id: u64) -> Option<std::time::Instant> {
+        self.engine.emitted_at(market, id)
     }
 
     /// The trades of `market` still in the history (oldest first, up to `history_capacity`),
@@ -245,14 +290,15 @@ impl Simulator {
     }
 }
 
-/// Generates `rate` rounds per second in 10 ms batches, carrying the fraction over.
+/// Generates `rate` rounds per second in batches every `every`, carrying the fraction over.
 async fn generate(
     engine: Arc<engine::Engine>,
     rate: f64,
+    every: Duration,
     paused: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = tokio::time::Instant::now();
     let mut owed = 0.0_f64;

@@ -1,6 +1,7 @@
 //! The `tickmesh` binary. It only parses the command line and hands over to the composition
 //! root of the chosen command; everything else lives in the library crates.
 
+mod bench;
 mod client;
 mod metrics;
 mod migrate;
@@ -49,6 +50,9 @@ enum Command {
     Compare(client::CompareArgs),
     /// Show the exchange feeds' status.
     Feeds(client::FeedsArgs),
+    /// Measure the mesh under load: simulators at a chosen rate, the services as child
+    /// processes, StreamTicks clients; reports throughput, loss, latency, CPU and memory.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::History(args) => up::block_on(client::history::run_history(args)),
         Command::Compare(args) => up::block_on(client::history::run_compare(args)),
         Command::Feeds(args) => up::block_on(client::history::run_feeds(args)),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

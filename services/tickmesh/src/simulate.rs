@@ -53,6 +53,8 @@ pub async fn start_for(
     for exchange in Exchange::ALL {
         let mut config = SimulatorConfig::new(markets.clone());
         config.trades_per_second = rate;
+        // Nothing reads the emission log here, and it would only grow.
+        config.keep_emitted = false;
         let simulator =
             Simulator::bind(exchange, config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
                 .await
@@ -96,6 +98,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             let mut config = SimulatorConfig::new(markets.clone());
             config.trades_per_second = args.rate;
             config.seed = args.seed;
+            // Nothing reads the emission log of a standalone simulator, and it would only grow.
+            config.keep_emitted = false;
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let simulator = Simulator::bind(exchange, config, addr).await.with_context(|| {
                 format!("cannot listen on {addr} for the {exchange} simulator (pick another port with --{exchange}-port, or 0)")

@@ -259,6 +259,80 @@ impl LogConsumer for MemoryConsumer {
             })?;
             pending.remove(&(d.topic.clone(), seq));
         }
+        let State { topics, groups } = &mut *state;
+        for topic in &self.topics {
+            if let Some(log) = topics.get_mut(topic) {
+                trim_consumed(topic, log, groups);
+            }
+        }
         Ok(())
+    }
+}
+
+/// Drops the records of `log` every group reading it has acknowledged, so memory follows the
+/// slowest group's lag rather than the retention cap. A group that starts reading later
+/// finds them gone, as a Kafka consumer finds records past retention.
+fn trim_consumed(name: &str, log: &mut Topic, groups: &HashMap<String, Group>) {
+    let mut keep_from: Option<u64> = None;
+    for group in groups.values() {
+        let Some(&next) = group.next.get(name) else {
+            continue;
+        };
+        let oldest_pending = group
+            .pending
+            .values()
+            .filter_map(|p| {
+                p.range((name.to_owned(), 0)..=(name.to_owned(), u64::MAX))
+                    .next()
+                    .map(|((_, seq), _)| *seq)
+            })
+            .min();
+        let needed = oldest_pending.map_or(next, |p| p.min(next));
+        keep_from = Some(keep_from.map_or(needed, |k| k.min(needed)));
+    }
+    let Some(keep_from) = keep_from else {
+        return;
+    };
+    while log.first < keep_from && log.records.pop_front().is_some() {
+        log.first += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn records(n: usize) -> Vec<Record> {
+        (0..n).map(|i| Record::new("k", i.to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn acknowledged_records_are_dropped_once_every_group_has_them() {
+        let log = MemoryLog::new(1_000);
+        log.append("t", &records(10)).await.unwrap();
+        let mut fast = log.consume(&["t"], "fast", "a").await.unwrap();
+        let mut slow = log.consume(&["t"], "slow", "b").await.unwrap();
+
+        let all = fast.poll(100, Duration::ZERO).await.unwrap();
+        fast.ack(&all).await.unwrap();
+        // The slow group has read nothing yet, so everything stays for it.
+        assert_eq!(log.len("t"), 10);
+
+        let first = slow.poll(4, Duration::ZERO).await.unwrap();
+        assert_eq!(log.len("t"), 10, "given but unacknowledged records stay");
+        slow.ack(&first[..2]).await.unwrap();
+        assert_eq!(log.len("t"), 8);
+        slow.ack(&first[2..]).await.unwrap();
+        assert_eq!(log.len("t"), 6);
+
+        // What is left is still delivered, in order.
+        let rest = slow.poll(100, Duration::ZERO).await.unwrap();
+        let payloads: Vec<_> = rest.iter().map(|d| d.record.payload.clone()).collect();
+        let expected: Vec<Bytes> = (4..10).map(|i| Bytes::from(i.to_string())).collect();
+        assert_eq!(payloads, expected);
+        slow.ack(&rest).await.unwrap();
+        assert!(log.is_empty("t"));
     }
 }

@@ -1,0 +1,170 @@
+//! Frame to committed row: the database is polled for the newest stored trade of every pair,
+//! and each generated trade up to it is timed at the first poll that sees it.
+//!
+//! One market's trades are written in order (one partition, one consumer, one transaction per
+//! batch), so a stored id means every earlier id of that pair is stored too. The final count
+//! per pair, after the simulators stop, checks that assumption and finds any loss.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use tickmesh_domain::{Exchange, Market};
+
+use crate::feed::Feeds;
+use crate::latency::Latency;
+
+/// The poller's findings.
+#[derive(Debug)]
+pub(crate) struct RowWatch {
+    db: DatabaseConnection,
+    pairs: Vec<(Exchange, Market)>,
+    /// Per pair, how many of its generated trades a poll has seen stored.
+    seen: Vec<usize>,
+    /// Frame to committed row, after the warm-up.
+    pub(crate) latency: Latency,
+    /// Polls made, and their total time.
+    pub(crate) polls: u64,
+    pub(crate) poll_time: Duration,
+}
+
+/// `SELECT` the newest trade id of each pair in one statement (portable between PostgreSQL
+/// and SQLite: `VALUES` columns are `column1`, `column2` on both).
+fn newest_ids_sql(pairs: &[(Exchange, Market)]) -> String {
+    let values: Vec<String> = pairs
+        .iter()
+        .map(|(e, m)| format!("('{}', '{}')", e.as_str(), m))
+        .collect();
+    format!(
+        "SELECT v.column1 AS exchange, v.column2 AS market, \
+         (SELECT MAX(t.trade_id) FROM trades t WHERE t.exchange = v.column1 AND t.market = v.column2) AS newest \
+         FROM (VALUES {}) AS v",
+        values.join(", ")
+    )
+}
+
+impl RowWatch {
+    /// Watches `db` for the trades of `pairs`.
+    pub(crate) fn new(db: DatabaseConnection, pairs: Vec<(Exchange, Market)>) -> RowWatch {
+        RowWatch {
+            db,
+            seen: vec![0; pairs.len()],
+            pairs,
+            latency: Latency::new(),
+            polls: 0,
+            poll_time: Duration::ZERO,
+        }
+    }
+
+    /// Trades seen stored so far.
+    pub(crate) fn stored(&self) -> u64 {
+        self.seen.iter().map(|&n| n as u64).sum()
+    }
+
+    /// One poll: times every trade newly seen stored.
+    pub(crate) async fn poll(&mut self, feeds: &Feeds, warmup_end: Instant) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all(Statement::from_string(backend, newest_ids_sql(&self.pairs)))
+            .await
+            .context("cannot poll the trades table")?;
+        self.polls += 1;
+        self.poll_time += started.elapsed();
+        for row in rows {
+            let exchange: String = row.try_get("", "exchange")?;
+            let market: String = row.try_get("", "market")?;
+            let Some(newest) = row.try_get::<Option<i64>>("", "newest")? else {
+                continue;
+            };
+            let Some(index) = self
+                .pairs
+                .iter()
+                .position(|(e, m)| e.as_str() == exchange && m.to_string() == market)
+            else {
+                continue;
+            };
+            let (e, m) = self.pairs[index];
+            let through = u64::try_from(newest).unwrap_or(0);
+            for (_, at) in feeds.emissions(e, m, self.seen[index], through) {
+                self.seen[index] += 1;
+                if at >= warmup_end {
+                    self.latency.record(started.duration_since(at));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stored trades per pair, counted (not inferred from the newest id).
+    pub(crate) async fn counts(&self) -> anyhow::Result<Vec<((Exchange, Market), u64)>> {
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all(Statement::from_string(
+                backend,
+                "SELECT exchange, market, COUNT(*) AS n FROM trades GROUP BY exchange, market",
+            ))
+            .await
+            .context("cannot count the stored trades")?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let exchange: String = row.try_get("", "exchange")?;
+            let market: String = row.try_get("", "market")?;
+            let n: i64 = row.try_get("", "n")?;
+            if let Some(&pair) = self
+                .pairs
+                .iter()
+                .find(|(e, m)| e.as_str() == exchange && m.to_string() == market)
+            {
+                counts.push((pair, u64::try_from(n).unwrap_or(0)));
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_newest_id_query_runs_on_sqlite() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let backend = db.get_database_backend();
+        db.execute(Statement::from_string(
+            backend,
+            "CREATE TABLE trades (exchange TEXT, market TEXT, trade_id BIGINT)",
+        ))
+        .await
+        .unwrap();
+        db.execute(Statement::from_string(
+            backend,
+            "INSERT INTO trades VALUES ('upbit', 'BTC/KRW', 7), ('upbit', 'BTC/KRW', 9)",
+        ))
+        .await
+        .unwrap();
+        let pairs = vec![
+            (Exchange::Upbit, Market::parse("BTC").unwrap()),
+            (Exchange::Korbit, Market::parse("BTC").unwrap()),
+        ];
+        let rows = db
+            .query_all(Statement::from_string(backend, newest_ids_sql(&pairs)))
+            .await
+            .unwrap();
+        let newest: Vec<(String, Option<i64>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "exchange").unwrap(),
+                    r.try_get("", "newest").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            newest,
+            vec![("upbit".to_owned(), Some(9)), ("korbit".to_owned(), None)]
+        );
+    }
+}

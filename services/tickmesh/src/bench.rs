@@ -1,0 +1,148 @@
+//! `tickmesh bench`: reads the options, runs `tickmesh_bench`, prints progress to stderr, the
+//! table to stdout and, when asked, the JSON report to a file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tickmesh_bench::{BenchConfig, ClientFilter, Mode, Progress};
+
+/// Options of `tickmesh bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// `embedded` (one `tickmesh up`) or `distributed` (`tickmesh serve` per service on Redis,
+    /// Kafka and PostgreSQL).
+    #[arg(long, default_value = "embedded", value_parser = parse_mode)]
+    mode: Mode,
+    /// Events per second across the three simulated exchanges (trades, tickers and books).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    rate: u32,
+    /// Markets each exchange lists.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    markets: usize,
+    /// How long to generate after the warm-up, such as 60s or 5m.
+    #[arg(long, default_value = "30s", value_parser = tickmesh_bootstrap::config::parse_duration)]
+    duration: Duration,
+    /// Generation at the start left out of the latency figures.
+    #[arg(long, default_value = "5s", value_parser = tickmesh_bootstrap::config::parse_duration)]
+    warmup: Duration,
+    /// StreamTicks clients to attach.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    clients: usize,
+    /// What each client asks for: `pair` (one exchange and market), `market` (one market on
+    /// every exchange) or `all`.
+    #[arg(long, default_value = "all")]
+    client_filter: ClientFilter,
+    /// Redis of a distributed run.
+    #[arg(long, default_value = "redis://127.0.0.1:6379", value_name = "URL")]
+    redis_url: String,
+    /// Kafka-protocol brokers of a distributed run.
+    #[arg(long, default_value = "127.0.0.1:9092", value_name = "HOSTS")]
+    kafka_brokers: String,
+    /// librdkafka properties for the services, `key=value,...`.
+    #[arg(long, default_value = "", value_name = "PROPS")]
+    kafka_options: String,
+    /// PostgreSQL URL; the run creates a database of its own on that server and drops it
+    /// after. Required for distributed runs; embedded runs use a SQLite file without it.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// How often the database is polled for committed trades.
+    #[arg(long, default_value = "25ms", value_parser = tickmesh_bootstrap::config::parse_duration)]
+    poll_every: Duration,
+    /// How long to wait for the last events after generation stops.
+    #[arg(long, default_value = "60s", value_parser = tickmesh_bootstrap::config::parse_duration)]
+    drain_timeout: Duration,
+    /// Extra service configuration, `TICKMESH__SECTION__KEY=value` (repeatable).
+    #[arg(long = "service-env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    service_env: Vec<(String, String)>,
+    /// Where service logs (and the embedded SQLite file) go; a new temporary folder when unset.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Also write the report as JSON to this file (`-` for stdout, after the table).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s {
+        "embedded" => Ok(Mode::Embedded),
+        "distributed" => Ok(Mode::Distributed),
+        _ => Err(format!(
+            "unknown mode `{s}`: expected embedded or distributed"
+        )),
+    }
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))?;
+    if !k.starts_with("TICKMESH__") {
+        return Err(format!(
+            "`{k}` is not a tickmesh setting (TICKMESH__SECTION__KEY)"
+        ));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.rate == 0 {
+        anyhow::bail!("--rate must be at least 1 event per second");
+    }
+    let work_dir = match args.work_dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("tickmesh-bench-{}", std::process::id())),
+    };
+    let config = BenchConfig {
+        exe: std::env::current_exe().context("cannot find the tickmesh binary to run")?,
+        mode: args.mode,
+        rate: args.rate,
+        markets: args.markets,
+        duration: args.duration,
+        warmup: args.warmup,
+        clients: args.clients,
+        client_filter: args.client_filter,
+        redis_url: args.redis_url,
+        kafka_brokers: args.kafka_brokers,
+        kafka_options: args.kafka_options,
+        database_url: args.database_url,
+        poll_every: args.poll_every.max(Duration::from_millis(1)),
+        drain_timeout: args.drain_timeout,
+        work_dir,
+        service_env: args.service_env,
+    };
+    let report = crate::up::block_on_value(tickmesh_bench::run(config, print_progress))?;
+    print!("{}", report.table());
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+        if path.as_os_str() == "-" {
+            println!("{json}");
+        } else {
+            std::fs::write(&path, json + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("report written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn print_progress(progress: Progress) {
+    match progress {
+        Progress::Phase(what) => eprintln!("bench: {what}"),
+        Progress::Tick {
+            elapsed,
+            generated,
+            trades,
+            stored,
+            streamed,
+            machine_cores,
+        } => {
+            let seconds = elapsed.as_secs_f64().max(1e-9);
+            eprintln!(
+                "bench: {:>5.1} s  generated {generated} events ({:.0}/s)  trades stored {stored}/{trades}  streamed {streamed}  machine {machine_cores:.2} cores busy",
+                seconds,
+                generated as f64 / seconds
+            );
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `tickmesh bench` as a person runs it, briefly and at a low rate: the run completes, the
+//! JSON report has the documented figures, and nothing is lost on either deployment. These
+//! tests check what the bench counts, never how fast anything was: speed is the bench's own
+//! output, not a test's assertion.
+
+// Test helpers may panic: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bench(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .arg("bench")
+        .args(["--duration", "3s", "--warmup", "1s", "--rate", "700"])
+        .args(["--work-dir", dir.path().join("work").to_str().unwrap()])
+        .args(["--json", json.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("frame -> committed row") && stdout.contains("peak rss MiB"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("bench: generating"),
+        "no progress shown:\n{stderr}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
+fn assert_lossless(report: &Value, clients: u64) {
+    let rows = &report["rows"];
+    let generated = rows["trades_generated"].as_u64().unwrap();
+    // 700 events/s is 100 trades/s in all; a few seconds must have made hundreds.
+    assert!(generated > 200, "{report:#}");
+    assert_eq!(
+        rows["trades_stored"].as_u64(),
+        Some(generated),
+        "{report:#}"
+    );
+    assert_eq!(rows["trades_missing"].as_u64(), Some(0), "{report:#}");
+    assert!(
+        rows["latency"]["samples"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    let stream = &report["stream"];
+    assert_eq!(stream["clients"].as_u64(), Some(clients), "{report:#}");
+    assert_eq!(
+        stream["complete_clients"].as_u64(),
+        Some(clients),
+        "{report:#}"
+    );
+    assert_eq!(stream["missing"].as_u64(), Some(0), "{report:#}");
+    assert!(
+        stream["latency"]["samples"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert_eq!(report["problems"], Value::Array(Vec::new()), "{report:#}");
+    let processes = report["processes"].as_array().unwrap();
+    assert!(
+        processes
+            .iter()
+            .any(|p| p["name"] == "bench (simulators, clients)"),
+        "{report:#}"
+    );
+    for p in processes {
+        assert!(p["peak_rss_mib"].as_f64().unwrap() > 0.0, "{report:#}");
+    }
+}
+
+#[test]
+fn an_embedded_run_loses_nothing_and_reports_every_figure() {
+    let report = bench(&["--clients", "3", "--client-filter", "pair"]);
+    assert_eq!(report["mode"], "embedded");
+    assert_lossless(&report, 3);
+    let names: Vec<&str> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"tickmesh"), "{names:?}");
+}
+
+#[test]
+fn a_distributed_run_loses_nothing_and_reports_each_service() {
+    let redis = tickmesh_e2e::redis_url();
+    let kafka = tickmesh_e2e::kafka_brokers();
+    let database = tickmesh_e2e::database_url();
+    let report = bench(&[
+        "--mode",
+        "distributed",
+        "--clients",
+        "2",
+        "--client-filter",
+        "market",
+        "--redis-url",
+        &redis,
+        "--kafka-brokers",
+        &kafka,
+        // tansu 0.6 returns nothing for a fetch starting inside a record batch.
+        "--kafka-options",
+        "batch.num.messages=1",
+        "--database-url",
+        &database,
+    ]);
+    assert_eq!(report["mode"], "distributed");
+    assert_lossless(&report, 2);
+    let names: Vec<&str> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for service in ["storage", "subscription", "bridge", "ingestion"] {
+        assert!(names.contains(&service), "{names:?}");
+    }
+}
