@@ -95,6 +95,8 @@ pub(crate) struct ClientResult {
     pub(crate) lagged: u64,
     /// Trade latencies after the warm-up.
     pub(crate) latency: Latency,
+    /// The part of each from ingestion reading the frame (the event's `received_time`).
+    pub(crate) from_ingestion: Latency,
     /// Why the stream ended early, if it did.
     pub(crate) error: Option<String>,
 }
@@ -196,6 +198,7 @@ impl Clients {
                     received: HashMap::new(),
                     lagged: 0,
                     latency: Latency::new(),
+                    from_ingestion: Latency::new(),
                     error: Some(format!("client task failed: {e}")),
                 }),
             }
@@ -217,6 +220,7 @@ async fn client(
         received: wanted.iter().map(|&p| (p, 0)).collect(),
         lagged: 0,
         latency: Latency::new(),
+        from_ingestion: Latency::new(),
         error: None,
     };
     let mut exchanges: Vec<Exchange> = wanted.iter().map(|&(e, _)| e).collect();
@@ -279,6 +283,9 @@ async fn client(
                     && warmup_end.get().is_some_and(|end| at >= *end)
                 {
                     result.latency.record(now.duration_since(at));
+                    if let Some(read) = event.received_time.as_ref() {
+                        result.from_ingestion.record(since_wall_clock(read));
+                    }
                 }
             }
             Some(Item::Lagged(lagged)) => result.lagged += lagged.missed,
@@ -286,4 +293,17 @@ async fn client(
         }
     }
     result
+}
+
+/// Time from a wall-clock instant (the event's `received_time`, stamped by ingestion on the
+/// same machine) until now.
+fn since_wall_clock(t: &prost_types::Timestamp) -> Duration {
+    let then = Duration::new(
+        u64::try_from(t.seconds).unwrap_or(0),
+        u32::try_from(t.nanos).unwrap_or(0),
+    );
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(then)
 }

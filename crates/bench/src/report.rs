@@ -83,6 +83,9 @@ pub struct StreamFigures {
     pub deliveries_per_second: f64,
     /// Frame to client.
     pub latency: Percentiles,
+    /// Ingestion reading the frame to client: the mesh's own part of `latency`, without the
+    /// simulator and the exchange socket (by the wall clock, which ingestion and the bench share on one machine).
+    pub from_ingestion: Percentiles,
 }
 
 /// One process's share of the machine.
@@ -155,6 +158,7 @@ impl Report {
                 s.deliveries_per_second
             )?;
             percentiles_row(out, "frame -> stream client", &s.latency)?;
+            percentiles_row(out, "  of which ingestion -> client", &s.from_ingestion)?;
         }
         writeln!(out)?;
         writeln!(

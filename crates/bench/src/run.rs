@@ -341,6 +341,7 @@ fn stream_figures(
     problems: &mut Vec<String>,
 ) -> StreamFigures {
     let mut latency = crate::latency::Latency::new();
+    let mut from_ingestion = crate::latency::Latency::new();
     let mut expected = 0;
     let mut received = 0;
     let mut missing = 0;
@@ -349,6 +350,7 @@ fn stream_figures(
     let mut errors = Vec::new();
     for result in results {
         latency.merge(&result.latency);
+        from_ingestion.merge(&result.from_ingestion);
         let mut client_missing = 0;
         for (&(exchange, market), &got) in &result.received {
             let want = feeds.generated(exchange, market).events;
@@ -388,5 +390,6 @@ fn stream_figures(
         complete_clients: complete,
         deliveries_per_second: received as f64 / generation_seconds.max(1e-9),
         latency: latency.percentiles(),
+        from_ingestion: from_ingestion.percentiles(),
     }
 }

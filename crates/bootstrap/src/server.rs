@@ -362,7 +362,7 @@ impl GrpcServer {
             ))
             .layer(gate)
             .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+            .serve_with_incoming_shutdown(incoming(listener), signal);
         tokio::pin!(server);
         let grace = settings.shutdown_grace;
         tokio::select! {
@@ -451,4 +451,22 @@ fn grpc_span<B>(request: &http::Request<B>) -> tracing::Span {
         tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
     }
     span
+}
+
+/// The accepted connections of `listener`, with Nagle's algorithm off: a server-streaming
+/// call writes each event as a small HTTP/2 frame, which Nagle would hold back until the
+/// previous write is acknowledged, and the client's delayed ACK can make that tens of
+/// milliseconds. (`tonic`'s own `serve` does this; `serve_with_incoming` leaves it to us.)
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    TcpListenerStream::new(listener).map(|accepted| {
+        if let Ok(stream) = &accepted
+            && let Err(e) = stream.set_nodelay(true)
+        {
+            tracing::debug!(error = %e, "cannot turn Nagle's algorithm off");
+        }
+        accepted
+    })
 }

@@ -258,6 +258,8 @@ async fn connect(
 ) -> Result<crate::session::Socket, tokio_tungstenite::tungstenite::Error> {
     // rustls needs a process-wide crypto provider for wss://; installing twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (ws, _response) = tokio_tungstenite::connect_async(url).await?;
+    // Nagle off: the feed writes small control frames (subscriptions, pings) that must not
+    // wait for an acknowledgement of the previous write.
+    let (ws, _response) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
     Ok(ws)
 }

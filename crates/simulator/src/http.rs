@@ -39,7 +39,13 @@ pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
         let stream = tokio::select! {
             () = shared.shutdown.cancelled() => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    // An exchange sends each event as its own small frame the moment it
+                    // happens; with Nagle's algorithm a frame could wait for the previous
+                    // one's acknowledgement (up to the peer's delayed-ACK timer).
+                    let _ = stream.set_nodelay(true);
+                    stream
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "simulator accept failed");
                     continue;

@@ -15,6 +15,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc: allocation is a large share of the per-event work; the workspace `Cargo.toml`
+/// has the measurements that chose it.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Real-time crypto market data from Upbit, Bithumb and Korbit over gRPC.
 #[derive(Debug, Parser)]
 #[command(name = "tickmesh", version, propagate_version = true)]
