@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -93,10 +93,6 @@ pub(crate) struct ClientResult {
     pub(crate) received: HashMap<(Exchange, Market), u64>,
     /// Events the server said it dropped for this client.
     pub(crate) lagged: u64,
-    /// Trade latencies after the warm-up.
-    pub(crate) latency: Latency,
-    /// The part of each from ingestion reading the frame (the event's `received_time`).
-    pub(crate) from_ingestion: Latency,
     /// Why the stream ended early, if it did.
     pub(crate) error: Option<String>,
 }
@@ -112,7 +108,21 @@ pub(crate) struct Clients {
     pub(crate) open: Arc<AtomicU64>,
     /// The pairs each client asked for.
     wanted: Vec<Vec<(Exchange, Market)>>,
+    /// Every client's trade latencies after the warm-up (one histogram, not one per client:
+    /// a thousand clients would otherwise hold a quarter of a gigabyte of buckets).
+    latencies: Arc<Mutex<Latencies>>,
 }
+
+/// Frame to client, and the part of it from ingestion reading the frame (the event's
+/// `received_time`).
+#[derive(Debug)]
+pub(crate) struct Latencies {
+    pub(crate) total: Latency,
+    pub(crate) from_ingestion: Latency,
+}
+
+/// Samples a client keeps before adding them to the shared histograms.
+const FLUSH_EVERY: usize = 256;
 
 impl Clients {
     /// Connects `count` clients to `addr` (`http://host:port`), each asking as `filter` says;
@@ -131,6 +141,10 @@ impl Clients {
         let mut tasks = JoinSet::new();
         let mut channel = None;
         let mut all_wanted = Vec::with_capacity(count);
+        let latencies = Arc::new(Mutex::new(Latencies {
+            total: Latency::new(),
+            from_ingestion: Latency::new(),
+        }));
         for index in 0..count {
             if index % CLIENTS_PER_CONNECTION == 0 {
                 channel = Some(
@@ -153,6 +167,7 @@ impl Clients {
                 wanted,
                 Arc::clone(&feeds),
                 Arc::clone(&warmup_end),
+                Arc::clone(&latencies),
                 stop.clone(),
                 Arc::clone(&received),
                 Arc::clone(&open),
@@ -164,6 +179,7 @@ impl Clients {
             received,
             open,
             wanted: all_wanted,
+            latencies,
         })
     }
 
@@ -187,8 +203,8 @@ impl Clients {
         Ok(())
     }
 
-    /// Ends every stream and collects what each saw.
-    pub(crate) async fn finish(mut self) -> Vec<ClientResult> {
+    /// Ends every stream and collects what each saw, and the latencies of all.
+    pub(crate) async fn finish(mut self) -> (Vec<ClientResult>, Latencies) {
         self.stop.cancel();
         let mut results = Vec::new();
         while let Some(joined) = self.tasks.join_next().await {
@@ -197,13 +213,21 @@ impl Clients {
                 Err(e) => results.push(ClientResult {
                     received: HashMap::new(),
                     lagged: 0,
-                    latency: Latency::new(),
-                    from_ingestion: Latency::new(),
                     error: Some(format!("client task failed: {e}")),
                 }),
             }
         }
-        results
+        let latencies = std::mem::replace(
+            &mut *self
+                .latencies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            Latencies {
+                total: Latency::new(),
+                from_ingestion: Latency::new(),
+            },
+        );
+        (results, latencies)
     }
 }
 
@@ -212,6 +236,7 @@ async fn client(
     wanted: Vec<(Exchange, Market)>,
     feeds: Arc<Feeds>,
     warmup_end: Arc<OnceLock<Instant>>,
+    latencies: Arc<Mutex<Latencies>>,
     stop: CancellationToken,
     total: Arc<AtomicU64>,
     open: Arc<AtomicU64>,
@@ -219,8 +244,6 @@ async fn client(
     let mut result = ClientResult {
         received: wanted.iter().map(|&p| (p, 0)).collect(),
         lagged: 0,
-        latency: Latency::new(),
-        from_ingestion: Latency::new(),
         error: None,
     };
     let mut exchanges: Vec<Exchange> = wanted.iter().map(|&(e, _)| e).collect();
@@ -249,6 +272,17 @@ async fn client(
         },
     };
     open.fetch_add(1, Ordering::Relaxed);
+    let mut samples: Vec<(Duration, Option<Duration>)> = Vec::with_capacity(FLUSH_EVERY);
+    let flush = |samples: &mut Vec<(Duration, Option<Duration>)>| {
+        // Histograms stay consistent across a panic elsewhere; keep recording.
+        let mut shared = latencies.lock().unwrap_or_else(PoisonError::into_inner);
+        for (total, from_ingestion) in samples.drain(..) {
+            shared.total.record(total);
+            if let Some(part) = from_ingestion {
+                shared.from_ingestion.record(part);
+            }
+        }
+    };
     loop {
         let message = tokio::select! {
             () = stop.cancelled() => break,
@@ -282,9 +316,12 @@ async fn client(
                     && let Some(at) = feeds.emitted_at(exchange, market, trade.trade_id)
                     && warmup_end.get().is_some_and(|end| at >= *end)
                 {
-                    result.latency.record(now.duration_since(at));
-                    if let Some(read) = event.received_time.as_ref() {
-                        result.from_ingestion.record(since_wall_clock(read));
+                    samples.push((
+                        now.duration_since(at),
+                        event.received_time.as_ref().map(since_wall_clock),
+                    ));
+                    if samples.len() >= FLUSH_EVERY {
+                        flush(&mut samples);
                     }
                 }
             }
@@ -292,6 +329,7 @@ async fn client(
             Some(Item::Gap(_)) | None => {}
         }
     }
+    flush(&mut samples);
     result
 }
 

@@ -149,6 +149,11 @@ impl Feeds {
             })
     }
 
+    /// Events the simulators skipped for connections that fell too far behind.
+    pub(crate) fn frames_dropped(&self) -> u64 {
+        self.sims.iter().map(Simulator::frames_dropped).sum()
+    }
+
     /// When trade `id` of the pair was generated.
     pub(crate) fn emitted_at(
         &self,

@@ -38,6 +38,9 @@ pub(crate) struct Mesh {
     pub(crate) database_url: String,
     /// A PostgreSQL database made for this run: admin URL and name, dropped at the end.
     scratch: Option<(String, String)>,
+    /// The Redis URL and stream of a distributed run, deleted at the end (it holds up to
+    /// `bus.stream_maxlen` events).
+    stream: Option<(String, String)>,
 }
 
 /// A free loopback port (bound, read, released: another process could take it first, which
@@ -99,6 +102,7 @@ impl Mesh {
             stream_addr: String::new(),
             database_url,
             scratch,
+            stream: None,
         };
         match config.mode {
             Mode::Embedded => {
@@ -108,6 +112,8 @@ impl Mesh {
                 mesh.stream_addr = format!("http://127.0.0.1:{port}");
             }
             Mode::Distributed => {
+                let stream = format!("tickmesh:bench-{id}:events");
+                mesh.stream = Some((config.redis_url.clone(), stream.clone()));
                 env.extend(
                     [
                         ("TICKMESH__BUS__REDIS_URL", config.redis_url.clone()),
@@ -216,6 +222,19 @@ impl Mesh {
             {
                 let _ = service.child.kill().await;
             }
+        }
+        if let Some((url, stream)) = self.stream.take() {
+            let client = redis::Client::open(url.as_str())
+                .with_context(|| format!("cannot reach Redis at {url} to delete {stream}"))?;
+            let mut conn = client
+                .get_multiplexed_async_connection()
+                .await
+                .with_context(|| format!("cannot reach Redis at {url} to delete {stream}"))?;
+            redis::cmd("DEL")
+                .arg(&stream)
+                .query_async::<()>(&mut conn)
+                .await
+                .with_context(|| format!("cannot delete the bench stream {stream}"))?;
         }
         if let Some((admin, name)) = self.scratch.take() {
             let db = Database::connect(admin.as_str())

@@ -95,7 +95,9 @@ pub struct ProcessFigures {
     pub name: String,
     /// Cores used on average while the simulators generated.
     pub cpu_cores: f64,
-    /// Peak resident memory in MiB (`VmHWM`; summed over processes for PostgreSQL).
+    /// Peak resident memory in MiB (`VmHWM`) of a service or the bench; for infrastructure
+    /// servers, which outlive runs, the resident size at the end of generation (`VmRSS`) of
+    /// their largest process.
     pub peak_rss_mib: f64,
 }
 

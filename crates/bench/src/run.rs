@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::clients::{ClientResult, Clients};
+use crate::clients::{ClientResult, Clients, Latencies};
 use crate::feed::{self, Feeds};
 use crate::mesh::Mesh;
 use crate::procstat::{self, CpuMark};
@@ -113,9 +113,16 @@ fn figures(before: &Marks, after: &Marks) -> Vec<ProcessFigures> {
                     Some(mark.cores_until(end))
                 })
                 .sum();
+            // A server that outlives runs (Redis, PostgreSQL, the broker) would show its
+            // lifetime peak: for those, the resident size now.
+            let field = if INFRASTRUCTURE.contains(&name.as_str()) {
+                "VmRSS"
+            } else {
+                "VmHWM"
+            };
             let peak_kib = pids
                 .iter()
-                .filter_map(|(pid, _)| procstat::status_kib(*pid, "VmHWM"))
+                .filter_map(|(pid, _)| procstat::status_kib(*pid, field))
                 .max()
                 .unwrap_or(0);
             ProcessFigures {
@@ -268,14 +275,23 @@ async fn measure(
             ));
         }
     }
+    let dropped = feeds.frames_dropped();
+    if dropped > 0 {
+        problems.push(format!(
+            "the simulators skipped {dropped} events for a connection that fell behind: \
+             ingestion (or this machine) could not read {} events/s",
+            config.rate
+        ));
+    }
     let stream = match clients {
         Some(clients) => {
             wait_for_clients(feeds, &clients, config).await;
-            let results = clients.finish().await;
+            let (results, latencies) = clients.finish().await;
             Some(stream_figures(
                 feeds,
                 config,
                 &results,
+                &latencies,
                 generation_seconds,
                 &mut problems,
             ))
@@ -337,11 +353,10 @@ fn stream_figures(
     feeds: &Feeds,
     config: &BenchConfig,
     results: &[ClientResult],
+    latencies: &Latencies,
     generation_seconds: f64,
     problems: &mut Vec<String>,
 ) -> StreamFigures {
-    let mut latency = crate::latency::Latency::new();
-    let mut from_ingestion = crate::latency::Latency::new();
     let mut expected = 0;
     let mut received = 0;
     let mut missing = 0;
@@ -349,8 +364,6 @@ fn stream_figures(
     let mut complete = 0;
     let mut errors = Vec::new();
     for result in results {
-        latency.merge(&result.latency);
-        from_ingestion.merge(&result.from_ingestion);
         let mut client_missing = 0;
         for (&(exchange, market), &got) in &result.received {
             let want = feeds.generated(exchange, market).events;
@@ -389,7 +402,7 @@ fn stream_figures(
         lagged,
         complete_clients: complete,
         deliveries_per_second: received as f64 / generation_seconds.max(1e-9),
-        latency: latency.percentiles(),
-        from_ingestion: from_ingestion.percentiles(),
+        latency: latencies.total.percentiles(),
+        from_ingestion: latencies.from_ingestion.percentiles(),
     }
 }

@@ -110,6 +110,8 @@ pub struct Engine {
     /// Markets each open connection subscribes to, by connection number.
     subscribed: Mutex<BTreeMap<u64, BTreeSet<Market>>>,
     next_connection: std::sync::atomic::AtomicU64,
+    /// Events some connection skipped because it fell too far behind.
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -197,12 +199,24 @@ impl Engine {
             events,
             subscribed: Mutex::new(BTreeMap::new()),
             next_connection: std::sync::atomic::AtomicU64::new(0),
+            dropped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, EngineState> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts `n` events a lagging connection skipped.
+    pub(crate) fn dropped(&self, n: u64) {
+        self.dropped
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Events lagging connections skipped so far.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A number for a new connection, for [`Engine::set_subscribed`].

@@ -276,6 +276,12 @@ impl Simulator {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// Events connections skipped because their reader fell more than the broadcast buffer
+    /// behind (a client this slow loses frames, as on the real exchanges).
+    pub fn frames_dropped(&self) -> u64 {
+        self.engine.dropped_total()
+    }
+
     /// Open WebSocket connections.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)

@@ -154,16 +154,29 @@ async fn forward(
         oldest_received_us,
     } = route(batch, &config.topics);
     let mut backoff = Backoff::new(config.retry, u64::from(std::process::id()));
-    // Topics already confirmed are not written again when a later one fails.
+    // All topics at once: each append waits for the producer's linger and the broker's
+    // acknowledgement, which in sequence would add up per topic. Topics already confirmed
+    // are not written again when another fails.
     let mut remaining: Vec<_> = topics.into_iter().collect();
-    while let Some((topic, records)) = remaining.first() {
-        let topic = topic.as_str();
-        match sink.append(topic, records).await {
-            Ok(()) => {
-                remaining.remove(0);
-                backoff.reset();
+    while !remaining.is_empty() {
+        let results = futures::future::join_all(
+            remaining
+                .iter()
+                .map(|(topic, records)| sink.append(topic, records)),
+        )
+        .await;
+        let mut failed = None;
+        let mut unconfirmed = Vec::new();
+        for ((topic, records), result) in remaining.into_iter().zip(results) {
+            if let Err(e) = result {
+                failed.get_or_insert_with(|| (topic.clone(), e));
+                unconfirmed.push((topic, records));
             }
-            Err(e) => {
+        }
+        remaining = unconfirmed;
+        match failed {
+            None => backoff.reset(),
+            Some((topic, e)) => {
                 stats.sink_failed();
                 warn!(topic, error = %e, "the sink did not confirm; retrying the batch");
                 pause(&mut backoff, shutdown).await?;

@@ -46,7 +46,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StorageError> {
         "postgres" | "postgresql" => {
             options
                 .connect_timeout(CONNECT_TIMEOUT)
-                .acquire_timeout(CONNECT_TIMEOUT);
+                .acquire_timeout(CONNECT_TIMEOUT)
+                // The writer's multi-row inserts differ in row count from batch to batch, so
+                // each would be prepared and cached anew on every connection, in this process
+                // and in the server, never to be reused: keep no statement cache.
+                .map_sqlx_postgres_opts(|opts| opts.statement_cache_capacity(0));
             "postgres"
         }
         _ => {

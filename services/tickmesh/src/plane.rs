@@ -10,7 +10,7 @@ use tickmesh_bus::{DurableLog, EventPublisher, LiveBus};
 use tickmesh_bus_kafka::KafkaLog;
 use tickmesh_bus_redis::RedisBus;
 use tickmesh_ingestion::Ingestion;
-use tickmesh_storage::{MarketStore, StorageStats};
+use tickmesh_storage::{ShardedStore, StorageStats};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -175,7 +175,7 @@ pub fn start_storage(
     db: sea_orm::DatabaseConnection,
     shutdown: &CancellationToken,
 ) -> (Arc<StorageStats>, Running) {
-    let store = MarketStore::new(db, config.store.clone());
+    let store = ShardedStore::new(db, config.store.clone(), config.storage.writers);
     let stats = Arc::new(StorageStats::default());
     let task = tokio::spawn({
         let topics = Arc::clone(&adapters.topics);

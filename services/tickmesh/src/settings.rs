@@ -187,6 +187,7 @@ fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
     config.batch_max = r.get("storage.batch_max", config.batch_max);
     config.poll_wait = r.duration("storage.poll_wait", config.poll_wait);
     config.linger = r.duration("storage.linger", config.linger);
+    config.writers = r.get("storage.writers", config.writers);
     config
 }
 

@@ -63,6 +63,9 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// Most events written before one flush.
+const WRITE_BATCH: usize = 256;
+
 pub(crate) fn now_ms() -> i64 {
     tickmesh_domain::UtcMicros::now().as_millis()
 }
@@ -173,22 +176,45 @@ pub(crate) async fn run<S>(
                     return;
                 }
             }
-            event = events.recv() => match event {
-                Ok(event) => {
-                    if let Some(text) = dialect.realtime(&event, &engine, now_ms()) {
-                        if duplicates > 0 {
-                            duplicates -= 1;
-                            if ws.send(frame(text.clone())).await.is_err() { return; }
+            event = events.recv() => {
+                // Everything already generated goes out in one write (frames stay separate
+                // WebSocket messages), as a busy server's socket buffer would send it.
+                let mut next = Some(event);
+                let mut queued = 0;
+                while let Some(event) = next.take() {
+                    match event {
+                        Ok(event) => {
+                            if let Some(text) = dialect.realtime(&event, &engine, now_ms()) {
+                                if duplicates > 0 {
+                                    duplicates -= 1;
+                                    if ws.feed(frame(text.clone())).await.is_err() { return; }
+                                }
+                                if ws.feed(frame(text)).await.is_err() { return; }
+                            }
                         }
-                        if ws.send(frame(text)).await.is_err() { return; }
+                        // A client this slow loses frames, as on the real exchanges.
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            engine.dropped(n);
+                            tracing::debug!(missed = n, "simulated connection lagged");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                    queued += 1;
+                    if queued < WRITE_BATCH {
+                        next = match events.try_recv() {
+                            Ok(event) => Some(Ok(event)),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                Some(Err(broadcast::error::RecvError::Lagged(n)))
+                            }
+                            Err(broadcast::error::TryRecvError::Closed) => {
+                                Some(Err(broadcast::error::RecvError::Closed))
+                            }
+                            Err(broadcast::error::TryRecvError::Empty) => None,
+                        };
                     }
                 }
-                // A client this slow loses frames, as on the real exchanges.
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!(missed = n, "simulated connection lagged");
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+                if ws.flush().await.is_err() { return; }
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter, Statement};
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
 use super::insert::{TradeRef, row_error, rows_per_statement, trade_id};
@@ -11,8 +11,9 @@ use crate::StorageError;
 use crate::decimal::StoredDecimal;
 use crate::entity::{candles_1m, select_exact};
 
-/// Candle keys read back per statement (one bind parameter each).
-const KEYS_PER_READ: usize = 1_000;
+/// Markets whose candles are read back per statement (two bind parameters each, plus one per
+/// candle).
+const MARKETS_PER_READ: usize = 500;
 
 type CandleKey = (Exchange, Market, UtcMicros);
 
@@ -33,30 +34,39 @@ pub(super) async fn upsert<C: ConnectionTrait>(
     }
     let markets: BTreeSet<(Exchange, Market)> = candles.keys().map(|&(e, m, _)| (e, m)).collect();
     if backend == DbBackend::Postgres {
-        // Sorted order (a BTreeSet) so two writers never wait on each other in a cycle.
-        for (exchange, market) in &markets {
-            lock_market(db, *exchange, *market).await?;
-        }
+        lock_markets(db, &markets).await?;
     }
-    for &(exchange, market) in &markets {
-        let open_times: Vec<i64> = candles
-            .range(
-                (exchange, market, UtcMicros(i64::MIN))..=(exchange, market, UtcMicros(i64::MAX)),
-            )
-            .map(|(&(_, _, t), _)| t.as_micros())
-            .collect();
-        for chunk in open_times.chunks(KEYS_PER_READ) {
-            let stored = select_exact::<candles_1m::Entity>()
-                .filter(candles_1m::Column::Exchange.eq(exchange.as_str()))
-                .filter(candles_1m::Column::Market.eq(market.to_string()))
-                .filter(candles_1m::Column::OpenTimeUs.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?;
-            for model in stored {
-                let stored = model.to_candle()?;
-                if let Some(candle) = candles.get_mut(&(exchange, market, stored.open_time)) {
-                    candle.merge(&stored);
-                }
+    // One read per chunk of markets rather than one per market: with hundreds of markets a
+    // batch would otherwise spend its time in round trips.
+    let markets: Vec<(Exchange, Market)> = markets.into_iter().collect();
+    for chunk in markets.chunks(MARKETS_PER_READ) {
+        let mut any = Condition::any();
+        for &(exchange, market) in chunk {
+            let open_times = candles
+                .range(
+                    (exchange, market, UtcMicros(i64::MIN))
+                        ..=(exchange, market, UtcMicros(i64::MAX)),
+                )
+                .map(|(&(_, _, t), _)| t.as_micros());
+            any = any.add(
+                Condition::all()
+                    .add(candles_1m::Column::Exchange.eq(exchange.as_str()))
+                    .add(candles_1m::Column::Market.eq(market.to_string()))
+                    .add(candles_1m::Column::OpenTimeUs.is_in(open_times)),
+            );
+        }
+        let stored = select_exact::<candles_1m::Entity>()
+            .filter(any)
+            .all(db)
+            .await?;
+        for model in stored {
+            let key = (
+                crate::entity::parse_exchange("candles_1m", &model.exchange)?,
+                crate::entity::parse_market("candles_1m", &model.market)?,
+            );
+            let stored = model.to_candle()?;
+            if let Some(candle) = candles.get_mut(&(key.0, key.1, stored.open_time)) {
+                candle.merge(&stored);
             }
         }
     }
@@ -64,16 +74,27 @@ pub(super) async fn upsert<C: ConnectionTrait>(
     Ok(candles.len())
 }
 
-/// Holds a transaction-scoped PostgreSQL advisory lock on one market's candles.
-async fn lock_market<C: ConnectionTrait>(
+/// Holds transaction-scoped PostgreSQL advisory locks on the candles of `markets`, taken in
+/// one statement and in the set's sorted order, so two writers never wait on each other in a
+/// cycle (`unnest` yields the array in order, and the locks are taken row by row).
+async fn lock_markets<C: ConnectionTrait>(
     db: &C,
-    exchange: Exchange,
-    market: Market,
+    markets: &BTreeSet<(Exchange, Market)>,
 ) -> Result<(), StorageError> {
+    if markets.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = markets
+        .iter()
+        .map(|(exchange, market)| format!("candles_1m:{exchange}:{market}"))
+        .collect();
+    // Keys hold only letters, digits, `:` and `/` (exchange names and asset codes), so a
+    // comma-joined list splits back exactly.
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        [format!("candles_1m:{exchange}:{market}").into()],
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+         FROM unnest(string_to_array($1, ',')) AS k",
+        [keys.join(",").into()],
     );
     db.execute(statement).await?;
     Ok(())

@@ -21,6 +21,9 @@
 
 mod candles;
 mod insert;
+mod sharded;
+
+pub use sharded::ShardedStore;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -66,6 +69,18 @@ pub struct WriteSummary {
     pub orderbooks_throttled: usize,
     /// One-minute candles created or updated.
     pub candles_touched: usize,
+}
+
+impl WriteSummary {
+    /// Adds the counts of `other`.
+    pub fn add(&mut self, other: &WriteSummary) {
+        self.trades_inserted += other.trades_inserted;
+        self.trades_duplicate += other.trades_duplicate;
+        self.tickers += other.tickers;
+        self.orderbooks_stored += other.orderbooks_stored;
+        self.orderbooks_throttled += other.orderbooks_throttled;
+        self.candles_touched += other.candles_touched;
+    }
 }
 
 /// Checks that `event` can be stored, so a caller can set it aside (dead-letter it) instead

@@ -1,0 +1,86 @@
+//! Several writers in parallel: a batch is split by market across [`MarketStore`]s, each
+//! writing its share in its own transaction on its own connection.
+//!
+//! One market always goes to the same writer, so its rows keep their order, its order-book
+//! throttle state lives in one place, and two writers never take the same candle lock. A batch
+//! is acknowledged only after every share committed; when one fails, the whole batch is
+//! written again, which the idempotent writer absorbs (shares that had committed change
+//! nothing the second time).
+//!
+//! SQLite admits one writer at a time, so there it is always one writer.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
+use tickmesh_domain::MarketEvent;
+
+use super::{MarketStore, StoreConfig, WriteSummary};
+use crate::StorageError;
+
+/// Market stores writing disjoint sets of markets concurrently.
+#[derive(Debug)]
+pub struct ShardedStore {
+    shards: Vec<MarketStore>,
+}
+
+impl From<MarketStore> for ShardedStore {
+    fn from(store: MarketStore) -> ShardedStore {
+        ShardedStore {
+            shards: vec![store],
+        }
+    }
+}
+
+impl ShardedStore {
+    /// `writers` concurrent writers on `db` (one on SQLite, at least one anywhere).
+    pub fn new(db: DatabaseConnection, config: StoreConfig, writers: usize) -> ShardedStore {
+        let writers = if db.get_database_backend() == DbBackend::Sqlite {
+            1
+        } else {
+            writers.max(1)
+        };
+        ShardedStore {
+            shards: (0..writers)
+                .map(|_| MarketStore::new(db.clone(), config.clone()))
+                .collect(),
+        }
+    }
+
+    /// How many writers there are.
+    pub fn writers(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Splits `events` into one group per writer, keeping each market's events in order.
+    pub fn split(&self, events: Vec<MarketEvent>) -> Vec<Vec<MarketEvent>> {
+        let mut groups: Vec<Vec<MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
+        let n = groups.len() as u64;
+        for event in events {
+            let mut hasher = DefaultHasher::new();
+            (event.exchange, event.market).hash(&mut hasher);
+            let index = usize::try_from(hasher.finish() % n).unwrap_or(0);
+            if let Some(group) = groups.get_mut(index) {
+                group.push(event);
+            }
+        }
+        groups
+    }
+
+    /// Writes each group (from [`ShardedStore::split`]) with its writer, all at once.
+    pub async fn write(
+        &mut self,
+        groups: &[Vec<MarketEvent>],
+    ) -> Result<WriteSummary, StorageError> {
+        let writes = self
+            .shards
+            .iter_mut()
+            .zip(groups)
+            .filter(|(_, group)| !group.is_empty())
+            .map(|(store, group)| store.write(group));
+        let mut total = WriteSummary::default();
+        for result in futures::future::join_all(writes).await {
+            total.add(&result?);
+        }
+        Ok(total)
+    }
+}
