@@ -165,12 +165,14 @@ impl Clients {
             tasks.spawn(client(
                 channel,
                 wanted,
-                Arc::clone(&feeds),
-                Arc::clone(&warmup_end),
-                Arc::clone(&latencies),
-                stop.clone(),
-                Arc::clone(&received),
-                Arc::clone(&open),
+                Context {
+                    feeds: Arc::clone(&feeds),
+                    warmup_end: Arc::clone(&warmup_end),
+                    latencies: Arc::clone(&latencies),
+                    stop: stop.clone(),
+                    total: Arc::clone(&received),
+                    open: Arc::clone(&open),
+                },
             ));
         }
         Ok(Clients {
@@ -231,16 +233,32 @@ impl Clients {
     }
 }
 
-async fn client(
-    channel: Channel,
-    wanted: Vec<(Exchange, Market)>,
+/// What every client shares.
+struct Context {
     feeds: Arc<Feeds>,
+    /// Trades generated before this instant are not timed (unset: none are).
     warmup_end: Arc<OnceLock<Instant>>,
     latencies: Arc<Mutex<Latencies>>,
     stop: CancellationToken,
+    /// Events received by all clients.
     total: Arc<AtomicU64>,
+    /// Streams the server answered.
     open: Arc<AtomicU64>,
+}
+
+async fn client(
+    channel: Channel,
+    wanted: Vec<(Exchange, Market)>,
+    context: Context,
 ) -> ClientResult {
+    let Context {
+        feeds,
+        warmup_end,
+        latencies,
+        stop,
+        total,
+        open,
+    } = context;
     let mut result = ClientResult {
         received: wanted.iter().map(|&p| (p, 0)).collect(),
         lagged: 0,
