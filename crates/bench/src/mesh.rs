@@ -88,10 +88,18 @@ impl Mesh {
                 create_database(url, &name).await?;
                 (with_database(url, &name)?, Some((url.clone(), name)))
             }
-            (None, Mode::Embedded) => (
-                format!("sqlite://{}", config.work_dir.join("bench.db").display()),
-                None,
-            ),
+            (None, Mode::Embedded) => {
+                // A fresh file: the counts at the end must be this run's alone.
+                let file = config.work_dir.join("bench.db");
+                for suffix in ["", "-wal", "-shm"] {
+                    let path = PathBuf::from(format!("{}{suffix}", file.display()));
+                    if path.exists() {
+                        std::fs::remove_file(&path)
+                            .with_context(|| format!("cannot remove {}", path.display()))?;
+                    }
+                }
+                (format!("sqlite://{}", file.display()), None)
+            }
             (None, Mode::Distributed) => {
                 anyhow::bail!("a distributed run needs a PostgreSQL url (--database-url)")
             }
