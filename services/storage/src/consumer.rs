@@ -117,20 +117,7 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
-        let batch = match linger(consumer.as_mut(), batch, &config).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                // What was polled stays unacknowledged and is delivered again.
-                stats.bus_error();
-                if !backoff
-                    .after(e.into(), "polling the log", &shutdown)
-                    .await?
-                {
-                    break;
-                }
-                continue;
-            }
-        };
+        let batch = linger(consumer.as_mut(), batch, &config, &stats).await;
         // The batch continues the trace of its first record (ingestion's publish span), so one
         // trace follows an event from the exchange to the database.
         let span = tracing::info_span!("storage.write", records = batch.len());
@@ -160,22 +147,31 @@ pub async fn run(
     Ok(())
 }
 
-/// Keeps polling after the first records until `batch_max` or `linger` is reached.
+/// Keeps polling after the first records until `batch_max` or `linger` is reached. A failed
+/// poll ends the wait early: what is in hand is written (a Kafka consumer would not deliver
+/// it again before a restart), and the next poll meets the failure and backs off.
 async fn linger(
     consumer: &mut dyn LogConsumer,
     mut batch: Vec<Delivery>,
     config: &StorageServiceConfig,
-) -> Result<Vec<Delivery>, tickmesh_bus::BusError> {
+    stats: &StorageStats,
+) -> Vec<Delivery> {
     let until = tokio::time::Instant::now() + config.linger;
     while batch.len() < config.batch_max {
         let left = until.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
             break;
         }
-        let more = consumer.poll(config.batch_max - batch.len(), left).await?;
-        batch.extend(more);
+        match consumer.poll(config.batch_max - batch.len(), left).await {
+            Ok(more) => batch.extend(more),
+            Err(e) => {
+                stats.bus_error();
+                warn!(error = %ErrorChain(&e), "polling the log while gathering a batch failed; writing what is in hand");
+                break;
+            }
+        }
     }
-    Ok(batch)
+    batch
 }
 
 /// Dead-letters, writes and acknowledges one batch, each step retried until it succeeds.
