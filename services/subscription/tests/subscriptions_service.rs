@@ -299,3 +299,35 @@ async fn the_catalog_can_be_replaced() {
     assert_eq!(pairs(&added), [(Bithumb, m("DOGE"), true)]);
     assert!(!core.catalog().lists(Upbit, m("BTC")));
 }
+
+#[tokio::test]
+async fn a_replica_sharing_the_store_tells_its_watchers_what_another_changed() {
+    let store: Arc<dyn SubscriptionStore> = Arc::new(MemoryStore::new());
+    let a = Subscriptions::new(Arc::clone(&store), catalog());
+    let b = Subscriptions::new(Arc::clone(&store), catalog());
+    // The first sync only learns the set.
+    b.create(Some(Korbit), m("XRP")).await.unwrap();
+    assert_eq!(a.sync_from_store().await.unwrap(), 0);
+
+    let (snapshot, mut watch) = a.watch(None).await.unwrap();
+    assert_eq!(keys(&snapshot), [(Korbit, m("XRP"))]);
+    b.create(Some(Upbit), m("ETH")).await.unwrap();
+    b.delete(Some(Korbit), m("XRP")).await.unwrap();
+    assert_eq!(a.sync_from_store().await.unwrap(), 2);
+    assert_eq!(added(&mut watch).await, (Upbit, m("ETH")));
+    match next(&mut watch).await {
+        Some(Ok(Change::Removed(s))) => assert_eq!(s.key(), (Korbit, m("XRP"))),
+        other => panic!("expected the removal, got {other:?}"),
+    }
+
+    // A replica's own changes are broadcast once, not again by its sync.
+    a.create(Some(Bithumb), m("BTC")).await.unwrap();
+    assert_eq!(added(&mut watch).await, (Bithumb, m("BTC")));
+    assert_eq!(a.sync_from_store().await.unwrap(), 0);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), watch.next())
+            .await
+            .is_err(),
+        "nothing more to see"
+    );
+}

@@ -41,6 +41,9 @@ pub struct DataPlaneConfig {
     pub subscriptions_url: Option<String>,
     /// `ingestion.subscriptions_ca`: the CA certificate (PEM) to trust for an https:// one.
     pub subscriptions_ca: Option<std::path::PathBuf>,
+    /// `subscription.sync_interval`: how often a subscription replica passes on what other
+    /// replicas sharing its database changed.
+    pub subscription_sync: std::time::Duration,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -87,6 +90,10 @@ impl DataPlaneConfig {
                 .optional::<String>("ingestion.subscriptions_url", None)
                 .filter(|u| !u.is_empty()),
             subscriptions_ca: r.optional("ingestion.subscriptions_ca", None),
+            subscription_sync: r.duration(
+                "subscription.sync_interval",
+                std::time::Duration::from_secs(2),
+            ),
             ingestion: read_ingestion(r),
             bridge,
             storage,

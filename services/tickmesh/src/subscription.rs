@@ -54,12 +54,22 @@ pub async fn start(
     let task = tokio::spawn({
         let (config, shutdown, core) = (config.clone(), shutdown.clone(), Arc::clone(&core));
         async move {
+            let mut refresh_at = tokio::time::Instant::now() + CATALOG_REFRESH;
+            let mut sync = tokio::time::interval(config.subscription_sync);
+            sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(CATALOG_REFRESH) => {
+                    () = tokio::time::sleep_until(refresh_at) => {
                         let fresh = fetch_catalog(&config, &core.catalog()).await;
                         core.set_catalog(fresh);
+                        refresh_at = tokio::time::Instant::now() + CATALOG_REFRESH;
+                    }
+                    // Replicas share the store: pass on what the others changed.
+                    _ = sync.tick() => {
+                        if let Err(e) = core.sync_from_store().await {
+                            tracing::warn!(error = %e, "cannot read the subscriptions to sync with other replicas; retrying");
+                        }
                     }
                 }
             }

@@ -121,9 +121,22 @@ impl DurableLog for MemoryLog {
         group: &str,
         consumer: &str,
     ) -> Result<Box<dyn LogConsumer>, BusError> {
-        let backlog = self
-            .inner
-            .lock()
+        let mut state = self.inner.lock();
+        // Joining registers the group's position on each topic at once (the oldest record
+        // held), so what it has not read yet is kept for it from now on, even before its
+        // first poll.
+        let firsts: Vec<(String, u64)> = topics
+            .iter()
+            .map(|t| {
+                let first = state.topics.get(*t).map_or(0, |log| log.first);
+                ((*t).to_owned(), first)
+            })
+            .collect();
+        let joined = state.groups.entry(group.to_owned()).or_default();
+        for (topic, first) in firsts {
+            joined.next.entry(topic).or_insert(first);
+        }
+        let backlog = state
             .groups
             .get(group)
             .and_then(|g| g.pending.get(consumer))
@@ -135,6 +148,7 @@ impl DurableLog for MemoryLog {
                     .collect()
             })
             .unwrap_or_default();
+        drop(state);
         Ok(Box::new(MemoryConsumer {
             inner: Arc::clone(&self.inner),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
@@ -270,8 +284,9 @@ impl LogConsumer for MemoryConsumer {
 }
 
 /// Drops the records of `log` every group reading it has acknowledged, so memory follows the
-/// slowest group's lag rather than the retention cap. A group that starts reading later
-/// finds them gone, as a Kafka consumer finds records past retention.
+/// slowest group's lag rather than the retention cap. Groups count from the moment they join
+/// ([`DurableLog::consume`]); a group that joins later finds acknowledged records gone, as a
+/// Kafka consumer finds records past retention.
 fn trim_consumed(name: &str, log: &mut Topic, groups: &HashMap<String, Group>) {
     let mut keep_from: Option<u64> = None;
     for group in groups.values() {

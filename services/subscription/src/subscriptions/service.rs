@@ -13,9 +13,13 @@
 //! [`WatchError::Lagged`] and its watch ends: it must watch again for a fresh snapshot rather
 //! than carry on with a set that silently lost changes.
 //!
-//! The broadcast reaches the watchers of this process. Replicas sharing one database would
-//! each see only their own changes; tickmesh runs one subscription service per deployment.
+//! The broadcast reaches the watchers of this process. Replicas sharing one database learn of
+//! each other's changes through [`Subscriptions::sync_from_store`], which the composition root
+//! runs every few seconds: it compares the store with the set this replica last knew and
+//! broadcasts the difference. A watcher may then see another replica's change twice (in its
+//! snapshot and again as a change); applying a change is idempotent, so that is harmless.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use tickmesh_domain::{Exchange, Market};
@@ -81,8 +85,9 @@ pub struct Subscriptions {
     store: Arc<dyn SubscriptionStore>,
     catalog: RwLock<Arc<MarketCatalog>>,
     changes: broadcast::Sender<Change>,
-    /// Held around mutate-then-broadcast and subscribe-then-snapshot.
-    order: Mutex<()>,
+    /// Held around mutate-then-broadcast and subscribe-then-snapshot; guards the set this
+    /// replica last knew the store to hold (`None` until the first sync).
+    order: Mutex<Option<BTreeSet<Subscription>>>,
     shutdown: CancellationToken,
 }
 
@@ -93,7 +98,7 @@ impl Subscriptions {
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             changes: broadcast::channel(DEFAULT_WATCH_CAPACITY).0,
-            order: Mutex::new(()),
+            order: Mutex::new(None),
             shutdown: CancellationToken::new(),
         }
     }
@@ -157,10 +162,13 @@ impl Subscriptions {
             return Err(SubscriptionError::ListedNowhere { market });
         }
         let pairs: Vec<(Exchange, Market)> = targets.into_iter().map(|e| (e, market)).collect();
-        let _order = self.order.lock().await;
+        let mut known = self.order.lock().await;
         let added = self.store.add(&pairs).await?;
         for a in added.iter().filter(|a| a.created) {
             tracing::info!(exchange = %a.subscription.exchange, market = %market, "subscription created");
+            if let Some(known) = known.as_mut() {
+                known.insert(a.subscription);
+            }
             // An error only means nobody is watching.
             let _ = self.changes.send(Change::Added(a.subscription));
         }
@@ -175,10 +183,13 @@ impl Subscriptions {
         exchange: Option<Exchange>,
         market: Market,
     ) -> Result<Vec<Subscription>, SubscriptionError> {
-        let _order = self.order.lock().await;
+        let mut known = self.order.lock().await;
         let removed = self.store.remove(exchange, market).await?;
         for s in &removed {
             tracing::info!(exchange = %s.exchange, market = %s.market, "subscription removed");
+            if let Some(known) = known.as_mut() {
+                known.remove(s);
+            }
             let _ = self.changes.send(Change::Removed(*s));
         }
         Ok(removed)
@@ -190,6 +201,28 @@ impl Subscriptions {
         exchange: Option<Exchange>,
     ) -> Result<Vec<Subscription>, SubscriptionError> {
         Ok(self.store.list(exchange).await?)
+    }
+
+    /// Broadcasts what other replicas changed in the shared store since the last sync (the
+    /// first sync only learns the set). Returns how many changes it broadcast.
+    pub async fn sync_from_store(&self) -> Result<usize, SubscriptionError> {
+        let mut known = self.order.lock().await;
+        let now: BTreeSet<Subscription> = self.store.list(None).await?.into_iter().collect();
+        let Some(before) = known.replace(now.clone()) else {
+            return Ok(0);
+        };
+        let mut changes = 0;
+        for s in now.difference(&before) {
+            tracing::info!(exchange = %s.exchange, market = %s.market, "subscription created by another replica");
+            let _ = self.changes.send(Change::Added(*s));
+            changes += 1;
+        }
+        for s in before.difference(&now) {
+            tracing::info!(exchange = %s.exchange, market = %s.market, "subscription removed by another replica");
+            let _ = self.changes.send(Change::Removed(*s));
+            changes += 1;
+        }
+        Ok(changes)
     }
 
     /// The current set (of `exchange`, or all) and a [`Watch`] of every later change to it.
