@@ -25,6 +25,7 @@ mod procstat;
 mod report;
 mod rows;
 mod run;
+mod usage;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! batch), so a stored id means every earlier id of that pair is stored too. The final count
 //! per pair, after the simulators stop, checks that assumption and finds any loss.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -19,6 +20,8 @@ use crate::latency::Latency;
 pub(crate) struct RowWatch {
     db: DatabaseConnection,
     pairs: Vec<(Exchange, Market)>,
+    /// Each pair's index in `pairs`, by the texts the database stores.
+    index: HashMap<(String, String), usize>,
     /// Per pair, how many of its generated trades a poll has seen stored.
     seen: Vec<usize>,
     /// Frame to committed row, after the warm-up.
@@ -46,8 +49,14 @@ fn newest_ids_sql(pairs: &[(Exchange, Market)]) -> String {
 impl RowWatch {
     /// Watches `db` for the trades of `pairs`.
     pub(crate) fn new(db: DatabaseConnection, pairs: Vec<(Exchange, Market)>) -> RowWatch {
+        let index = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (e, m))| ((e.as_str().to_owned(), m.to_string()), i))
+            .collect();
         RowWatch {
             db,
+            index,
             seen: vec![0; pairs.len()],
             pairs,
             latency: Latency::new(),
@@ -78,11 +87,7 @@ impl RowWatch {
             let Some(newest) = row.try_get::<Option<i64>>("", "newest")? else {
                 continue;
             };
-            let Some(index) = self
-                .pairs
-                .iter()
-                .position(|(e, m)| e.as_str() == exchange && m.to_string() == market)
-            else {
+            let Some(&index) = self.index.get(&(exchange, market)) else {
                 continue;
             };
             let (e, m) = self.pairs[index];
@@ -113,12 +118,8 @@ impl RowWatch {
             let exchange: String = row.try_get("", "exchange")?;
             let market: String = row.try_get("", "market")?;
             let n: i64 = row.try_get("", "n")?;
-            if let Some(&pair) = self
-                .pairs
-                .iter()
-                .find(|(e, m)| e.as_str() == exchange && m.to_string() == market)
-            {
-                counts.push((pair, u64::try_from(n).unwrap_or(0)));
+            if let Some(&i) = self.index.get(&(exchange, market)) {
+                counts.push((self.pairs[i], u64::try_from(n).unwrap_or(0)));
             }
         }
         Ok(counts)

@@ -10,13 +10,12 @@ use anyhow::Context as _;
 use crate::clients::{ClientResult, Clients, Latencies};
 use crate::feed::{self, Feeds};
 use crate::mesh::Mesh;
-use crate::procstat::{self, CpuMark};
-use crate::report::{ProcessFigures, Report, RowFigures, StreamFigures};
+use crate::procstat;
+use crate::report::{Report, RowFigures, StreamFigures};
 use crate::rows::RowWatch;
+use crate::usage::{cpu_model, cpus, figures, marks};
 use crate::{BenchConfig, Progress};
 
-/// Infrastructure servers whose CPU the report shows beside the services.
-const INFRASTRUCTURE: [&str; 3] = ["redis-server", "postgres", "tansu"];
 /// How often a reading is reported while generating.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// How long clients get, after the database has everything, to receive their last events.
@@ -56,99 +55,6 @@ pub async fn run(
     let report = outcome?;
     stopped?;
     Ok(report)
-}
-
-/// CPU readings of every measured process at one instant.
-struct Marks {
-    processes: Vec<(String, Vec<(u32, CpuMark)>)>,
-    machine: Option<(u64, u64)>,
-    at: Instant,
-}
-
-fn marks(mesh: &Mesh) -> Marks {
-    let mut processes: Vec<(String, Vec<(u32, CpuMark)>)> = mesh
-        .services
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                CpuMark::of(s.pid).map(|m| (s.pid, m)).into_iter().collect(),
-            )
-        })
-        .collect();
-    let me = std::process::id();
-    processes.push((
-        "bench (simulators, clients)".to_owned(),
-        CpuMark::of(me).map(|m| (me, m)).into_iter().collect(),
-    ));
-    let infra = procstat::pids_named(&INFRASTRUCTURE);
-    for name in INFRASTRUCTURE {
-        let pids: Vec<(u32, CpuMark)> = infra
-            .iter()
-            .filter(|(_, n)| n.as_str() == name)
-            .filter_map(|(&pid, _)| CpuMark::of(pid).map(|m| (pid, m)))
-            .collect();
-        if !pids.is_empty() {
-            processes.push((name.to_owned(), pids));
-        }
-    }
-    Marks {
-        processes,
-        machine: procstat::machine_ticks(),
-        at: Instant::now(),
-    }
-}
-
-/// Cores and peak RSS of each process between two readings.
-fn figures(before: &Marks, after: &Marks) -> Vec<ProcessFigures> {
-    before
-        .processes
-        .iter()
-        .map(|(name, pids)| {
-            let later = after.processes.iter().find(|(n, _)| n == name);
-            let cpu_cores = pids
-                .iter()
-                .filter_map(|(pid, mark)| {
-                    let (_, end) = later?.1.iter().find(|(p, _)| p == pid)?;
-                    Some(mark.cores_until(end))
-                })
-                .sum();
-            // A server that outlives runs (Redis, PostgreSQL, the broker) would show its
-            // lifetime peak: for those, the resident size now.
-            let field = if INFRASTRUCTURE.contains(&name.as_str()) {
-                "VmRSS"
-            } else {
-                "VmHWM"
-            };
-            let peak_kib = pids
-                .iter()
-                .filter_map(|(pid, _)| procstat::status_kib(*pid, field))
-                .max()
-                .unwrap_or(0);
-            ProcessFigures {
-                name: name.clone(),
-                cpu_cores,
-                peak_rss_mib: peak_kib as f64 / 1024.0,
-            }
-        })
-        .collect()
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find_map(|l| {
-                l.strip_prefix("model name")?
-                    .split_once(':')
-                    .map(|(_, m)| m.trim().to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown cpu".to_owned())
 }
 
 async fn measure(

@@ -111,7 +111,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         work_dir,
         service_env: args.service_env,
     };
-    let report = crate::up::block_on_value(tickmesh_bench::run(config, print_progress))?;
+    let report = crate::up::block_on(tickmesh_bench::run(config, print_progress))?;
     print!("{}", report.table());
     if let Some(path) = args.json {
         let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;

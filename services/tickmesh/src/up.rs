@@ -140,14 +140,8 @@ pub fn run_serve(service: Service, args: HostArgs) -> anyhow::Result<()> {
     })
 }
 
-pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
-    block_on_value(f)
-}
-
 /// Runs `f` to completion on a new multi-threaded runtime.
-pub fn block_on_value<T, F: std::future::Future<Output = anyhow::Result<T>>>(
-    f: F,
-) -> anyhow::Result<T> {
+pub fn block_on<T, F: std::future::Future<Output = anyhow::Result<T>>>(f: F) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -38,7 +38,8 @@ fn bench(args: &[&str]) -> Value {
     serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
 }
 
-fn assert_lossless(report: &Value, clients: u64) {
+/// Nothing lost, every figure present, and a process row for the bench and each of `services`.
+fn assert_lossless(report: &Value, clients: u64, services: &[&str]) {
     let rows = &report["rows"];
     let generated = rows["trades_generated"].as_u64().unwrap();
     // 700 events/s is 100 trades/s in all; a few seconds must have made hundreds.
@@ -58,12 +59,13 @@ fn assert_lossless(report: &Value, clients: u64) {
     }
     assert_eq!(report["problems"], Value::Array(Vec::new()), "{report:#}");
     let processes = report["processes"].as_array().unwrap();
-    assert!(
-        processes
-            .iter()
-            .any(|p| p["name"] == "bench (simulators, clients)"),
-        "{report:#}"
-    );
+    let names: Vec<&str> = processes
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in services.iter().chain(&["bench (simulators, clients)"]) {
+        assert!(names.contains(name), "{names:?}");
+    }
     for p in processes {
         assert!(p["peak_rss_mib"].as_f64().unwrap() > 0.0, "{report:#}");
     }
@@ -73,14 +75,7 @@ fn assert_lossless(report: &Value, clients: u64) {
 fn an_embedded_run_loses_nothing_and_reports_every_figure() {
     let report = bench(&["--clients", "3", "--client-filter", "pair"]);
     assert_eq!(report["mode"], "embedded");
-    assert_lossless(&report, 3);
-    let names: Vec<&str> = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert!(names.contains(&"tickmesh"), "{names:?}");
+    assert_lossless(&report, 3, &["tickmesh"]);
 }
 
 #[test]
@@ -106,14 +101,9 @@ fn a_distributed_run_loses_nothing_and_reports_each_service() {
         &database,
     ]);
     assert_eq!(report["mode"], "distributed");
-    assert_lossless(&report, 2);
-    let names: Vec<&str> = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    for service in ["storage", "subscription", "bridge", "ingestion"] {
-        assert!(names.contains(&service), "{names:?}");
-    }
+    assert_lossless(
+        &report,
+        2,
+        &["storage", "subscription", "bridge", "ingestion"],
+    );
 }

@@ -53,6 +53,9 @@ impl ShardedStore {
 
     /// Splits `events` into one group per writer, keeping each market's events in order.
     pub fn split(&self, events: Vec<MarketEvent>) -> Vec<Vec<MarketEvent>> {
+        if self.shards.len() == 1 {
+            return vec![events];
+        }
         let mut groups: Vec<Vec<MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
         let n = groups.len() as u64;
         for event in events {
