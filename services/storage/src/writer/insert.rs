@@ -1,5 +1,7 @@
 //! Multi-row inserts of trades (learning which were new), tickers and order books.
 //!
+//! On PostgreSQL, trades and tickers go in as column arrays instead ([`super::unnest`]).
+//!
 //! Values go through [`StoredDecimal::to_expr`] so decimals keep their exact digits and scale
 //! on both backends. Inserts are cut into chunks below the bind-parameter limits (SQLite 32766,
 //! PostgreSQL 65535).
@@ -80,6 +82,21 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
         C::ReceivedTimeUs,
     ];
     let mut new = Vec::with_capacity(unique.len());
+    if backend == DbBackend::Postgres && !unique.is_empty() {
+        let inserted = super::unnest::trades(db, &unique).await?;
+        for (event, trade) in unique {
+            let key = (
+                event.exchange.as_str().to_owned(),
+                event.market.to_string(),
+                trade_id(event.exchange, event.market, trade.trade_id)?,
+            );
+            if inserted.contains(&key) {
+                new.push((event, trade));
+            }
+        }
+        let duplicates = batch.len() - new.len();
+        return Ok((new, duplicates));
+    }
     for chunk in unique.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();
         insert.into_table(trades::Entity).columns(columns);
@@ -147,6 +164,10 @@ pub(super) async fn tickers<C: ConnectionTrait>(
         C::BestBid,
         C::BestAsk,
     ];
+    if backend == DbBackend::Postgres && !batch.is_empty() {
+        let stored = super::unnest::tickers(db, batch).await?;
+        return Ok(usize::try_from(stored).unwrap_or(usize::MAX));
+    }
     let mut stored = 0;
     for chunk in batch.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();

@@ -22,6 +22,7 @@
 mod candles;
 mod insert;
 mod sharded;
+mod unnest;
 
 pub use sharded::ShardedStore;
 

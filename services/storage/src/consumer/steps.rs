@@ -1,0 +1,212 @@
+//! The steps of one batch, each retried with capped backoff until it succeeds, shutdown comes
+//! or the failure is one retrying cannot fix: fetch, dead-letter, write, acknowledge.
+
+use std::time::Duration;
+
+use tickmesh_bus::{Delivery, DurableLog, LogConsumer, Record};
+use tickmesh_domain::MarketEvent;
+use tickmesh_proto::codec::decode_event;
+use tickmesh_proto::routing::ERROR_HEADER;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, warn};
+
+use super::StorageServiceConfig;
+use crate::{ErrorChain, ShardedStore, StorageError, StorageStats, WriteSummary, validate};
+
+/// First delay after a failure.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+/// Longest delay between attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The next batch: a poll, then more polls until `batch_max` or `linger`. Empty when nothing
+/// came within `poll_wait`; `None` when shutdown came while a failing poll was retried.
+pub(super) async fn fetch(
+    consumer: &mut dyn LogConsumer,
+    config: &StorageServiceConfig,
+    stats: &StorageStats,
+    shutdown: &CancellationToken,
+) -> Result<Option<Vec<Delivery>>, StorageError> {
+    let mut backoff = Backoff::new();
+    let batch = loop {
+        match consumer.poll(config.batch_max, config.poll_wait).await {
+            Ok(batch) => break batch,
+            Err(e) => {
+                stats.bus_error();
+                if !backoff.after(e.into(), "polling the log", shutdown).await? {
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    if batch.is_empty() {
+        return Ok(Some(batch));
+    }
+    Ok(Some(linger(consumer, batch, config, stats).await))
+}
+
+/// Keeps polling after the first records until `batch_max` or `linger` is reached. A failed
+/// poll ends the wait early: what is in hand is written (a Kafka consumer would not deliver
+/// it again before a restart), and the next poll meets the failure and backs off.
+async fn linger(
+    consumer: &mut dyn LogConsumer,
+    mut batch: Vec<Delivery>,
+    config: &StorageServiceConfig,
+    stats: &StorageStats,
+) -> Vec<Delivery> {
+    let until = tokio::time::Instant::now() + config.linger;
+    while batch.len() < config.batch_max {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match consumer.poll(config.batch_max - batch.len(), left).await {
+            Ok(more) => batch.extend(more),
+            Err(e) => {
+                stats.bus_error();
+                warn!(error = %ErrorChain(&e), "polling the log while gathering a batch failed; writing what is in hand");
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// Decodes `batch` and sends what is not a storable event to the dead-letter topic. `None`
+/// when shutdown interrupted the dead-letter append.
+pub(super) async fn prepare(
+    log: &dyn DurableLog,
+    dlq: &str,
+    batch: &[Delivery],
+    stats: &StorageStats,
+    shutdown: &CancellationToken,
+) -> Result<Option<Vec<MarketEvent>>, StorageError> {
+    let mut events = Vec::with_capacity(batch.len());
+    let mut dead = Vec::new();
+    for delivery in batch {
+        match decode(delivery) {
+            Ok(event) => events.push(event),
+            Err(reason) => {
+                warn!(topic = %delivery.topic, cursor = %delivery.cursor, %reason, "dead-lettering a record");
+                dead.push(dead_letter(&delivery.record, reason));
+            }
+        }
+    }
+    if !dead.is_empty() {
+        let mut backoff = Backoff::new();
+        while let Err(e) = log.append(dlq, &dead).await {
+            stats.bus_error();
+            if !backoff
+                .after(e.into(), "dead-letter append", shutdown)
+                .await?
+            {
+                return Ok(None);
+            }
+        }
+        stats.dead_lettered(dead.len());
+    }
+    Ok(Some(events))
+}
+
+/// Writes the events of `batch` (from [`prepare`]) until the database commits them. `false`
+/// when shutdown interrupted the retries.
+pub(super) async fn write(
+    store: &mut ShardedStore,
+    events: Vec<MarketEvent>,
+    batch: &[Delivery],
+    stats: &StorageStats,
+    shutdown: &CancellationToken,
+) -> Result<bool, StorageError> {
+    // The batch continues the trace of its first record (ingestion's publish span), so one
+    // trace follows an event from the exchange to the database.
+    let span = tracing::info_span!("storage.write", records = batch.len());
+    if let Some(parent) = batch
+        .first()
+        .and_then(|d| d.record.header(tickmesh_bus::TRACEPARENT))
+        .and_then(|v| std::str::from_utf8(v).ok())
+    {
+        tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
+    }
+    async {
+        let groups = store.split(events);
+        let mut backoff = Backoff::new();
+        let summary: WriteSummary = loop {
+            match store.write(&groups).await {
+                Ok(summary) => break summary,
+                Err(e) => {
+                    stats.db_error();
+                    if !backoff.after(e, "database write", shutdown).await? {
+                        return Ok(false);
+                    }
+                }
+            }
+        };
+        stats.committed(groups.iter().map(Vec::len).sum(), &summary);
+        tracing::debug!(records = batch.len(), ?summary, "batch committed");
+        Ok(true)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Acknowledges a committed batch. `false` when shutdown interrupted the retries.
+pub(super) async fn ack(
+    consumer: &mut dyn LogConsumer,
+    batch: &[Delivery],
+    stats: &StorageStats,
+    shutdown: &CancellationToken,
+) -> Result<bool, StorageError> {
+    let mut backoff = Backoff::new();
+    while let Err(e) = consumer.ack(batch).await {
+        stats.bus_error();
+        if !backoff.after(e.into(), "acknowledgement", shutdown).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The event in a record, or why it cannot be stored.
+fn decode(delivery: &Delivery) -> Result<MarketEvent, String> {
+    let event = decode_event(&delivery.record.payload).map_err(|e| ErrorChain(&e).to_string())?;
+    validate(&event).map_err(|e| ErrorChain(&e).to_string())?;
+    Ok(event)
+}
+
+/// The record as it came, plus the reason it could not be stored.
+fn dead_letter(record: &Record, reason: String) -> Record {
+    record.clone().with_header(ERROR_HEADER, reason)
+}
+
+/// Capped exponential backoff between attempts of one operation.
+#[derive(Debug)]
+pub(super) struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    pub(super) fn new() -> Backoff {
+        Backoff {
+            delay: BACKOFF_START,
+        }
+    }
+
+    /// Handles a failed attempt: `Err` when retrying cannot help, otherwise waits the current
+    /// delay and doubles it. `Ok(false)` when shutdown came during the wait.
+    pub(super) async fn after(
+        &mut self,
+        error: StorageError,
+        what: &'static str,
+        shutdown: &CancellationToken,
+    ) -> Result<bool, StorageError> {
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        warn!(error = %ErrorChain(&error), delay = ?self.delay, "{what} failed; retrying");
+        let slept = tokio::select! {
+            () = shutdown.cancelled() => false,
+            () = tokio::time::sleep(self.delay) => true,
+        };
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+        Ok(slept)
+    }
+}
