@@ -144,7 +144,7 @@ pub fn time_from_wire(field: &str, t: Option<&Timestamp>) -> Result<UtcMicros, C
 }
 
 fn decimal_to_wire(value: Decimal) -> String {
-    value.to_string()
+    tickmesh_domain::format_decimal(value)
 }
 
 fn optional_decimal_to_wire(value: Option<Decimal>) -> String {

@@ -112,5 +112,7 @@ pub enum Progress {
         streamed: u64,
         /// Busy cores of the whole machine over the last period.
         machine_cores: f64,
+        /// Records on the Redis stream the bridge has not finished (distributed mode).
+        stream_backlog: Option<u64>,
     },
 }

@@ -2,6 +2,7 @@
 //! and memory each uses are its own. Every run gets names of its own (Redis stream, Kafka
 //! topics, consumer groups, database), so runs never see each other's data.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -41,6 +42,32 @@ pub(crate) struct Mesh {
     /// The Redis URL and stream of a distributed run, deleted at the end (it holds up to
     /// `bus.stream_maxlen` events).
     stream: Option<(String, String)>,
+}
+
+impl Mesh {
+    /// Records on the Redis stream the bridge has not finished (not yet delivered, plus
+    /// delivered but unacknowledged); `None` in embedded mode or when Redis does not answer,
+    /// since this is only a progress reading.
+    pub(crate) async fn stream_backlog(&self) -> Option<u64> {
+        let (url, stream) = self.stream.as_ref()?;
+        let client = redis::Client::open(url.as_str()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(stream)
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        let number = |group: &HashMap<String, redis::Value>, field: &str| match group.get(field)
+        {
+            Some(redis::Value::Int(n)) => u64::try_from(*n).ok(),
+            _ => None,
+        };
+        groups
+            .iter()
+            .map(|g| Some(number(g, "lag")? + number(g, "pending")?))
+            .sum()
+    }
 }
 
 /// A free loopback port (bound, read, released: another process could take it first, which

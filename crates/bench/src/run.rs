@@ -127,6 +127,7 @@ async fn measure(
             }
             let machine = procstat::machine_ticks();
             let generated = feeds.generated_total();
+            let stream_backlog = mesh.stream_backlog().await;
             progress(Progress::Tick {
                 elapsed: start.at.elapsed(),
                 generated: generated.events,
@@ -139,6 +140,7 @@ async fn measure(
                     (Some(a), Some(b)) => procstat::machine_cores(a, b, cpus()),
                     _ => 0.0,
                 },
+                stream_backlog,
             });
             last_report = (Instant::now(), machine);
         }

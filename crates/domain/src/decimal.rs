@@ -11,6 +11,10 @@
 
 use rust_decimal::Decimal;
 
+mod format;
+
+pub use format::{format_decimal, write_decimal};
+
 /// The largest scale a [`Decimal`] can hold.
 const MAX_SCALE: u32 = 28;
 

@@ -9,6 +9,7 @@
 //! storage deduplicates). Entries a crashed member left pending are taken over by the others
 //! (Redis `XAUTOCLAIM`, inside the Redis adapter).
 
+mod forward;
 pub mod grpc;
 mod route;
 mod run;

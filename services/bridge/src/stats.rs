@@ -32,7 +32,8 @@ pub struct BridgeSnapshot {
     pub sink_failures: u64,
     /// Failed reads or acknowledgements on the stream.
     pub source_failures: u64,
-    /// Entries read and not yet confirmed by the sink.
+    /// Entries read and not yet forwarded (confirmed by the sink and acknowledged on the
+    /// stream): at most two batches, the one being written and the one read ahead.
     pub in_flight: u64,
     /// Entries in the stream not yet read by the group (`None` when the backend cannot say).
     pub lag: Option<u64>,
@@ -81,7 +82,7 @@ impl BridgeStats {
     }
 
     pub(crate) fn reading(&self, n: usize) {
-        self.in_flight.store(n as u64, Ordering::Relaxed);
+        self.in_flight.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn forwarded(&self, n: usize, dead_letters: usize, age_us: Option<i64>) {
@@ -89,7 +90,7 @@ impl BridgeStats {
         self.dead_letters
             .fetch_add(dead_letters as u64, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.store(0, Ordering::Relaxed);
+        self.in_flight.fetch_sub(n as u64, Ordering::Relaxed);
         self.sink_down.store(false, Ordering::Relaxed);
         if let Some(age) = age_us {
             self.age_us.store(age, Ordering::Relaxed);

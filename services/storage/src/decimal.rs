@@ -31,7 +31,7 @@ impl StoredDecimal {
     /// The expression that writes this value exactly on `backend`: text cast to `numeric` on
     /// PostgreSQL, plain text on SQLite.
     pub fn to_expr(self, backend: DbBackend) -> SimpleExpr {
-        let text = Expr::val(self.0.to_string());
+        let text = Expr::val(tickmesh_domain::format_decimal(self.0));
         match backend {
             DbBackend::Postgres => text.cast_as(Alias::new("numeric")),
             DbBackend::Sqlite | DbBackend::MySql => text.into(),

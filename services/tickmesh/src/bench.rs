@@ -136,10 +136,14 @@ fn print_progress(progress: Progress) {
             stored,
             streamed,
             machine_cores,
+            stream_backlog,
         } => {
             let seconds = elapsed.as_secs_f64().max(1e-9);
+            let backlog = stream_backlog
+                .map(|n| format!("  redis stream backlog {n}"))
+                .unwrap_or_default();
             eprintln!(
-                "bench: {:>5.1} s  generated {generated} events ({:.0}/s)  trades stored {stored}/{trades}  streamed {streamed}  machine {machine_cores:.2} cores busy",
+                "bench: {:>5.1} s  generated {generated} events ({:.0}/s)  trades stored {stored}/{trades}  streamed {streamed}{backlog}  machine {machine_cores:.2} cores busy",
                 seconds,
                 generated as f64 / seconds
             );
