@@ -97,4 +97,7 @@ async fn a_change_made_through_one_replica_reaches_ingestion_following_the_other
         subscribed(eth, false),
     )
     .await;
+    // The services go before their database does.
+    drop((watched, other, _ingestion));
+    mesh.finish().await;
 }
