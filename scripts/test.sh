@@ -25,8 +25,10 @@ source scripts/lib/deploy.sh
 
 started_all=$SECONDS
 mkdir -p "$TOOLS"
-# Build output lives outside the clone, so a fresh clone reuses it; cargo keys it by path
-# and content, so sharing it between clones is safe.
+# Build output lives outside the clone, so a fresh clone reuses it. Cargo rebuilds a crate
+# whose sources are newer than its last build, which a fresh clone's files always are; a
+# long-lived checkout whose files are older than another clone's build of different code can
+# pick that build up (touch the changed files, or `cargo clean -p CRATE`, to rebuild).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TICKMESH_CACHE/target}"
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tickmesh-test.XXXXXX")"
 trap 'stop_services; rm -rf "$RUN_DIR"' EXIT

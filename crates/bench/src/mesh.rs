@@ -58,8 +58,7 @@ impl Mesh {
             .query_async(&mut conn)
             .await
             .ok()?;
-        let number = |group: &HashMap<String, redis::Value>, field: &str| match group.get(field)
-        {
+        let number = |group: &HashMap<String, redis::Value>, field: &str| match group.get(field) {
             Some(redis::Value::Int(n)) => u64::try_from(*n).ok(),
             _ => None,
         };

@@ -99,9 +99,15 @@ pub async fn run_bridge(
         sampler.tick(consumer.as_mut(), &stats).await;
         if ahead.is_empty() {
             // Nothing came during the last write: acknowledge it before waiting for more.
-            if settle(consumer.as_mut(), &mut written, config.retry, &stats, &shutdown)
-                .await
-                .is_err()
+            if settle(
+                consumer.as_mut(),
+                &mut written,
+                config.retry,
+                &stats,
+                &shutdown,
+            )
+            .await
+            .is_err()
             {
                 break;
             }
@@ -131,7 +137,14 @@ pub async fn run_bridge(
         let (sent, next) = tokio::join!(
             forward::write(sink.as_ref(), topics, config.retry, &stats, &shutdown).instrument(span),
             async {
-                settle(consumer.as_mut(), &mut written, config.retry, &stats, &shutdown).await?;
+                settle(
+                    consumer.as_mut(),
+                    &mut written,
+                    config.retry,
+                    &stats,
+                    &shutdown,
+                )
+                .await?;
                 Ok::<_, ()>(forward::read(consumer.as_mut(), &config, &stats, &shutdown).await)
             }
         );
@@ -158,7 +171,14 @@ pub async fn run_bridge(
     }
     // The last confirmed batch is acknowledged if that can be done at once; otherwise the
     // next bridge sends it again and storage drops the repeats.
-    let _ = settle(consumer.as_mut(), &mut written, config.retry, &stats, &shutdown).await;
+    let _ = settle(
+        consumer.as_mut(),
+        &mut written,
+        config.retry,
+        &stats,
+        &shutdown,
+    )
+    .await;
     Ok(())
 }
 

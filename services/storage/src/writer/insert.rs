@@ -84,16 +84,7 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
     let mut new = Vec::with_capacity(unique.len());
     if backend == DbBackend::Postgres && !unique.is_empty() {
         let inserted = super::unnest::trades(db, &unique).await?;
-        for (event, trade) in unique {
-            let key = (
-                event.exchange.as_str().to_owned(),
-                event.market.to_string(),
-                trade_id(event.exchange, event.market, trade.trade_id)?,
-            );
-            if inserted.contains(&key) {
-                new.push((event, trade));
-            }
-        }
+        keep_inserted(&unique, &inserted, &mut new)?;
         let duplicates = batch.len() - new.len();
         return Ok((new, duplicates));
     }
@@ -127,19 +118,29 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
             let id: i64 = row.try_get("", C::TradeId.as_str())?;
             inserted.insert((exchange, market, id));
         }
-        for &(event, trade) in chunk {
-            let key = (
-                event.exchange.as_str().to_owned(),
-                event.market.to_string(),
-                trade_id(event.exchange, event.market, trade.trade_id)?,
-            );
-            if inserted.contains(&key) {
-                new.push((event, trade));
-            }
-        }
+        keep_inserted(chunk, &inserted, &mut new)?;
     }
     let duplicates = batch.len() - new.len();
     Ok((new, duplicates))
+}
+
+/// Appends to `new` the trades of `rows` whose keys the insert returned, in `rows` order.
+fn keep_inserted<'a>(
+    rows: &[TradeRef<'a>],
+    inserted: &HashSet<(String, String, i64)>,
+    new: &mut Vec<TradeRef<'a>>,
+) -> Result<(), StorageError> {
+    for &(event, trade) in rows {
+        let key = (
+            event.exchange.as_str().to_owned(),
+            event.market.to_string(),
+            trade_id(event.exchange, event.market, trade.trade_id)?,
+        );
+        if inserted.contains(&key) {
+            new.push((event, trade));
+        }
+    }
+    Ok(())
 }
 
 /// Inserts ticker updates, skipping those already stored; returns how many were stored.

@@ -53,7 +53,11 @@ fn int8(value: i64) -> Value {
 
 /// A decimal array element: its exact text, or `''` when absent.
 fn decimal(value: Option<Decimal>) -> Value {
-    text(value.map(tickmesh_domain::format_decimal).unwrap_or_default())
+    text(
+        value
+            .map(tickmesh_domain::format_decimal)
+            .unwrap_or_default(),
+    )
 }
 
 /// A column of text elements as one array parameter.
