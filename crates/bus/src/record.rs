@@ -51,6 +51,13 @@ impl Record {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
+
+    /// The W3C `traceparent` the record carries, if it has one in UTF-8: the trace a batch
+    /// built from it continues.
+    pub fn traceparent(&self) -> Option<&str> {
+        self.header(TRACEPARENT)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
 }
 
 /// Where a delivery sits in its log: a Redis stream id, a Kafka `partition:offset`, an

@@ -111,7 +111,8 @@ pub(crate) async fn settle(
     Ok(())
 }
 
-fn backoff(retry: BackoffConfig) -> Backoff {
+/// Backoff between attempts, jittered by the process id so bridges do not retry in step.
+pub(crate) fn backoff(retry: BackoffConfig) -> Backoff {
     Backoff::new(retry, u64::from(std::process::id()))
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tickmesh_bus::{BusError, Delivery, DurableLog, LogConsumer};
-use tickmesh_feeds::{Backoff, BackoffConfig};
+use tickmesh_feeds::BackoffConfig;
 use tickmesh_proto::routing::{self, TopicNames};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -74,7 +74,7 @@ pub async fn run_bridge(
     stats: Arc<BridgeStats>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let mut backoff = Backoff::new(config.retry, u64::from(std::process::id()));
+    let mut backoff = forward::backoff(config.retry);
     let mut consumer = loop {
         match source
             .consume(&[config.stream.as_str()], &config.group, &config.consumer)
@@ -126,11 +126,7 @@ pub async fn run_bridge(
             oldest_received_us,
         } = route(&batch, &config.topics);
         let span = tracing::info_span!("bridge.forward", entries = batch.len());
-        if let Some(parent) = batch
-            .first()
-            .and_then(|d| d.record.header(tickmesh_bus::TRACEPARENT))
-            .and_then(|v| std::str::from_utf8(v).ok())
-        {
+        if let Some(parent) = batch.first().and_then(|d| d.record.traceparent()) {
             tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
         }
         let topics = topics.into_iter().collect();

@@ -119,11 +119,7 @@ pub(super) async fn write(
     // The batch continues the trace of its first record (ingestion's publish span), so one
     // trace follows an event from the exchange to the database.
     let span = tracing::info_span!("storage.write", records = batch.len());
-    if let Some(parent) = batch
-        .first()
-        .and_then(|d| d.record.header(tickmesh_bus::TRACEPARENT))
-        .and_then(|v| std::str::from_utf8(v).ok())
-    {
+    if let Some(parent) = batch.first().and_then(|d| d.record.traceparent()) {
         tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
     }
     async {
