@@ -5,8 +5,8 @@
 
 use prost_types::Timestamp;
 use tickmesh_domain::{
-    Candle, CandleInterval, Decimal, EventKind, Exchange, Level, Market, MarketEvent, OrderBook,
-    Payload, Side, Ticker, Trade, TradeId, UtcMicros, parse_decimal,
+    Asset, Candle, CandleInterval, Decimal, EventKind, Exchange, Level, Market, MarketEvent,
+    OrderBook, Payload, Side, Ticker, Trade, TradeId, UtcMicros, parse_decimal,
 };
 
 use crate::history::v1 as history;
@@ -105,8 +105,8 @@ pub fn kind_from_wire(field: &str, value: i32) -> Result<EventKind, ConvertError
 /// Converts a market to its wire form.
 pub fn market_to_wire(market: Market) -> wire::Market {
     wire::Market {
-        base: market.base.to_string(),
-        quote: market.quote.to_string(),
+        base: market.base.as_str().to_owned(),
+        quote: market.quote.as_str().to_owned(),
     }
 }
 
@@ -116,7 +116,9 @@ pub fn market_from_wire(
     market: Option<&wire::Market>,
 ) -> Result<Market, ConvertError> {
     let m = market.ok_or_else(|| ConvertError::new(field, "a market is required"))?;
-    Market::parse(&format!("{}/{}", m.base, m.quote))
+    let asset =
+        |code: &str| Asset::parse(code).map_err(|e| ConvertError::new(field, e.to_string()));
+    Market::new(asset(&m.base)?, asset(&m.quote)?)
         .map_err(|e| ConvertError::new(field, e.to_string()))
 }
 
@@ -240,9 +242,14 @@ fn levels_from_wire(side: &str, levels: &[wire::Level]) -> Result<Vec<Level>, Co
         .iter()
         .enumerate()
         .map(|(i, l)| {
+            // The field name is only spelled out on failure: a book has dozens of levels
+            // and most decode without error.
+            let field = |name: &str| format!("{side}[{i}].{name}");
             Ok(Level {
-                price: decimal_from_wire(&format!("{side}[{i}].price"), &l.price)?,
-                size: decimal_from_wire(&format!("{side}[{i}].size"), &l.size)?,
+                price: parse_decimal(&l.price)
+                    .map_err(|e| ConvertError::new(field("price"), e.to_string()))?,
+                size: parse_decimal(&l.size)
+                    .map_err(|e| ConvertError::new(field("size"), e.to_string()))?,
             })
         })
         .collect()

@@ -10,6 +10,7 @@
 
 pub mod codec;
 pub mod convert;
+pub mod envelope;
 pub mod routing;
 
 /// Generated code is exempt from our lints: it is not ours to style.

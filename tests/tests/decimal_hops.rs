@@ -106,7 +106,8 @@ async fn through_every_hop(database: &str) {
         .await
         .unwrap();
     let originals = events();
-    let batch: Vec<_> = originals.iter().map(tickmesh_ingestion::outgoing).collect();
+    let mut outgoings = tickmesh_ingestion::Outgoings::default();
+    let batch: Vec<_> = originals.iter().map(|e| outgoings.outgoing(e)).collect();
     EventPublisher::publish(&redis, &batch).await.unwrap();
     // Other tests publish on the shared Redis too: wait until each original came back intact.
     let mut unseen = originals.clone();

@@ -160,6 +160,10 @@ impl Mesh {
                         ("TICKMESH__BUS__TOPIC_PREFIX", format!("bench-{id}.")),
                         ("TICKMESH__BRIDGE__GROUP", format!("bridge-{id}")),
                         ("TICKMESH__STORAGE__GROUP", format!("storage-{id}")),
+                        // Four services and the infrastructure share the machine: one worker
+                        // each saves the context switches of workers parking and waking
+                        // (docs/benchmarks.md). `--service-env` can set it back to `auto`.
+                        ("TICKMESH__RUNTIME__WORKER_THREADS", "1".to_owned()),
                     ]
                     .map(|(k, v)| (k.to_owned(), v)),
                 );

@@ -1,4 +1,4 @@
-//! The configuration sections every process has: `server`, `metrics` and `log`.
+//! The configuration sections every process has: `server`, `metrics`, `log` and `runtime`.
 
 use std::net::SocketAddr;
 
@@ -22,16 +22,20 @@ pub struct ProcessConfig {
     pub log_format: LogFormat,
     /// Log filter (`log.filter`).
     pub log_filter: String,
+    /// Tokio worker threads (`runtime.worker_threads`); `None` (`auto`) is one per core the
+    /// process may use.
+    pub worker_threads: Option<usize>,
 }
 
 impl ProcessConfig {
-    /// Reads the `server`, `metrics` and `log` sections.
+    /// Reads the `server`, `metrics`, `log` and `runtime` sections.
     pub fn read(r: &mut ConfigReader<'_>) -> Self {
         Self {
             server: ServerSettings::read(r),
             metrics_listen: r.optional("metrics.listen", Some(DEFAULT_METRICS_LISTEN)),
             log_format: r.get("log.format", LogFormat::Pretty),
             log_filter: r.get("log.filter", "info".to_owned()),
+            worker_threads: r.get_with("runtime.worker_threads", None, parse_workers),
         }
     }
 
@@ -43,5 +47,31 @@ impl ProcessConfig {
             filter: self.log_filter.clone(),
             otlp_endpoint,
         }
+    }
+}
+
+/// `auto` or a positive count.
+fn parse_workers(text: &str) -> Result<Option<usize>, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    match text.parse::<usize>() {
+        Ok(0) | Err(_) => Err("expected `auto` or a number of threads, 1 or more".to_owned()),
+        Ok(n) => Ok(Some(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_workers;
+
+    #[test]
+    fn worker_threads_are_auto_or_positive() {
+        assert_eq!(parse_workers("auto"), Ok(None));
+        assert_eq!(parse_workers("AUTO"), Ok(None));
+        assert_eq!(parse_workers("1"), Ok(Some(1)));
+        assert_eq!(parse_workers("8"), Ok(Some(8)));
+        assert!(parse_workers("0").is_err());
+        assert!(parse_workers("two").is_err());
     }
 }

@@ -88,9 +88,18 @@ fn delivery(message: &BorrowedMessage<'_>) -> Delivery {
     }
     Delivery {
         topic: message.topic().to_owned(),
-        cursor: Cursor::new(format!("{}:{}", message.partition(), message.offset())),
+        cursor: cursor(message.partition(), message.offset()),
         record,
     }
+}
+
+/// `partition:offset`, the text [`position`] reads back.
+fn cursor(partition: i32, offset: i64) -> Cursor {
+    let mut text = String::with_capacity(32);
+    text.push_str(itoa::Buffer::new().format(partition));
+    text.push(':');
+    text.push_str(itoa::Buffer::new().format(offset));
+    Cursor::new(text)
 }
 
 fn position(delivery: &Delivery) -> Result<(i32, i64), BusError> {
@@ -144,5 +153,25 @@ impl LogConsumer for KafkaConsumer {
             .await
             .map_err(|e| unavailable(format!("commit task failed: {e}")))?
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cursors_read_back_as_their_partition_and_offset() {
+        for (partition, offset) in [(0, 0), (2, 12_345), (i32::MAX, i64::MAX)] {
+            let delivery = Delivery {
+                topic: "t".to_owned(),
+                cursor: cursor(partition, offset),
+                record: Record::default(),
+            };
+            assert_eq!(delivery.cursor.as_str(), format!("{partition}:{offset}"));
+            assert_eq!(position(&delivery).unwrap(), (partition, offset));
+        }
     }
 }

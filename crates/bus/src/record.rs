@@ -16,8 +16,9 @@ pub fn content_type_protobuf() -> Bytes {
 }
 
 /// One record: a key that orders it (records with the same key stay in order), opaque
-/// payload bytes, and headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// payload bytes, and headers. The default is empty: what is left where a record was taken
+/// out of a delivery that is kept for its acknowledgement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     /// Ordering key, `{exchange}:{market}` for market events.
     pub key: String,

@@ -160,3 +160,48 @@ fn the_bus_codec_round_trips_and_names_what_is_wrong() {
     ));
     assert!(matches!(decode_event(b""), Err(DecodeError::Invalid(_))));
 }
+
+#[test]
+fn a_bad_book_level_or_market_is_named() {
+    let mut book = event_to_wire(&event(Payload::OrderBook(OrderBook {
+        bids: vec![
+            Level {
+                price: d("100"),
+                size: d("1"),
+            },
+            Level {
+                price: d("99"),
+                size: d("2"),
+            },
+        ],
+        asks: Vec::new(),
+    })));
+    let Some(wire::market_event::Payload::OrderBook(b)) = &mut book.payload else {
+        panic!("{book:?}")
+    };
+    b.bids[1].size = "2..0".to_owned();
+    assert_eq!(
+        event_from_wire(&book).unwrap_err().field,
+        "order_book.bids[1].size"
+    );
+
+    let mut trade = event_to_wire(&event(Payload::Trade(Trade {
+        trade_id: TradeId(1),
+        price: d("1"),
+        size: d("1"),
+        side: Side::Buy,
+    })));
+    let decoded = event_from_wire(&trade).unwrap();
+    assert_eq!(decoded.market.to_string(), "BTC/KRW");
+    for (base, quote) in [("KRW-BTC", "KRW"), ("", "KRW"), ("BTC", "BTC")] {
+        trade.market = Some(wire::Market {
+            base: base.to_owned(),
+            quote: quote.to_owned(),
+        });
+        assert_eq!(
+            event_from_wire(&trade).unwrap_err().field,
+            "market",
+            "{base}/{quote}"
+        );
+    }
+}

@@ -119,16 +119,17 @@ pub async fn run_bridge(
                 continue;
             }
         }
-        let batch = std::mem::take(&mut ahead);
-        let Routed {
-            topics,
-            dead_letters,
-            oldest_received_us,
-        } = route(&batch, &config.topics);
+        let mut batch = std::mem::take(&mut ahead);
         let span = tracing::info_span!("bridge.forward", entries = batch.len());
         if let Some(parent) = batch.first().and_then(|d| d.record.traceparent()) {
             tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
         }
+        // From here `batch` holds what acknowledging needs; the records moved into `topics`.
+        let Routed {
+            topics,
+            dead_letters,
+            oldest_received_us,
+        } = route(&mut batch, &config.topics);
         let topics = topics.into_iter().collect();
         let (sent, next) = tokio::join!(
             forward::write(sink.as_ref(), topics, config.retry, &stats, &shutdown).instrument(span),

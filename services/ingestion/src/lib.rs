@@ -15,6 +15,6 @@ mod service;
 mod stats;
 
 pub use buffer::{OutageBuffer, OverflowPolicy};
-pub use publisher::{PublisherConfig, outgoing, run_publisher};
+pub use publisher::{Outgoings, PublisherConfig, run_publisher};
 pub use service::{ExchangeFeed, Ingestion, IngestionConfig, IngestionError};
 pub use stats::{PublisherSnapshot, PublisherStats};

@@ -8,15 +8,14 @@
 //! fills the [`OutageBuffer`] and not the exchange sockets; failed batches are retried with a
 //! capped backoff, ahead of newer events, so per-market order is kept.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickmesh_bus::{
-    BusError, EventPublisher, LiveBus, LiveMessage, Outgoing, Record, content_type_protobuf,
-};
-use tickmesh_domain::MarketEvent;
+use tickmesh_bus::{BusError, EventPublisher, LiveBus, LiveMessage, Outgoing, Record};
+use tickmesh_domain::{Exchange, Market, MarketEvent};
 use tickmesh_feeds::{Backoff, BackoffConfig, FeedOutput};
 use tickmesh_proto::{codec, routing};
 use tokio::sync::mpsc;
@@ -58,16 +57,40 @@ impl Default for PublisherConfig {
     }
 }
 
-/// The bus message of one event: payload, ordering key and live channel.
-pub fn outgoing(event: &MarketEvent) -> Outgoing {
-    let record = Record::new(
-        routing::partition_key(event.exchange, &event.market),
-        codec::encode_event(event),
-    )
-    .with_header(tickmesh_bus::CONTENT_TYPE, content_type_protobuf());
-    Outgoing {
-        channel: routing::live_channel(event.exchange, &event.market),
-        record,
+/// Builds the bus message of each event: payload, ordering key and live channel.
+///
+/// The key and channel of each market are formatted once and cloned after that: formatting
+/// them for every event was a visible part of ingestion's profile. At most [`Self::CAPACITY`]
+/// markets are remembered (ingestion follows a few hundred); past that they are formatted
+/// each time. The stream entry carries no content type: the bridge labels what it forwards
+/// to Kafka, and the stream's payloads are always `MarketEvent`s (DESIGN section 4).
+#[derive(Debug, Default)]
+pub struct Outgoings {
+    names: HashMap<(Exchange, Market), (String, String)>,
+}
+
+impl Outgoings {
+    /// Most markets whose names are kept.
+    pub const CAPACITY: usize = 4096;
+
+    /// The bus message of `event`.
+    pub fn outgoing(&mut self, event: &MarketEvent) -> Outgoing {
+        let at = (event.exchange, event.market);
+        let (key, channel) = match self.names.get(&at) {
+            Some((key, channel)) => (key.clone(), channel.clone()),
+            None => {
+                let key = routing::partition_key(event.exchange, &event.market);
+                let channel = routing::live_channel(event.exchange, &event.market);
+                if self.names.len() < Self::CAPACITY {
+                    self.names.insert(at, (key.clone(), channel.clone()));
+                }
+                (key, channel)
+            }
+        };
+        Outgoing {
+            channel,
+            record: Record::new(key, codec::encode_event(event)),
+        }
     }
 }
 
@@ -86,6 +109,7 @@ pub async fn run_publisher(
     shutdown: CancellationToken,
 ) {
     let mut buffer = OutageBuffer::new(config.buffer_capacity, config.overflow);
+    let mut outgoings = Outgoings::default();
     let mut backoff = Backoff::new(config.retry, u64::from(std::process::id()));
     let mut in_flight: Option<InFlight> = None;
     let mut retry_at: Option<Instant> = None;
@@ -116,7 +140,7 @@ pub async fn run_publisher(
         tokio::select! {
             received = input.recv(), if reading => match received {
                 Some(FeedOutput::Event(event)) => {
-                    match buffer.push(outgoing(&event)) {
+                    match buffer.push(outgoings.outgoing(&event)) {
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
                             stats.dropped();
@@ -254,5 +278,49 @@ impl Outage {
             self.dropped = 0;
             self.last_drop_report = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tickmesh_domain::{Payload, Side, Trade, TradeId, UtcMicros};
+
+    use super::*;
+
+    fn trade(exchange: Exchange, market: &str, id: u64) -> MarketEvent {
+        MarketEvent {
+            exchange,
+            market: Market::parse(market).unwrap(),
+            exchange_time: UtcMicros(1),
+            received_time: UtcMicros(2),
+            payload: Payload::Trade(Trade {
+                trade_id: TradeId(id),
+                price: 1.into(),
+                size: 2.into(),
+                side: Side::Buy,
+            }),
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn each_event_gets_its_markets_key_and_channel_and_its_own_payload() {
+        let mut outgoings = Outgoings::default();
+        for id in 1..=3 {
+            for (exchange, market, key) in [
+                (Exchange::Upbit, "KRW-BTC", "upbit:BTC/KRW"),
+                (Exchange::Korbit, "eth_krw", "korbit:ETH/KRW"),
+            ] {
+                let event = trade(exchange, market, id);
+                let out = outgoings.outgoing(&event);
+                assert_eq!(out.record.key, key);
+                assert_eq!(out.channel, format!("tickmesh:live:{key}"));
+                assert_eq!(codec::decode_event(&out.record.payload).unwrap(), event);
+                assert!(out.record.headers.is_empty(), "{:?}", out.record.headers);
+            }
+        }
+        assert_eq!(outgoings.names.len(), 2);
     }
 }

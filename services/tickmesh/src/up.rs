@@ -83,7 +83,7 @@ pub fn run_up(args: UpArgs) -> anyhow::Result<()> {
     if !(args.simulate_rate >= 0.0 && args.simulate_rate.is_finite()) {
         anyhow::bail!("--simulate-rate must be a number of trades per second, 0 or more");
     }
-    block_on(async move {
+    block_on_with(process.worker_threads, async move {
         let _telemetry = init_telemetry("tickmesh", &process)?;
         let simulators = if args.simulate {
             Some(crate::simulate::start_for(&mut plane.ingestion, args.simulate_rate).await?)
@@ -134,15 +134,30 @@ pub fn run_serve(service: Service, args: HostArgs) -> anyhow::Result<()> {
         Service::Storage => needs(plane.kafka.is_some(), kafka)?,
     }
     let name = format!("tickmesh-{}", service.name());
-    block_on(async move {
+    block_on_with(process.worker_threads, async move {
         let _telemetry = init_telemetry(&name, &process)?;
         host(&name, process, plane, &[service]).await
     })
 }
 
-/// Runs `f` to completion on a new multi-threaded runtime.
+/// Runs `f` to completion on a new multi-threaded runtime with one worker per core.
 pub fn block_on<T, F: std::future::Future<Output = anyhow::Result<T>>>(f: F) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
+    block_on_with(None, f)
+}
+
+/// Runs `f` to completion on a new multi-threaded runtime with `workers` threads (one per core
+/// when `None`). Several busy processes sharing few cores do better with fewer: every worker
+/// that parks and wakes again costs a context switch (`runtime.worker_threads`, measured in
+/// docs/benchmarks.md).
+pub fn block_on_with<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+    workers: Option<usize>,
+    f: F,
+) -> anyhow::Result<T> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = workers {
+        builder.worker_threads(workers);
+    }
+    builder
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
-use tickmesh_domain::{Exchange, Level, Market, Side};
+use tickmesh_domain::{Exchange, Level, Market, Side, format_decimal};
 
 use crate::engine::{SimBook, SimTicker, SimTrade};
 
@@ -14,7 +14,7 @@ fn envelope(kind: &str, market: Market, now_ms: i64, snapshot: bool, data: &str)
 }
 
 fn s(v: Decimal) -> String {
-    v.normalize().to_string()
+    format_decimal(v.normalize())
 }
 
 /// A trade frame (Korbit sends trades as an array).

@@ -37,7 +37,7 @@ pub(crate) fn scientific(value: Decimal, zero_scale: u32) -> String {
 pub(crate) fn fixed(value: Decimal, scale: u32) -> String {
     let mut v = value;
     v.rescale(scale);
-    v.to_string()
+    tickmesh_domain::format_decimal(v)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
-use tickmesh_domain::{Exchange, Level, Market, Side};
+use tickmesh_domain::{Exchange, Level, Market, Side, format_decimal};
 
 use super::{fixed, scientific};
 use crate::engine::{SimBook, SimTicker, SimTrade};
@@ -27,14 +27,14 @@ pub(crate) fn stream_type(snapshot: bool) -> &'static str {
 
 fn price(exchange: Exchange, value: Decimal) -> String {
     match exchange {
-        Exchange::Bithumb => value.normalize().to_string(),
+        Exchange::Bithumb => format_decimal(value.normalize()),
         _ => fixed(value, 8),
     }
 }
 
 fn size(exchange: Exchange, value: Decimal) -> String {
     match exchange {
-        Exchange::Bithumb => wire_size(exchange, value).normalize().to_string(),
+        Exchange::Bithumb => format_decimal(wire_size(exchange, value).normalize()),
         _ => fixed(value, 8),
     }
 }
@@ -176,8 +176,8 @@ pub(crate) fn book(
                 fixed(bid.size, 8),
             ),
             (_, Keys::Simple) => (
-                ask.price.normalize().to_string(),
-                bid.price.normalize().to_string(),
+                format_decimal(ask.price.normalize()),
+                format_decimal(bid.price.normalize()),
                 small(ask.size),
                 small(bid.size),
             ),
@@ -219,7 +219,7 @@ fn small(v: Decimal) -> String {
     } else if v < Decimal::new(1, 3) {
         scientific(v, 8)
     } else {
-        v.normalize().to_string()
+        format_decimal(v.normalize())
     }
 }
 
