@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
@@ -124,8 +125,13 @@ async fn handle(
                 return;
             }
         };
+        // Clients send a few small requests; tungstenite zeroes the free read buffer (128 KiB
+        // by default) before every read attempt, which is each time the connection loop
+        // polls for requests between events.
+        let config = WebSocketConfig::default().read_buffer_size(4096);
         let socket =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
         let dialect: Box<dyn Dialect> = match exchange {
             Exchange::Korbit => Box::new(ws::korbit::Korbit::new()),
             other => Box::new(ws::quotation::Quotation::new(other)),
