@@ -20,9 +20,7 @@ use tonic::Code;
 
 async fn start() -> (Arc<MemoryLive>, TickHub, TestServer) {
     let bus = Arc::new(MemoryLive::default());
-    let hub = TickHub::start(bus.clone(), HubConfig::default())
-        .await
-        .unwrap();
+    let hub = TickHub::new(bus.clone(), HubConfig::default());
     let server = TestServer::start(hub.clone(), 64).await;
     (bus, hub, server)
 }

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 async fn start(config: HubConfig) -> (Arc<MemoryLive>, TickHub) {
     let bus = Arc::new(MemoryLive::default());
-    let hub = TickHub::start(bus.clone(), config).await.unwrap();
+    let hub = TickHub::new(bus.clone(), config);
     (bus, hub)
 }
 
@@ -30,7 +30,7 @@ fn event(item: Option<TickItem>) -> MarketEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_receives_every_event_in_order() {
     let (bus, hub) = start(HubConfig::default()).await;
-    let mut client = hub.subscribe(TickFilter::all(), 2_000).unwrap();
+    let mut client = hub.subscribe(TickFilter::all(), 2_000).await.unwrap();
     let events: Vec<MarketEvent> = (0..1_000)
         .map(|i| trade(Exchange::Upbit, "BTC/KRW", i))
         .collect();
@@ -48,8 +48,11 @@ async fn a_slow_client_gets_a_lagged_marker_and_never_holds_back_a_fast_one() {
     const PUBLISHED: u64 = 10_000;
     const SLOW_CAPACITY: usize = 100;
     let (bus, hub) = start(HubConfig::default()).await;
-    let mut slow = hub.subscribe(TickFilter::all(), SLOW_CAPACITY).unwrap();
-    let mut fast = hub.subscribe(TickFilter::all(), 1_000).unwrap();
+    let mut slow = hub
+        .subscribe(TickFilter::all(), SLOW_CAPACITY)
+        .await
+        .unwrap();
+    let mut fast = hub.subscribe(TickFilter::all(), 1_000).await.unwrap();
     let (progress, mut seen) = watch::channel(0u64);
     let reader = tokio::spawn(async move {
         let mut received = 0u64;
@@ -126,16 +129,22 @@ async fn filters_pick_exchanges_markets_and_kinds() {
     };
     let mut korbit = hub
         .subscribe(filter(&[Exchange::Korbit], &[], &[]), 100)
+        .await
         .unwrap();
-    let mut eth = hub.subscribe(filter(&[], &["KRW-ETH"], &[]), 100).unwrap();
+    let mut eth = hub
+        .subscribe(filter(&[], &["KRW-ETH"], &[]), 100)
+        .await
+        .unwrap();
     let mut books = hub
         .subscribe(filter(&[], &[], &[EventKind::OrderBook]), 100)
+        .await
         .unwrap();
     let mut upbit_btc_tickers = hub
         .subscribe(
             filter(&[Exchange::Upbit], &["btc_krw"], &[EventKind::Ticker]),
             100,
         )
+        .await
         .unwrap();
     let events = [
         trade(Exchange::Korbit, "BTC/KRW", 1),
@@ -168,7 +177,7 @@ async fn filters_pick_exchanges_markets_and_kinds() {
 async fn gaps_reach_clients_watching_that_feed() {
     let (_bus, hub) = start(HubConfig::default()).await;
     let all = TickFilter::all();
-    let mut everything = hub.subscribe(all.clone(), 10).unwrap();
+    let mut everything = hub.subscribe(all.clone(), 10).await.unwrap();
     let mut upbit = hub
         .subscribe(
             TickFilter {
@@ -177,6 +186,7 @@ async fn gaps_reach_clients_watching_that_feed() {
             },
             10,
         )
+        .await
         .unwrap();
     let mut korbit_trades = hub
         .subscribe(
@@ -187,6 +197,7 @@ async fn gaps_reach_clients_watching_that_feed() {
             },
             10,
         )
+        .await
         .unwrap();
     let gap = FeedGap {
         exchange: Exchange::Korbit,
@@ -205,7 +216,7 @@ async fn gaps_reach_clients_watching_that_feed() {
 #[tokio::test]
 async fn undecodable_payloads_are_counted_not_sent() {
     let (bus, hub) = start(HubConfig::default()).await;
-    let mut client = hub.subscribe(TickFilter::all(), 10).unwrap();
+    let mut client = hub.subscribe(TickFilter::all(), 10).await.unwrap();
     let good = trade(Exchange::Upbit, "BTC/KRW", 1);
     let garbage = LiveMessage {
         channel: "tickmesh:live:upbit:BTC/KRW".to_owned(),
@@ -227,7 +238,7 @@ async fn when_the_hub_falls_behind_every_client_is_told() {
     })
     .await;
     let mut clients = [
-        hub.subscribe(TickFilter::all(), 100).unwrap(),
+        hub.subscribe(TickFilter::all(), 100).await.unwrap(),
         hub.subscribe(
             TickFilter {
                 exchanges: [Exchange::Korbit].into(),
@@ -235,6 +246,7 @@ async fn when_the_hub_falls_behind_every_client_is_told() {
             },
             100,
         )
+        .await
         .unwrap(),
     ];
     let messages: Vec<LiveMessage> = (0..50)
@@ -257,8 +269,8 @@ async fn when_the_hub_falls_behind_every_client_is_told() {
 #[tokio::test]
 async fn dropped_clients_leave_and_a_closed_hub_refuses_new_ones() {
     let (bus, hub) = start(HubConfig::default()).await;
-    let first = hub.subscribe(TickFilter::all(), 10).unwrap();
-    let mut second = hub.subscribe(TickFilter::all(), 10).unwrap();
+    let first = hub.subscribe(TickFilter::all(), 10).await.unwrap();
+    let mut second = hub.subscribe(TickFilter::all(), 10).await.unwrap();
     assert_eq!(hub.stats().clients, 2);
     drop(first);
     assert_eq!(hub.stats().clients, 1);
@@ -270,14 +282,14 @@ async fn dropped_clients_leave_and_a_closed_hub_refuses_new_ones() {
     assert_eq!(second.recv().await, None);
     assert!(hub.is_closed());
     assert!(matches!(
-        hub.subscribe(TickFilter::all(), 10),
+        hub.subscribe(TickFilter::all(), 10).await,
         Err(HubError::Closed)
     ));
     assert_eq!(hub.stats().clients, 0);
 
     // Dropping the last handle stops the dispatcher and ends the streams as well.
     let (_bus, hub) = start(HubConfig::default()).await;
-    let mut orphan = hub.subscribe(TickFilter::all(), 10).unwrap();
+    let mut orphan = hub.subscribe(TickFilter::all(), 10).await.unwrap();
     drop(hub);
     assert_eq!(
         tokio::time::timeout(std::time::Duration::from_secs(5), orphan.recv())
@@ -290,7 +302,7 @@ async fn dropped_clients_leave_and_a_closed_hub_refuses_new_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_published_on_the_live_bus_reach_matching_clients() {
     let (bus, hub) = start(HubConfig::default()).await;
-    let mut everything = hub.subscribe(TickFilter::all(), 10).unwrap();
+    let mut everything = hub.subscribe(TickFilter::all(), 10).await.unwrap();
     let gap = FeedGap {
         exchange: Exchange::Bithumb,
         market: market("ETH/KRW"),
@@ -315,4 +327,56 @@ async fn gaps_published_on_the_live_bus_reach_matching_clients() {
         0,
         "a gap is not an undecodable event"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_subscription_lives_only_while_clients_do() {
+    let (bus, hub) = start(HubConfig {
+        idle_unsubscribe: std::time::Duration::ZERO,
+        ..HubConfig::default()
+    })
+    .await;
+    // Nobody listens: nothing is subscribed, and what is published goes nowhere.
+    bus.publish(&[live(&trade(Exchange::Upbit, "BTC/KRW", 1))])
+        .await
+        .unwrap();
+    assert!(!hub.stats().upstream_active);
+    assert_eq!(hub.stats().upstream_subscriptions, 0);
+
+    let mut client = hub.subscribe(TickFilter::all(), 10).await.unwrap();
+    assert!(hub.stats().upstream_active);
+    let second = trade(Exchange::Upbit, "BTC/KRW", 2);
+    bus.publish(&[live(&second)]).await.unwrap();
+    assert_eq!(event(client.recv().await), second);
+
+    // With no client left the dispatcher lets go (at once: `idle_unsubscribe` is zero here).
+    drop(client);
+    eventually("the upstream subscription dropped", || {
+        !hub.stats().upstream_active
+    })
+    .await;
+    assert!(!hub.is_closed());
+
+    // The next client subscribes again and hears what is published after it joined.
+    let mut again = hub.subscribe(TickFilter::all(), 10).await.unwrap();
+    assert_eq!(hub.stats().upstream_subscriptions, 2);
+    let third = trade(Exchange::Korbit, "ETH/KRW", 3);
+    bus.publish(&[live(&third)]).await.unwrap();
+    assert_eq!(event(again.recv().await), third);
+    assert_eq!(hub.stats().decoded, 2);
+}
+
+#[tokio::test]
+async fn the_upstream_outlives_the_last_client_for_the_idle_time() {
+    let (bus, hub) = start(HubConfig::default()).await;
+    let client = hub.subscribe(TickFilter::all(), 10).await.unwrap();
+    drop(client);
+    bus.publish(&[live(&trade(Exchange::Upbit, "BTC/KRW", 1))])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Thirty seconds by default: a client that reconnects finds the subscription in place.
+    assert!(hub.stats().upstream_active);
+    let _back = hub.subscribe(TickFilter::all(), 10).await.unwrap();
+    assert_eq!(hub.stats().upstream_subscriptions, 1);
 }

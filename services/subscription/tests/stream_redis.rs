@@ -37,9 +37,7 @@ async fn events_published_to_redis_reach_a_grpc_client() {
         },
         ..HubConfig::default()
     };
-    let hub = TickHub::start(redis.clone(), config)
-        .await
-        .unwrap_or_else(|e| unreachable("redis", &url, &e));
+    let hub = TickHub::new(redis.clone(), config);
     let server = TestServer::start(hub.clone(), 1_000).await;
 
     let mut stream = server

@@ -180,6 +180,11 @@ pub fn register_stream(metrics: &Metrics, hub: TickHub) {
     metrics.collect("stream", move |s| {
         let h = hub.stats();
         s.gauge("clients", "Connected stream clients", h.clients as f64)?;
+        s.gauge(
+            "upstream_active",
+            "1 while the hub holds its live bus subscription (only while clients are connected)",
+            f64::from(u8::from(h.upstream_active)),
+        )?;
         s.counter(
             "events",
             "Live events decoded and offered to clients",

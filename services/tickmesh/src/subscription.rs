@@ -38,7 +38,7 @@ pub async fn start(
             tracing::warn!(%market, error = %e, "cannot subscribe to a configured market");
         }
     }
-    let hub = TickHub::start(Arc::clone(&adapters.live), HubConfig::default()).await?;
+    let hub = TickHub::new(Arc::clone(&adapters.live), HubConfig::default());
     crate::metrics::register_stream(metrics, hub.clone());
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     let server = server

@@ -20,10 +20,18 @@ use super::hub::Shared;
 pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs until the hub is closed or the upstream subscription ends, then closes the hub so
-/// every client stream ends.
+/// every client stream ends; or until no client has been connected for the hub's
+/// `idle_unsubscribe`, then drops the upstream subscription and leaves the hub open (the
+/// next client subscribes again).
 pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
     let mut bad_payloads = Sampler::default();
     let mut upstream_lags = Sampler::default();
+    let idle_after = shared.config.idle_unsubscribe;
+    let mut idle = Idle::default();
+    // Clients leave without telling the dispatcher, and a quiet bus sends nothing: look
+    // now and then as well as on each message.
+    let mut check = tokio::time::interval(idle_after.clamp(IDLE_CHECK_MIN, IDLE_CHECK_MAX));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
             biased;
@@ -32,12 +40,24 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
                 break;
             }
             next = upstream.recv() => next,
+            _ = check.tick() => {
+                if idle.expired(shared.has_clients(), idle_after) && shared.retire_if_idle() {
+                    debug!("no stream clients: dropping the live bus subscription");
+                    return;
+                }
+                continue;
+            }
         };
         match next {
             Some(Received::Item(message)) => {
                 if !shared.has_clients() {
+                    if idle.expired(false, idle_after) && shared.retire_if_idle() {
+                        debug!("no stream clients: dropping the live bus subscription");
+                        return;
+                    }
                     continue;
                 }
+                idle.expired(true, idle_after);
                 if message
                     .channel
                     .starts_with(tickmesh_proto::routing::GAP_PREFIX)
@@ -90,6 +110,28 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
         }
     }
     shared.close();
+}
+
+/// Bounds of how often the dispatcher looks for an idle hub.
+const IDLE_CHECK_MIN: Duration = Duration::from_millis(10);
+const IDLE_CHECK_MAX: Duration = Duration::from_secs(1);
+
+/// Since when the hub has had no client.
+#[derive(Debug, Default)]
+struct Idle {
+    since: Option<Instant>,
+}
+
+impl Idle {
+    /// Records whether clients are connected; true once there has been none for `after`.
+    fn expired(&mut self, has_clients: bool, after: Duration) -> bool {
+        if has_clients {
+            self.since = None;
+            return false;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        since.elapsed() >= after
+    }
 }
 
 /// An error with its causes, `outer: inner: innermost`.

@@ -64,6 +64,7 @@ impl TickStreamService for TickStreamGrpc {
         let ticks = self
             .hub
             .subscribe(filter, self.per_client_capacity)
+            .await
             .map_err(|e| match e {
                 HubError::Closed => Status::unavailable("the server is shutting down"),
                 HubError::Subscribe(e) => Status::unavailable(e.to_string()),

@@ -7,7 +7,7 @@
 //!   from ingestion. No tonic types.
 //! - [`grpc`]: the tonic service over a hub ([`server`]).
 //!
-//! The composition root starts one hub per process with [`TickHub::start`], serves
+//! The composition root starts one hub per process with [`TickHub::new`], serves
 //! [`server`], feeds ingestion's gap reports to [`TickHub::publish_gap`] and calls
 //! [`TickHub::close`] on shutdown so open streams end and the server can drain.
 
