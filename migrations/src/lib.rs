@@ -20,6 +20,7 @@ mod m20260101_000002_trades;
 mod m20260101_000003_tickers;
 mod m20260101_000004_orderbook_snapshots;
 mod m20260101_000005_candles_1m;
+mod m20261126_000006_byte_order_keys;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000003_tickers::Migration),
             Box::new(m20260101_000004_orderbook_snapshots::Migration),
             Box::new(m20260101_000005_candles_1m::Migration),
+            Box::new(m20261126_000006_byte_order_keys::Migration),
         ]
     }
 }

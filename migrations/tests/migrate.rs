@@ -16,6 +16,9 @@ const TABLES: [&str; 5] = [
     "candles_1m",
 ];
 
+/// Migrations in this build: one per table, then the byte-order key columns.
+const MIGRATIONS: usize = 6;
+
 async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
     let path = dir.path().join("tickmesh.db");
     Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
@@ -53,7 +56,7 @@ async fn check_schema(db: &DatabaseConnection) {
 async fn migrations_apply_once_and_roll_back_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(&dir).await;
-    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+    assert_eq!(migrate(&db).await.unwrap(), MIGRATIONS);
     assert_eq!(migrate(&db).await.unwrap(), 0);
     check_schema(&db).await;
 
@@ -65,7 +68,7 @@ async fn migrations_apply_once_and_roll_back_on_sqlite() {
             "{table} remains"
         );
     }
-    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+    assert_eq!(migrate(&db).await.unwrap(), MIGRATIONS);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,9 +77,27 @@ async fn migrations_apply_once_on_postgres() {
         .await
         .expect("PostgreSQL must be reachable (TICKMESH_TEST_DATABASE_URL)");
     let db = Database::connect(scratch.url()).await.unwrap();
-    assert_eq!(migrate(&db).await.unwrap(), TABLES.len());
+    assert_eq!(migrate(&db).await.unwrap(), MIGRATIONS);
     assert_eq!(migrate(&db).await.unwrap(), 0);
     check_schema(&db).await;
+    // Key text compares byte by byte: no locale work in every B-tree comparison.
+    let sql = "SELECT table_name::text || '.' || column_name::text AS c, collation_name::text AS n \
+               FROM information_schema.columns \
+               WHERE column_name IN ('exchange', 'market') AND table_name <> 'subscriptions' \
+               ORDER BY 1";
+    let rows = db
+        .query_all(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    let collations: Vec<(String, Option<String>)> = rows
+        .iter()
+        .map(|r| (r.try_get("", "c").unwrap(), r.try_get("", "n").unwrap()))
+        .collect();
+    assert_eq!(collations.len(), 8, "{collations:?}");
+    assert!(
+        collations.iter().all(|(_, n)| n.as_deref() == Some("C")),
+        "{collations:?}"
+    );
     db.close().await.unwrap();
 }
 
@@ -95,7 +116,7 @@ async fn services_starting_together_migrate_once_without_failing() {
         applied.push(done.unwrap().unwrap());
     }
     // Exactly one process applied everything; the others found nothing pending.
-    assert_eq!(applied.iter().sum::<usize>(), TABLES.len(), "{applied:?}");
+    assert_eq!(applied.iter().sum::<usize>(), MIGRATIONS, "{applied:?}");
     assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "{applied:?}");
     check_schema(&Database::connect(scratch.url()).await.unwrap()).await;
 }
