@@ -33,6 +33,8 @@ async fn collate(manager: &SchemaManager<'_>, collation: &str) -> Result<(), DbE
     Ok(())
 }
 
+// The trait's signature elides the lifetime; spelling it out would not match it.
+#[allow(elided_lifetimes_in_paths)]
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {

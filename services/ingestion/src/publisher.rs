@@ -204,11 +204,13 @@ pub async fn run_publisher(
 fn publish(bus: Arc<dyn EventPublisher>, mut batch: Vec<Outgoing>) -> InFlight {
     let span = tracing::info_span!("ingestion.publish", events = batch.len());
     if let Some(traceparent) = tickmesh_telemetry::propagation::traceparent_of(&span) {
+        // One buffer shared by the whole batch: cloning `Bytes` only counts a reference.
+        let traceparent = bytes::Bytes::from(traceparent);
         for event in &mut batch {
-            event.record.headers.push((
-                tickmesh_bus::TRACEPARENT.to_owned(),
-                traceparent.clone().into(),
-            ));
+            event
+                .record
+                .headers
+                .push((tickmesh_bus::TRACEPARENT.to_owned(), traceparent.clone()));
         }
     }
     Box::pin(
