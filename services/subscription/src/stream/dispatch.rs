@@ -29,7 +29,7 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
     let idle_after = shared.config.idle_unsubscribe;
     let mut idle = Idle::default();
     // Clients leave without telling the dispatcher, and a quiet bus sends nothing: look
-    // now and then as well as on each message.
+    // now and then, not on every message.
     let mut check = tokio::time::interval(idle_after.clamp(IDLE_CHECK_MIN, IDLE_CHECK_MAX));
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -51,13 +51,8 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
         match next {
             Some(Received::Item(message)) => {
                 if !shared.has_clients() {
-                    if idle.expired(false, idle_after) && shared.retire_if_idle() {
-                        debug!("no stream clients: dropping the live bus subscription");
-                        return;
-                    }
                     continue;
                 }
-                idle.expired(true, idle_after);
                 if message
                     .channel
                     .starts_with(tickmesh_proto::routing::GAP_PREFIX)
