@@ -47,6 +47,11 @@ impl KafkaConsumer {
             // Prefetch at most 8 MiB (librdkafka's default is 64 MiB): over half a second of
             // events at 50,000 a second, and a storage pod that fits a 64 MiB budget.
             .set("queued.max.messages.kbytes", "8192")
+            // ... and at most 4 MiB per fetch response (librdkafka's default is 50 MiB, read
+            // into one buffer): a storage falling behind at 50,000 events/s got responses big
+            // enough to take it to 112 MiB of RSS. At the 100 ms fetch wait below that still
+            // allows 40 MiB/s, several times the compressed event stream.
+            .set("fetch.max.bytes", "4194304")
             // A broker that holds an empty fetch for the whole wait (the test broker does)
             // would add up to the default 500 ms to every event's way to the database.
             .set("fetch.wait.max.ms", "100")

@@ -11,6 +11,7 @@
 //!   consumer never waits for a metadata refresh to discover a topic.
 
 mod consumer;
+mod produce;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,9 +21,8 @@ use async_trait::async_trait;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::FromClientConfigAndContext as _;
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
 
 const BACKEND: &str = "kafka";
@@ -72,7 +72,7 @@ pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>
 #[derive(Clone)]
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: FutureProducer,
+    producer: produce::BatchProducer,
     admin: Arc<AdminClient<DefaultClientContext>>,
     known_topics: Arc<Mutex<HashSet<String>>>,
 }
@@ -101,7 +101,9 @@ impl KafkaLog {
                 "delivery.timeout.ms",
                 DELIVERY_TIMEOUT.as_millis().to_string(),
             );
-        let producer: FutureProducer = producer.create().map_err(unavailable)?;
+        let producer =
+            produce::BatchProducer::from_config_and_context(&producer, produce::BatchContext)
+                .map_err(unavailable)?;
         let admin = config.client().create().map_err(unavailable)?;
         Ok(KafkaLog {
             config,
@@ -163,23 +165,9 @@ impl KafkaLog {
 impl DurableLog for KafkaLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
         self.ensure_topics(&[topic]).await?;
-        let sends = records.iter().map(|record| {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for (name, value) in &record.headers {
-                headers = headers.insert(Header {
-                    key: name,
-                    value: Some(value.as_ref()),
-                });
-            }
-            let message = FutureRecord::to(topic)
-                .key(record.key.as_bytes())
-                .payload(record.payload.as_ref())
-                .headers(headers);
-            self.producer.send(message, DELIVERY_TIMEOUT)
-        });
-        for result in futures::future::join_all(sends).await {
-            result.map_err(|(e, _)| unavailable(e))?;
-        }
+        produce::produce_batch(&self.producer, topic, records, DELIVERY_TIMEOUT)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
