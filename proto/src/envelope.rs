@@ -6,13 +6,18 @@
 //! fields routing relies on (exchange, market, received time, a payload), and leaves the
 //! payload's numbers to whoever stores or shows them (storage dead-letters what it cannot
 //! store).
+//!
+//! Storage keeps one order book per market and interval and drops the rest; [`read_book_key`]
+//! gives it a book's market and exchange time, so it can tell a book it will drop before
+//! decoding its levels.
 
 use bytes::Bytes;
 use prost::Message as _;
-use tickmesh_domain::{EventKind, Exchange, UtcMicros};
+use tickmesh_domain::{EventKind, Exchange, Market, UtcMicros};
 
 use crate::codec::DecodeError;
-use crate::convert::{ConvertError, required_exchange, time_from_wire};
+use crate::convert::{ConvertError, market_from_wire, required_exchange, time_from_wire};
+use crate::market::v1 as wire;
 
 /// The routing facts of one encoded event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +39,8 @@ struct Wire {
     exchange: i32,
     #[prost(bytes = "bytes", tag = "2")]
     market: Bytes,
+    #[prost(message, optional, tag = "3")]
+    exchange_time: Option<prost_types::Timestamp>,
     #[prost(message, optional, tag = "4")]
     received_time: Option<prost_types::Timestamp>,
     #[prost(oneof = "Body", tags = "5, 6, 7")]
@@ -70,6 +77,32 @@ pub fn read_envelope(bytes: &Bytes) -> Result<Envelope, DecodeError> {
         kind,
         received_time,
     })
+}
+
+/// Which order book an encoded event is: its market and exchange time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookKey {
+    /// Where the book comes from.
+    pub exchange: Exchange,
+    /// Its market.
+    pub market: Market,
+    /// When the exchange says the book was current.
+    pub exchange_time: UtcMicros,
+}
+
+/// The [`BookKey`] of an encoded order book; `None` for other kinds. Only the envelope is
+/// read: the levels are neither decoded nor checked.
+pub fn read_book_key(bytes: &Bytes) -> Result<Option<BookKey>, DecodeError> {
+    let wire = Wire::decode(bytes.clone())?;
+    if !matches!(wire.body, Some(Body::OrderBook(_))) {
+        return Ok(None);
+    }
+    let market = wire::Market::decode(wire.market)?;
+    Ok(Some(BookKey {
+        exchange: required_exchange("exchange", wire.exchange)?,
+        market: market_from_wire("market", Some(&market))?,
+        exchange_time: time_from_wire("exchange_time", wire.exchange_time.as_ref())?,
+    }))
 }
 
 #[cfg(test)]
@@ -128,6 +161,26 @@ mod tests {
             assert_eq!(envelope.kind, event.kind());
             assert_eq!(envelope.received_time, event.received_time);
         }
+    }
+
+    #[test]
+    fn a_book_key_agrees_with_a_full_decode_and_other_kinds_have_none() {
+        for payload in payloads() {
+            let event = event(payload);
+            let key = read_book_key(&Bytes::from(encode_event(&event))).unwrap();
+            match event.kind() {
+                EventKind::OrderBook => assert_eq!(
+                    key,
+                    Some(BookKey {
+                        exchange: event.exchange,
+                        market: event.market,
+                        exchange_time: event.exchange_time,
+                    })
+                ),
+                _ => assert_eq!(key, None),
+            }
+        }
+        assert!(read_book_key(&Bytes::from_static(b"garbage")).is_err());
     }
 
     #[test]

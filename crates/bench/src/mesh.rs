@@ -103,8 +103,12 @@ impl Mesh {
         id: &str,
         feeds_env: Vec<(String, String)>,
     ) -> anyhow::Result<Mesh> {
+        // Warnings only, through the setting rather than `RUST_LOG` (which the services
+        // prefer over it): `--service-env TICKMESH__LOG__FILTER=...` can then raise it. An
+        // empty `RUST_LOG` counts as unset, and keeps the caller's out of the services.
         let mut env = vec![
-            ("RUST_LOG".to_owned(), "warn".to_owned()),
+            ("RUST_LOG".to_owned(), String::new()),
+            ("TICKMESH__LOG__FILTER".to_owned(), "warn".to_owned()),
             ("TICKMESH__METRICS__LISTEN".to_owned(), "off".to_owned()),
         ];
         env.extend(feeds_env);

@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{MINUTE, TestDb, book, btc, ticker, trade};
+use prost::Message as _;
 use tickmesh_bus::memory::MemoryLog;
 use tickmesh_bus::{DurableLog, Record};
 use tickmesh_domain::{Exchange, MarketEvent, Side};
 use tickmesh_proto::codec::encode_event;
+use tickmesh_proto::convert::event_to_wire;
+use tickmesh_proto::market::v1::market_event;
 use tickmesh_proto::routing::{
     ERROR_HEADER, ORDERBOOKS_TOPIC, TICKERS_TOPIC, TRADES_TOPIC, TopicNames,
 };
@@ -178,6 +181,51 @@ async fn events_reach_the_database_and_garbage_the_dlq(topics: TopicNames) {
             .await
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn books_the_throttle_would_drop_are_counted_and_not_stored() {
+    let db = TestDb::sqlite().await;
+    let log = MemoryLog::new(1_000);
+    let topics = TopicNames::default();
+    let stats = Arc::new(StorageStats::new());
+    let shutdown = CancellationToken::new();
+    let service = tokio::spawn(run(
+        Arc::new(log.clone()),
+        MarketStore::new(db.conn.clone(), StoreConfig::default()),
+        config(),
+        Arc::clone(&stats),
+        shutdown.clone(),
+    ));
+    log.append(&topics.orderbooks, &[record(&book(MINUTE))])
+        .await
+        .unwrap();
+    wait_for(&stats, |s| s.events_written == 1).await;
+    // Committed at MINUTE: the first two are within the 1 s interval, so they are skipped
+    // without decoding their levels, which the second could not survive (a full decode
+    // dead-letters it).
+    let mut broken = event_to_wire(&book(MINUTE + 999_999));
+    if let Some(market_event::Payload::OrderBook(b)) = broken.payload.as_mut() {
+        b.bids[0].price = "not a number".to_owned();
+    }
+    let books = [
+        record(&book(MINUTE + 500_000)),
+        Record::new("bithumb:BTC/KRW", broken.encode_to_vec()),
+        record(&book(MINUTE + 1_000_000)),
+    ];
+    log.append(&topics.orderbooks, &books).await.unwrap();
+    wait_for(&stats, |s| s.events_written == 4).await;
+    shutdown.cancel();
+    service.await.unwrap().unwrap();
+
+    let times: Vec<i64> = query::orderbooks(&db.conn, Exchange::Bithumb, btc())
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.exchange_time.as_micros())
+        .collect();
+    assert_eq!(times, [MINUTE, MINUTE + 1_000_000]);
+    assert_eq!(stats.snapshot().dlq, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

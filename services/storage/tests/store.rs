@@ -254,6 +254,15 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         (first.orderbooks_stored, first.orderbooks_throttled),
         (2, 2)
     );
+    // What the consumer may skip decoding: only books too close to a committed snapshot.
+    let certain =
+        |store: &MarketStore, exchange, at| store.book_throttled(exchange, btc(), UtcMicros(at));
+    assert!(certain(&store, Exchange::Bithumb, ms(999)));
+    assert!(!certain(&store, Exchange::Bithumb, ms(1_000)));
+    assert!(
+        !certain(&store, Exchange::Korbit, ms(0)),
+        "a market not seen yet"
+    );
     let second = store
         .write(&[book(ms(1_000)), book(ms(1_500)), book(ms(2_100))])
         .await
@@ -262,6 +271,8 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         (second.orderbooks_stored, second.orderbooks_throttled),
         (2, 1)
     );
+    assert!(certain(&store, Exchange::Bithumb, ms(3_099)));
+    assert!(!certain(&store, Exchange::Bithumb, ms(3_100)));
 
     // A restarted store learns the last stored snapshot from the table.
     let mut restarted = MarketStore::new(db.conn.clone(), StoreConfig::default());

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tickmesh_bus::{Delivery, DurableLog, LogConsumer};
 use tickmesh_proto::routing::{STORAGE_GROUP, TopicNames};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{debug, info};
 
 use self::steps::Backoff;
 use crate::{ShardedStore, StorageError, StorageStats};
@@ -118,23 +118,44 @@ pub async fn run(
             }
         }
         let batch = std::mem::take(&mut ahead);
-        let Some(events) =
-            steps::prepare(log.as_ref(), &config.topics.dlq, &batch, &stats, &shutdown).await?
+        let Some(prepared) = steps::prepare(
+            log.as_ref(),
+            &config.topics.dlq,
+            &store,
+            &batch,
+            &stats,
+            &shutdown,
+        )
+        .await?
         else {
             break;
         };
         let started = Instant::now();
         let (written, fetched) = tokio::join!(
-            steps::write(&mut store, events, &batch, &stats, &shutdown),
+            async {
+                let written = steps::write(&mut store, prepared, &batch, &stats, &shutdown).await;
+                (written, started.elapsed())
+            },
             async {
                 if !settle(consumer.as_mut(), &mut committed, &stats, &shutdown).await? {
-                    return Ok::<_, StorageError>(None);
+                    return Ok::<_, StorageError>((None, started.elapsed(), started.elapsed()));
                 }
-                steps::fetch(consumer.as_mut(), &config, &stats, &shutdown).await
+                let acked = started.elapsed();
+                let fetched = steps::fetch(consumer.as_mut(), &config, &stats, &shutdown).await?;
+                Ok((fetched, acked, started.elapsed()))
             }
         );
-        let (written, fetched) = (written?, fetched?);
-        if !written {
+        let ((written, write_took), fetched) = (written, fetched?);
+        let (fetched, ack_took, fetch_done) = fetched;
+        // Which side of the pipeline a batch waits for: the database, or the log.
+        debug!(
+            records = batch.len(),
+            write_ms = write_took.as_millis(),
+            ack_ms = ack_took.as_millis(),
+            ack_and_fetch_ms = fetch_done.as_millis(),
+            "batch timings"
+        );
+        if !written? {
             break;
         }
         committed = Some((batch, started));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tickmesh_bus::{Delivery, DurableLog, LogConsumer, Record};
 use tickmesh_domain::MarketEvent;
 use tickmesh_proto::codec::decode_event;
+use tickmesh_proto::envelope::read_book_key;
 use tickmesh_proto::routing::ERROR_HEADER;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, warn};
@@ -71,18 +72,39 @@ async fn linger(
     batch
 }
 
+/// The events of a batch to write, and how many order books were left out because the
+/// throttle was certain to drop them.
+pub(super) struct Prepared {
+    pub(super) events: Vec<MarketEvent>,
+    pub(super) books_skipped: usize,
+}
+
 /// Decodes `batch` and sends what is not a storable event to the dead-letter topic. `None`
 /// when shutdown interrupted the dead-letter append.
+///
+/// An order book that `store` is certain to throttle is not decoded at all: at the bench's
+/// 35,000 events/s nearly every book is throttled (15 markets, one snapshot a second each,
+/// about 5,000 books a second), and decoding their levels took about 40 ms of a 60 ms
+/// batch of 2,000 books. Such a book is dropped unexamined beyond its envelope, so a bad
+/// number inside it is not dead-lettered; it would not have been stored either way.
 pub(super) async fn prepare(
     log: &dyn DurableLog,
     dlq: &str,
+    store: &ShardedStore,
     batch: &[Delivery],
     stats: &StorageStats,
     shutdown: &CancellationToken,
-) -> Result<Option<Vec<MarketEvent>>, StorageError> {
+) -> Result<Option<Prepared>, StorageError> {
     let mut events = Vec::with_capacity(batch.len());
+    let mut books_skipped = 0;
     let mut dead = Vec::new();
     for delivery in batch {
+        if let Ok(Some(book)) = read_book_key(&delivery.record.payload)
+            && store.book_throttled(book.exchange, book.market, book.exchange_time)
+        {
+            books_skipped += 1;
+            continue;
+        }
         match decode(delivery) {
             Ok(event) => events.push(event),
             Err(reason) => {
@@ -104,14 +126,17 @@ pub(super) async fn prepare(
         }
         stats.dead_lettered(dead.len());
     }
-    Ok(Some(events))
+    Ok(Some(Prepared {
+        events,
+        books_skipped,
+    }))
 }
 
 /// Writes the events of `batch` (from [`prepare`]) until the database commits them. `false`
 /// when shutdown interrupted the retries.
 pub(super) async fn write(
     store: &mut ShardedStore,
-    events: Vec<MarketEvent>,
+    prepared: Prepared,
     batch: &[Delivery],
     stats: &StorageStats,
     shutdown: &CancellationToken,
@@ -123,11 +148,18 @@ pub(super) async fn write(
         tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
     }
     async {
+        let Prepared {
+            events,
+            books_skipped,
+        } = prepared;
         let groups = store.split(events);
         let mut backoff = Backoff::new();
         let summary: WriteSummary = loop {
             match store.write(&groups).await {
-                Ok(summary) => break summary,
+                Ok(mut summary) => {
+                    summary.orderbooks_throttled += books_skipped;
+                    break summary;
+                }
                 Err(e) => {
                     stats.db_error();
                     if !backoff.after(e, "database write", shutdown).await? {
@@ -136,7 +168,8 @@ pub(super) async fn write(
                 }
             }
         };
-        stats.committed(groups.iter().map(Vec::len).sum(), &summary);
+        let handled = groups.iter().map(Vec::len).sum::<usize>() + books_skipped;
+        stats.committed(handled, &summary);
         tracing::debug!(records = batch.len(), ?summary, "batch committed");
         Ok(true)
     }

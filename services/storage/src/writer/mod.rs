@@ -178,6 +178,24 @@ impl MarketStore {
         })
     }
 
+    /// Whether a book of this market at `exchange_time` is certain to be throttled: it comes
+    /// less than the interval after the last *committed* snapshot. Any snapshot this store
+    /// keeps later is at least that late, so the book is too close to it as well; a market
+    /// not seen yet is never certain. Lets the consumer skip decoding such books.
+    pub fn book_throttled(
+        &self,
+        exchange: Exchange,
+        market: Market,
+        exchange_time: UtcMicros,
+    ) -> bool {
+        let interval =
+            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
+        match self.last_book.get(&(exchange, market)) {
+            Some(Some(last)) => exchange_time < last.add_micros(interval),
+            _ => false,
+        }
+    }
+
     /// Loads the time of the last stored book of every market in `books` not seen before.
     async fn load_last_books(&mut self, books: &[BookRef<'_>]) -> Result<(), StorageError> {
         for (event, _) in books {

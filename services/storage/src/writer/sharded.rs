@@ -12,7 +12,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
-use tickmesh_domain::MarketEvent;
+use tickmesh_domain::{Exchange, Market, MarketEvent, UtcMicros};
 
 use super::{MarketStore, StoreConfig, WriteSummary};
 use crate::StorageError;
@@ -57,16 +57,36 @@ impl ShardedStore {
             return vec![events];
         }
         let mut groups: Vec<Vec<MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
-        let n = groups.len() as u64;
         for event in events {
-            let mut hasher = DefaultHasher::new();
-            (event.exchange, event.market).hash(&mut hasher);
-            let index = usize::try_from(hasher.finish() % n).unwrap_or(0);
+            let index = self.shard_of(event.exchange, event.market);
             if let Some(group) = groups.get_mut(index) {
                 group.push(event);
             }
         }
         groups
+    }
+
+    /// Whether the writer of this market is certain to throttle a book at `exchange_time`
+    /// (see [`MarketStore::book_throttled`]).
+    pub fn book_throttled(
+        &self,
+        exchange: Exchange,
+        market: Market,
+        exchange_time: UtcMicros,
+    ) -> bool {
+        self.shards
+            .get(self.shard_of(exchange, market))
+            .is_some_and(|store| store.book_throttled(exchange, market, exchange_time))
+    }
+
+    /// The writer of a market.
+    fn shard_of(&self, exchange: Exchange, market: Market) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        let mut hasher = DefaultHasher::new();
+        (exchange, market).hash(&mut hasher);
+        usize::try_from(hasher.finish() % self.shards.len() as u64).unwrap_or(0)
     }
 
     /// Writes each group (from [`ShardedStore::split`]) with its writer, all at once.
