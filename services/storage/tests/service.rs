@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{MINUTE, TestDb, book, btc, ticker, trade};
+use common::{MINUTE, TestDb, book, book_times, btc, ticker, trade};
 use prost::Message as _;
 use tickmesh_bus::memory::MemoryLog;
 use tickmesh_bus::{DurableLog, Record};
@@ -36,6 +36,28 @@ fn config() -> StorageServiceConfig {
         poll_wait: Duration::from_millis(20),
         ..StorageServiceConfig::default()
     }
+}
+
+/// The storage loop on `log` and `db` with the test settings: its stats, its shutdown, and
+/// its task.
+fn start(
+    log: &MemoryLog,
+    db: &TestDb,
+) -> (
+    Arc<StorageStats>,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), tickmesh_storage::StorageError>>,
+) {
+    let stats = Arc::new(StorageStats::new());
+    let shutdown = CancellationToken::new();
+    let service = tokio::spawn(run(
+        Arc::new(log.clone()),
+        MarketStore::new(db.conn.clone(), StoreConfig::default()),
+        config(),
+        Arc::clone(&stats),
+        shutdown.clone(),
+    ));
+    (stats, shutdown, service)
 }
 
 /// Waits (up to 10 s) until the stats satisfy `done`.
@@ -188,15 +210,7 @@ async fn books_the_throttle_would_drop_are_counted_and_not_stored() {
     let db = TestDb::sqlite().await;
     let log = MemoryLog::new(1_000);
     let topics = TopicNames::default();
-    let stats = Arc::new(StorageStats::new());
-    let shutdown = CancellationToken::new();
-    let service = tokio::spawn(run(
-        Arc::new(log.clone()),
-        MarketStore::new(db.conn.clone(), StoreConfig::default()),
-        config(),
-        Arc::clone(&stats),
-        shutdown.clone(),
-    ));
+    let (stats, shutdown, service) = start(&log, &db);
     log.append(&topics.orderbooks, &[record(&book(MINUTE))])
         .await
         .unwrap();
@@ -218,13 +232,10 @@ async fn books_the_throttle_would_drop_are_counted_and_not_stored() {
     shutdown.cancel();
     service.await.unwrap().unwrap();
 
-    let times: Vec<i64> = query::orderbooks(&db.conn, Exchange::Bithumb, btc())
-        .await
-        .unwrap()
-        .iter()
-        .map(|b| b.exchange_time.as_micros())
-        .collect();
-    assert_eq!(times, [MINUTE, MINUTE + 1_000_000]);
+    assert_eq!(
+        book_times(&db, Exchange::Bithumb).await,
+        [MINUTE, MINUTE + 1_000_000]
+    );
     assert_eq!(stats.snapshot().dlq, 0);
 }
 
@@ -239,15 +250,7 @@ async fn a_failing_database_is_retried_and_nothing_is_acknowledged_before_the_co
     )
     .await
     .unwrap();
-    let stats = Arc::new(StorageStats::new());
-    let shutdown = CancellationToken::new();
-    let service = tokio::spawn(run(
-        Arc::new(log.clone()),
-        MarketStore::new(db.conn.clone(), StoreConfig::default()),
-        config(),
-        Arc::clone(&stats),
-        shutdown.clone(),
-    ));
+    let (stats, shutdown, service) = start(&log, &db);
     wait_for(&stats, |s| s.db_errors >= 2).await;
     assert_eq!(stats.snapshot().batches, 0);
 
@@ -276,15 +279,7 @@ async fn shutdown_interrupts_retries_without_acknowledging() {
     )
     .await
     .unwrap();
-    let stats = Arc::new(StorageStats::new());
-    let shutdown = CancellationToken::new();
-    let service = tokio::spawn(run(
-        Arc::new(log.clone()),
-        MarketStore::new(db.conn.clone(), StoreConfig::default()),
-        config(),
-        Arc::clone(&stats),
-        shutdown.clone(),
-    ));
+    let (stats, shutdown, service) = start(&log, &db);
     wait_for(&stats, |s| s.db_errors >= 1).await;
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(2), service)

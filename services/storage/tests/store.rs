@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{MINUTE, TestDb, book, btc, d, event, ticker, trade};
+use common::{MINUTE, TestDb, book, book_times, btc, d, event, ticker, trade};
 use tickmesh_domain::{
     Candle, CandleInterval, Exchange, MarketEvent, Payload, Side, Trade, TradeId, UtcMicros,
 };
@@ -285,13 +285,10 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         (1, 1)
     );
 
-    let times: Vec<i64> = query::orderbooks(&db.conn, Exchange::Bithumb, btc())
-        .await
-        .unwrap()
-        .iter()
-        .map(|b| b.exchange_time.as_micros())
-        .collect();
-    assert_eq!(times, [ms(0), ms(1_000), ms(2_100), ms(3_100)]);
+    assert_eq!(
+        book_times(&db, Exchange::Bithumb).await,
+        [ms(0), ms(1_000), ms(2_100), ms(3_100)]
+    );
     let upbit = query::orderbooks(&db.conn, Exchange::Upbit, btc())
         .await
         .unwrap();

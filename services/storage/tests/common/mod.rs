@@ -155,3 +155,13 @@ pub fn book(exchange_us: i64) -> MarketEvent {
         }),
     )
 }
+
+/// The exchange times of the stored BTC/KRW book snapshots of `exchange`, oldest first.
+pub async fn book_times(db: &TestDb, exchange: Exchange) -> Vec<i64> {
+    tickmesh_storage::query::orderbooks(&db.conn, exchange, btc())
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.exchange_time.as_micros())
+        .collect()
+}
