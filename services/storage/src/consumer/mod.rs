@@ -120,7 +120,7 @@ pub async fn run(
         let batch = std::mem::take(&mut ahead);
         let Some(prepared) = steps::prepare(
             log.as_ref(),
-            &config.topics.dlq,
+            &config.topics,
             &store,
             &batch,
             &stats,

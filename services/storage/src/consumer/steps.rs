@@ -7,7 +7,7 @@ use tickmesh_bus::{Delivery, DurableLog, LogConsumer, Record};
 use tickmesh_domain::MarketEvent;
 use tickmesh_proto::codec::decode_event;
 use tickmesh_proto::envelope::read_book_key;
-use tickmesh_proto::routing::ERROR_HEADER;
+use tickmesh_proto::routing::{ERROR_HEADER, TopicNames};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, warn};
 
@@ -89,7 +89,7 @@ pub(super) struct Prepared {
 /// number inside it is not dead-lettered; it would not have been stored either way.
 pub(super) async fn prepare(
     log: &dyn DurableLog,
-    dlq: &str,
+    topics: &TopicNames,
     store: &ShardedStore,
     batch: &[Delivery],
     stats: &StorageStats,
@@ -99,7 +99,9 @@ pub(super) async fn prepare(
     let mut books_skipped = 0;
     let mut dead = Vec::new();
     for delivery in batch {
-        if let Ok(Some(book)) = read_book_key(&delivery.record.payload)
+        // Only the books topic is looked at twice; a book anywhere else is decoded in full.
+        if delivery.topic == topics.orderbooks
+            && let Ok(Some(book)) = read_book_key(&delivery.record.payload)
             && store.book_throttled(book.exchange, book.market, book.exchange_time)
         {
             books_skipped += 1;
@@ -115,7 +117,7 @@ pub(super) async fn prepare(
     }
     if !dead.is_empty() {
         let mut backoff = Backoff::new();
-        while let Err(e) = log.append(dlq, &dead).await {
+        while let Err(e) = log.append(&topics.dlq, &dead).await {
             stats.bus_error();
             if !backoff
                 .after(e.into(), "dead-letter append", shutdown)
