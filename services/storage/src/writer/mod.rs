@@ -188,12 +188,17 @@ impl MarketStore {
         market: Market,
         exchange_time: UtcMicros,
     ) -> bool {
-        let interval =
-            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
         match self.last_book.get(&(exchange, market)) {
-            Some(Some(last)) => exchange_time < last.add_micros(interval),
+            Some(Some(last)) => self.too_soon(*last, exchange_time),
             _ => false,
         }
+    }
+
+    /// Whether a book at `at` comes less than the interval after a snapshot kept at `last`.
+    fn too_soon(&self, last: UtcMicros, at: UtcMicros) -> bool {
+        let interval =
+            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
+        at < last.add_micros(interval)
     }
 
     /// Loads the time of the last stored book of every market in `books` not seen before.
@@ -220,8 +225,6 @@ impl MarketStore {
     /// Picks the books to store: the first of a market, then each at least the interval of
     /// exchange time after the last one kept.
     fn throttle<'a>(&self, books: &[BookRef<'a>]) -> Throttled<'a> {
-        let interval =
-            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
         let mut out = Throttled {
             keep: Vec::new(),
             dropped: 0,
@@ -235,7 +238,7 @@ impl MarketStore {
                 .or_else(|| self.last_book.get(&key))
                 .copied()
                 .flatten();
-            if last.is_none_or(|last| event.exchange_time >= last.add_micros(interval)) {
+            if last.is_none_or(|last| !self.too_soon(last, event.exchange_time)) {
                 out.keep.push((event, book));
                 out.last_book.insert(key, Some(event.exchange_time));
             } else {
