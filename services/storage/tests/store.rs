@@ -241,6 +241,65 @@ async fn candles_merge_across_batches_in_trade_time_order(db: TestDb) {
 }
 on_both_backends!(candles_merge_across_batches_in_trade_time_order);
 
+async fn candles_of_several_markets_break_time_ties_by_trade_id(db: TestDb) {
+    let eth = tickmesh_domain::Market::parse("KRW-ETH").unwrap();
+    let at = |mut e: MarketEvent, exchange: Exchange, market| {
+        e.exchange = exchange;
+        e.market = market;
+        e
+    };
+    let t = MINUTE + 5_000_000;
+    // One batch, three markets interleaved; every trade of a market at the same instant, ids
+    // out of order, so only the id can decide the open and the close.
+    let first = vec![
+        at(trade(t, 7, "30", "1", Side::Buy), Exchange::Upbit, btc()),
+        at(trade(t, 3, "10", "1", Side::Buy), Exchange::Bithumb, eth),
+        at(trade(t, 5, "20", "1", Side::Buy), Exchange::Upbit, btc()),
+        at(trade(t, 9, "40", "2", Side::Sell), Exchange::Bithumb, eth),
+        trade(t, 1, "5", "1", Side::Buy),
+    ];
+    // A later batch with a trade at the same instant whose id comes first: it takes the open.
+    let second = vec![at(
+        trade(t, 4, "50", "1", Side::Buy),
+        Exchange::Upbit,
+        btc(),
+    )];
+    let mut store = store(&db);
+    let summary = store.write(&first).await.unwrap();
+    assert_eq!(summary.candles_touched, 3);
+    store.write(&second).await.unwrap();
+
+    let upbit = query::candles_1m(&db.conn, Exchange::Upbit, btc())
+        .await
+        .unwrap();
+    let upbit_trades: Vec<MarketEvent> = first
+        .iter()
+        .chain(&second)
+        .filter(|e| e.exchange == Exchange::Upbit)
+        .cloned()
+        .collect();
+    assert_eq!(upbit, expected_candles(&upbit_trades));
+    assert_eq!((upbit[0].open, upbit[0].close), (d("50"), d("30")));
+    assert_eq!(upbit[0].first_trade, (UtcMicros(t), TradeId(4)));
+    assert_eq!(upbit[0].last_trade, (UtcMicros(t), TradeId(7)));
+
+    let eth_candles = query::candles_1m(&db.conn, Exchange::Bithumb, eth)
+        .await
+        .unwrap();
+    assert_eq!(eth_candles.len(), 1);
+    assert_eq!(
+        (eth_candles[0].open, eth_candles[0].close),
+        (d("10"), d("40"))
+    );
+    assert_eq!(eth_candles[0].quote_volume, d("90"));
+    let btc_candles = query::candles_1m(&db.conn, Exchange::Bithumb, btc())
+        .await
+        .unwrap();
+    assert_eq!(btc_candles.len(), 1);
+    assert_eq!(btc_candles[0].trade_count, 1);
+}
+on_both_backends!(candles_of_several_markets_break_time_ties_by_trade_id);
+
 async fn order_books_are_throttled_per_market(db: TestDb) {
     let ms = |n: i64| MINUTE + n * 1_000;
     let mut other_market = book(ms(100));
@@ -375,25 +434,41 @@ async fn large_batches_are_split_under_the_parameter_limits(db: TestDb) {
 on_both_backends!(large_batches_are_split_under_the_parameter_limits);
 
 async fn concurrent_writers_never_lose_a_candle_update(db: TestDb) {
-    // Two stores (two service replicas) writing trades of the same minute at once.
-    let writer = |first_id: u64| {
+    // Two stores (two service replicas) writing trades of the same minute of two markets at
+    // once, each listing the markets in the other order: neither may lose the other's update,
+    // nor deadlock on the two candles.
+    let eth = tickmesh_domain::Market::parse("KRW-ETH").unwrap();
+    let writer = |first_id: u64, markets: [tickmesh_domain::Market; 2]| {
         let mut store = store(&db);
         async move {
             for i in 0..20 {
-                let id = first_id + i;
-                let t = trade(MINUTE + id as i64 * 1_000, id, "100", "1", Side::Buy);
-                store.write(&[t]).await.unwrap();
+                let id = first_id + 2 * i;
+                let batch: Vec<MarketEvent> = markets
+                    .iter()
+                    .zip([id, id + 1])
+                    .map(|(&market, id)| {
+                        let mut t = trade(MINUTE + id as i64 * 1_000, id, "100", "1", Side::Buy);
+                        t.market = market;
+                        t
+                    })
+                    .collect();
+                store.write(&batch).await.unwrap();
             }
         }
     };
-    let (a, b) = tokio::join!(tokio::spawn(writer(1_000)), tokio::spawn(writer(2_000)));
+    let (a, b) = tokio::join!(
+        tokio::spawn(writer(1_000, [btc(), eth])),
+        tokio::spawn(writer(2_000, [eth, btc()]))
+    );
     a.unwrap();
     b.unwrap();
-    let candles = query::candles_1m(&db.conn, Exchange::Bithumb, btc())
-        .await
-        .unwrap();
-    assert_eq!(candles.len(), 1);
-    assert_eq!(candles[0].trade_count, 40);
-    assert_eq!(candles[0].volume, d("40"));
+    for market in [btc(), eth] {
+        let candles = query::candles_1m(&db.conn, Exchange::Bithumb, market)
+            .await
+            .unwrap();
+        assert_eq!(candles.len(), 1);
+        assert_eq!(candles[0].trade_count, 40);
+        assert_eq!(candles[0].volume, d("40"));
+    }
 }
 on_both_backends!(concurrent_writers_never_lose_a_candle_update);

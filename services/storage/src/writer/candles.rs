@@ -1,9 +1,11 @@
-//! One-minute candles from newly inserted trades, merged with what is stored.
+//! One-minute candles from newly inserted trades, merged with what is stored: the SQLite path,
+//! where the merge happens in Rust because decimals are stored as text. PostgreSQL merges in
+//! the batch statement instead ([`super::postgres`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter};
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
 use super::insert::{TradeRef, row_error, rows_per_statement, trade_id};
@@ -33,9 +35,6 @@ pub(super) async fn upsert<C: ConnectionTrait>(
             .or_insert(candle);
     }
     let markets: BTreeSet<(Exchange, Market)> = candles.keys().map(|&(e, m, _)| (e, m)).collect();
-    if backend == DbBackend::Postgres {
-        lock_markets(db, &markets).await?;
-    }
     // One read per chunk of markets rather than one per market: with hundreds of markets a
     // batch would otherwise spend its time in round trips.
     let markets: Vec<(Exchange, Market)> = markets.into_iter().collect();
@@ -72,32 +71,6 @@ pub(super) async fn upsert<C: ConnectionTrait>(
     }
     write(db, backend, &candles).await?;
     Ok(candles.len())
-}
-
-/// Holds transaction-scoped PostgreSQL advisory locks on the candles of `markets`, taken in
-/// one statement and in the set's sorted order, so two writers never wait on each other in a
-/// cycle (`unnest` yields the array in order, and the locks are taken row by row).
-async fn lock_markets<C: ConnectionTrait>(
-    db: &C,
-    markets: &BTreeSet<(Exchange, Market)>,
-) -> Result<(), StorageError> {
-    if markets.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<String> = markets
-        .iter()
-        .map(|(exchange, market)| format!("candles_1m:{exchange}:{market}"))
-        .collect();
-    // Keys hold only letters, digits, `:` and `/` (exchange names and asset codes), so a
-    // comma-joined list splits back exactly.
-    let statement = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
-         FROM unnest(string_to_array($1, ',')) AS k",
-        [keys.join(",").into()],
-    );
-    db.execute(statement).await?;
-    Ok(())
 }
 
 /// Writes merged candles over the stored ones.

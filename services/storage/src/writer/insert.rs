@@ -1,6 +1,5 @@
-//! Multi-row inserts of trades (learning which were new), tickers and order books.
-//!
-//! On PostgreSQL, trades and tickers go in as column arrays instead ([`super::unnest`]).
+//! Multi-row inserts of trades (learning which were new), tickers and order books: the SQLite
+//! path. PostgreSQL writes a whole batch in one statement instead ([`super::postgres`]).
 //!
 //! Values go through [`StoredDecimal::to_expr`] so decimals keep their exact digits and scale
 //! on both backends. Inserts are cut into chunks below the bind-parameter limits (SQLite 32766,
@@ -57,6 +56,16 @@ pub(super) fn row_error(e: sea_orm::sea_query::error::Error) -> StorageError {
     StorageError::Db(DbErr::Custom(format!("malformed insert: {e}")))
 }
 
+/// The first occurrence of each trade of `batch`, in batch order.
+pub(super) fn unique_trades<'a>(batch: &[TradeRef<'a>]) -> Vec<TradeRef<'a>> {
+    let mut seen = HashSet::new();
+    batch
+        .iter()
+        .filter(|(e, t)| seen.insert((e.exchange, e.market, t.trade_id)))
+        .copied()
+        .collect()
+}
+
 /// Inserts `batch`, skipping trades already stored. Returns the trades that were new (first
 /// occurrence when a batch repeats one) and how many were not.
 pub(super) async fn trades<'a, C: ConnectionTrait>(
@@ -64,12 +73,7 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
     backend: DbBackend,
     batch: &[TradeRef<'a>],
 ) -> Result<(Vec<TradeRef<'a>>, usize), StorageError> {
-    let mut seen = HashSet::new();
-    let unique: Vec<TradeRef<'a>> = batch
-        .iter()
-        .filter(|(e, t)| seen.insert((e.exchange, e.market, t.trade_id)))
-        .copied()
-        .collect();
+    let unique = unique_trades(batch);
     use trades::Column as C;
     let columns = [
         C::Exchange,
@@ -82,12 +86,6 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
         C::ReceivedTimeUs,
     ];
     let mut new = Vec::with_capacity(unique.len());
-    if backend == DbBackend::Postgres && !unique.is_empty() {
-        let inserted = super::unnest::trades(db, &unique).await?;
-        keep_inserted(&unique, &inserted, &mut new)?;
-        let duplicates = batch.len() - new.len();
-        return Ok((new, duplicates));
-    }
     for chunk in unique.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();
         insert.into_table(trades::Entity).columns(columns);
@@ -165,10 +163,6 @@ pub(super) async fn tickers<C: ConnectionTrait>(
         C::BestBid,
         C::BestAsk,
     ];
-    if backend == DbBackend::Postgres && !batch.is_empty() {
-        let stored = super::unnest::tickers(db, batch).await?;
-        return Ok(usize::try_from(stored).unwrap_or(usize::MAX));
-    }
     let mut stored = 0;
     for chunk in batch.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();

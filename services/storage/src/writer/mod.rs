@@ -1,28 +1,31 @@
-//! [`MarketStore`]: batches of market events written in one transaction, idempotently.
+//! [`MarketStore`]: batches of market events written atomically, idempotently.
 //!
-//! What one [`MarketStore::write`] does, all inside one transaction:
+//! What one [`MarketStore::write`] stores, all or nothing:
 //!
-//! 1. **trades**: multi-row `INSERT ... ON CONFLICT (exchange, market, trade_id) DO NOTHING
-//!    RETURNING` the keys that were new (PostgreSQL, and SQLite since 3.35).
+//! 1. **trades**: `INSERT ... ON CONFLICT (exchange, market, trade_id) DO NOTHING RETURNING`
+//!    the trades that were new (PostgreSQL, and SQLite since 3.35).
 //! 2. **candles**: built from the *new* trades only, so a replayed batch never counts volume
-//!    twice; aggregated per minute with the domain [`Candle`](tickmesh_domain::Candle), merged
-//!    with the stored candles in Rust and written back with an upsert. The merge is not done in
-//!    SQL because SQLite stores decimals as text, where `max()` and `<` compare lexically
-//!    (`"9" > "10"`).
+//!    twice, and merged into the stored one-minute candles: the open from the earliest trade,
+//!    the close from the latest (ties broken by trade id), as the domain's
+//!    [`Candle::merge`](tickmesh_domain::Candle::merge) decides.
 //! 3. **tickers**: `INSERT ... ON CONFLICT DO NOTHING`.
 //! 4. **order books**: throttled per market to one snapshot per
 //!    [`StoreConfig::orderbook_interval`] of exchange time, then `ON CONFLICT DO NOTHING`.
 //!
-//! Concurrency: SQLite runs one writer at a time, and each transaction here starts with an
-//! insert, so it holds the write lock before it reads candles. On PostgreSQL two storage
-//! consumers could read the same candle and both write back their own merge; a
-//! transaction-scoped advisory lock per market serialises them (taken in sorted order, after
-//! the trade inserts, so lock waits cannot form a cycle).
+//! The two backends do this differently:
+//!
+//! * **PostgreSQL**: one statement of data-modifying CTEs ([`postgres`]), one round trip per
+//!   batch; the candle merge is the upsert's `ON CONFLICT DO UPDATE`, which runs under the
+//!   candle's row lock, so two storage replicas writing one candle cannot lose an update.
+//! * **SQLite**: a transaction of multi-row inserts ([`insert`]); candles are read back and
+//!   merged in Rust ([`candles`]), because SQLite stores decimals as text, where `max()` and
+//!   `<` compare lexically (`"9" > "10"`). SQLite runs one writer at a time, and the
+//!   transaction starts with an insert, so it holds the write lock before it reads candles.
 
 mod candles;
 mod insert;
+mod postgres;
 mod sharded;
-mod unnest;
 
 pub use sharded::ShardedStore;
 
@@ -30,12 +33,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, UtcMicros};
 
-use self::insert::BookRef;
+use self::insert::{BookRef, TickerRef, TradeRef};
 
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
@@ -158,16 +161,42 @@ impl MarketStore {
             last_book,
         } = self.throttle(&books);
 
-        let backend = self.db.get_database_backend();
-        let txn = self.db.begin().await?;
-        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, &trades).await?;
-        let candles_touched = candles::upsert(&txn, backend, &new_trades).await?;
-        let tickers_stored = insert::tickers(&txn, backend, &tickers).await?;
-        let orderbooks_stored = insert::orderbooks(&txn, backend, &books).await?;
-        txn.commit().await?;
+        let summary = if self.db.get_database_backend() == DbBackend::Postgres {
+            let unique = insert::unique_trades(&trades);
+            let written = postgres::write(&self.db, &unique, &tickers, &books).await?;
+            WriteSummary {
+                trades_inserted: written.trades_inserted,
+                trades_duplicate: trades.len() - written.trades_inserted,
+                tickers: written.tickers,
+                orderbooks_stored: written.orderbooks,
+                orderbooks_throttled: throttled + books.len() - written.orderbooks,
+                candles_touched: written.candles_touched,
+            }
+        } else {
+            self.write_in_transaction(&trades, &tickers, &books, throttled)
+                .await?
+        };
 
         // Only a committed snapshot moves the throttle on; a failed batch is retried in full.
         self.last_book.extend(last_book);
+        Ok(summary)
+    }
+
+    /// The SQLite path of [`MarketStore::write`]: one transaction of several statements.
+    async fn write_in_transaction(
+        &self,
+        trades: &[TradeRef<'_>],
+        tickers: &[TickerRef<'_>],
+        books: &[BookRef<'_>],
+        throttled: usize,
+    ) -> Result<WriteSummary, StorageError> {
+        let backend = self.db.get_database_backend();
+        let txn = self.db.begin().await?;
+        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, trades).await?;
+        let candles_touched = candles::upsert(&txn, backend, &new_trades).await?;
+        let tickers_stored = insert::tickers(&txn, backend, tickers).await?;
+        let orderbooks_stored = insert::orderbooks(&txn, backend, books).await?;
+        txn.commit().await?;
         Ok(WriteSummary {
             trades_inserted: new_trades.len(),
             trades_duplicate,

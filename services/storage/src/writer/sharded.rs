@@ -2,7 +2,7 @@
 //! writing its share in its own transaction on its own connection.
 //!
 //! One market always goes to the same writer, so its rows keep their order, its order-book
-//! throttle state lives in one place, and two writers never take the same candle lock. A batch
+//! throttle state lives in one place, and two writers never write the same candle. A batch
 //! is acknowledged only after every share committed; when one fails, the whole batch is
 //! written again, which the idempotent writer absorbs (shares that had committed change
 //! nothing the second time).
