@@ -88,19 +88,29 @@ impl std::fmt::Debug for KafkaLog {
 /// How long a produce may wait for the broker before it is reported as failed.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The producer's properties: idempotent, every replica acknowledges, lz4, a short linger,
+/// then the operator's own (`KafkaConfig::extra`), which win.
+fn producer_config(config: &KafkaConfig) -> ClientConfig {
+    let mut producer = config.client();
+    producer
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        .set("linger.ms", "5")
+        .set(
+            "delivery.timeout.ms",
+            DELIVERY_TIMEOUT.as_millis().to_string(),
+        );
+    for (k, v) in &config.extra {
+        producer.set(k, v);
+    }
+    producer
+}
+
 impl KafkaLog {
     /// Creates the producer and admin clients (no connection is made until first use).
     pub fn new(config: KafkaConfig) -> Result<KafkaLog, BusError> {
-        let mut producer = config.client();
-        producer
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("compression.type", "lz4")
-            .set("linger.ms", "5")
-            .set(
-                "delivery.timeout.ms",
-                DELIVERY_TIMEOUT.as_millis().to_string(),
-            );
+        let producer = producer_config(&config);
         let producer =
             produce::BatchProducer::from_config_and_context(&producer, produce::BatchContext)
                 .map_err(unavailable)?;
@@ -184,5 +194,25 @@ impl DurableLog for KafkaLog {
             group,
             consumer,
         )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_properties_override_the_producer_defaults() {
+        let mut config = KafkaConfig::new("127.0.0.1:9092");
+        config.extra = vec![
+            ("linger.ms".into(), "50".into()),
+            ("client.id".into(), "bridge-a".into()),
+        ];
+        let producer = producer_config(&config);
+        assert_eq!(producer.get("linger.ms"), Some("50"));
+        assert_eq!(producer.get("client.id"), Some("bridge-a"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        let defaults = producer_config(&KafkaConfig::new("127.0.0.1:9092"));
+        assert_eq!(defaults.get("linger.ms"), Some("5"));
     }
 }
