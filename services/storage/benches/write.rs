@@ -48,7 +48,11 @@ fn batch(n: u64, trades: bool) -> Vec<MarketEvent> {
                     trade_id: TradeId(seq),
                     price: price.unwrap(),
                     size: parse_decimal(&format!("0.{:08}", seq % 99_999_999 + 1)).unwrap(),
-                    side: if seq % 2 == 0 { Side::Buy } else { Side::Sell },
+                    side: if seq.is_multiple_of(2) {
+                        Side::Buy
+                    } else {
+                        Side::Sell
+                    },
                 })
             } else {
                 let d = |text: &str| Some(parse_decimal(text).unwrap());
