@@ -82,6 +82,15 @@ pub(super) async fn write<C: ConnectionTrait>(
     tickers: &[TickerRef<'_>],
     books: &[BookRef<'_>],
 ) -> Result<Written, StorageError> {
+    if unique.is_empty() && tickers.is_empty() && books.is_empty() {
+        // Every book throttled: nothing to send.
+        return Ok(Written {
+            trades_inserted: 0,
+            candles_touched: 0,
+            tickers: 0,
+            orderbooks: 0,
+        });
+    }
     let mut values = trade_columns(unique)?;
     values.extend(ticker_columns(tickers));
     values.extend(book_columns(books));
