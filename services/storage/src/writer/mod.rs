@@ -166,10 +166,10 @@ impl MarketStore {
             let written = postgres::write(&self.db, &unique, &tickers, &books).await?;
             WriteSummary {
                 trades_inserted: written.trades_inserted,
-                trades_duplicate: trades.len() - written.trades_inserted,
+                trades_duplicate: trades.len().saturating_sub(written.trades_inserted),
                 tickers: written.tickers,
                 orderbooks_stored: written.orderbooks,
-                orderbooks_throttled: throttled + books.len() - written.orderbooks,
+                orderbooks_throttled: throttled + books.len().saturating_sub(written.orderbooks),
                 candles_touched: written.candles_touched,
             }
         } else {
