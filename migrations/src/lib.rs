@@ -6,8 +6,9 @@
 //! binary float on insert, so `0.00079276` would come back rounded; `TEXT` affinity keeps the
 //! exact digits and scale. `tickmesh-storage` reads both forms back exactly.
 //!
-//! Every market-data table is keyed on its natural key (exchange, market and trade id or time),
-//! which is what lets storage write idempotently with `ON CONFLICT`.
+//! Every market-data table is keyed on its natural key (the market and a trade id or a time),
+//! which is what lets storage write idempotently with `ON CONFLICT`. The market is a small
+//! integer id that `markets` gives each (exchange, market) pair (migration 7 says why).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -21,6 +22,7 @@ mod m20260101_000003_tickers;
 mod m20260101_000004_orderbook_snapshots;
 mod m20260101_000005_candles_1m;
 mod m20261126_000006_byte_order_keys;
+mod m20261126_000007_market_ids;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -44,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000004_orderbook_snapshots::Migration),
             Box::new(m20260101_000005_candles_1m::Migration),
             Box::new(m20261126_000006_byte_order_keys::Migration),
+            Box::new(m20261126_000007_market_ids::Migration),
         ]
     }
 }

@@ -40,7 +40,9 @@ fn newest_ids_sql(pairs: &[(Exchange, Market)]) -> String {
         .collect();
     format!(
         "SELECT v.column1 AS exchange, v.column2 AS market, \
-         (SELECT MAX(t.trade_id) FROM trades t WHERE t.exchange = v.column1 AND t.market = v.column2) AS newest \
+         (SELECT MAX(t.trade_id) FROM trades t WHERE t.market_id = \
+           (SELECT m.id FROM markets m WHERE m.exchange = v.column1 AND m.market = v.column2)) \
+         AS newest \
          FROM (VALUES {}) AS v",
         values.join(", ")
     )
@@ -109,7 +111,8 @@ impl RowWatch {
             .db
             .query_all(Statement::from_string(
                 backend,
-                "SELECT exchange, market, COUNT(*) AS n FROM trades GROUP BY exchange, market",
+                "SELECT m.exchange, m.market, COUNT(*) AS n FROM trades t \
+                 JOIN markets m ON m.id = t.market_id GROUP BY m.exchange, m.market",
             ))
             .await
             .context("cannot count the stored trades")?;
@@ -134,18 +137,16 @@ mod tests {
     async fn the_newest_id_query_runs_on_sqlite() {
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         let backend = db.get_database_backend();
-        db.execute(Statement::from_string(
-            backend,
-            "CREATE TABLE trades (exchange TEXT, market TEXT, trade_id BIGINT)",
-        ))
-        .await
-        .unwrap();
-        db.execute(Statement::from_string(
-            backend,
-            "INSERT INTO trades VALUES ('upbit', 'BTC/KRW', 7), ('upbit', 'BTC/KRW', 9)",
-        ))
-        .await
-        .unwrap();
+        for sql in [
+            "CREATE TABLE markets (id INTEGER PRIMARY KEY, exchange TEXT, market TEXT)",
+            "CREATE TABLE trades (market_id INTEGER, trade_id BIGINT)",
+            "INSERT INTO markets VALUES (1, 'bithumb', 'BTC/KRW'), (2, 'upbit', 'BTC/KRW')",
+            "INSERT INTO trades VALUES (2, 7), (2, 9), (1, 11)",
+        ] {
+            db.execute(Statement::from_string(backend, sql))
+                .await
+                .unwrap();
+        }
         let pairs = vec![
             (Exchange::Upbit, Market::parse("BTC").unwrap()),
             (Exchange::Korbit, Market::parse("BTC").unwrap()),

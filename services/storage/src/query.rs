@@ -3,13 +3,13 @@
 //! Every read goes through [`select_exact`] so decimals come back
 //! as written. The gRPC `HistoryService` builds on these.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, QueryFilter, QueryOrder, Statement};
 use tickmesh_domain::{Candle, Exchange, Market, OrderBook, Ticker, Trade, TradeId, UtcMicros};
 
 use crate::StorageError;
 use crate::entity::{
-    candles_1m, orderbook_snapshots, parse_exchange, parse_market, parse_trade_id, select_exact,
-    tickers, trades,
+    candles_1m, of_market, orderbook_snapshots, parse_exchange, parse_market, parse_trade_id,
+    select_exact, tickers, trades,
 };
 
 /// A stored event's data with its market and both clocks.
@@ -34,8 +34,7 @@ pub async fn trades<C: ConnectionTrait>(
     market: Market,
 ) -> Result<Vec<Stored<Trade>>, StorageError> {
     let rows = select_exact::<trades::Entity>()
-        .filter(trades::Column::Exchange.eq(exchange.as_str()))
-        .filter(trades::Column::Market.eq(market.to_string()))
+        .filter(of_market(trades::Column::MarketId, exchange, market))
         .order_by_asc(trades::Column::TradeId)
         .all(db)
         .await?;
@@ -59,8 +58,7 @@ pub async fn tickers<C: ConnectionTrait>(
     market: Market,
 ) -> Result<Vec<Stored<Ticker>>, StorageError> {
     let rows = select_exact::<tickers::Entity>()
-        .filter(tickers::Column::Exchange.eq(exchange.as_str()))
-        .filter(tickers::Column::Market.eq(market.to_string()))
+        .filter(of_market(tickers::Column::MarketId, exchange, market))
         .order_by_asc(tickers::Column::ExchangeTimeUs)
         .all(db)
         .await?;
@@ -83,8 +81,11 @@ pub async fn orderbooks<C: ConnectionTrait>(
     market: Market,
 ) -> Result<Vec<Stored<OrderBook>>, StorageError> {
     let rows = select_exact::<orderbook_snapshots::Entity>()
-        .filter(orderbook_snapshots::Column::Exchange.eq(exchange.as_str()))
-        .filter(orderbook_snapshots::Column::Market.eq(market.to_string()))
+        .filter(of_market(
+            orderbook_snapshots::Column::MarketId,
+            exchange,
+            market,
+        ))
         .order_by_asc(orderbook_snapshots::Column::ExchangeTimeUs)
         .all(db)
         .await?;
@@ -108,8 +109,7 @@ pub async fn candles_1m<C: ConnectionTrait>(
     market: Market,
 ) -> Result<Vec<Candle>, StorageError> {
     let rows = select_exact::<candles_1m::Entity>()
-        .filter(candles_1m::Column::Exchange.eq(exchange.as_str()))
-        .filter(candles_1m::Column::Market.eq(market.to_string()))
+        .filter(of_market(candles_1m::Column::MarketId, exchange, market))
         .order_by_asc(candles_1m::Column::OpenTimeUs)
         .all(db)
         .await?;
@@ -120,23 +120,21 @@ pub async fn candles_1m<C: ConnectionTrait>(
 pub async fn trade_ids<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<(Exchange, Market, TradeId)>, StorageError> {
-    let rows: Vec<(String, String, i64)> = trades::Entity::find()
-        .select_only()
-        .column(trades::Column::Exchange)
-        .column(trades::Column::Market)
-        .column(trades::Column::TradeId)
-        .order_by_asc(trades::Column::Exchange)
-        .order_by_asc(trades::Column::Market)
-        .order_by_asc(trades::Column::TradeId)
-        .into_tuple()
-        .all(db)
+    let sql = "SELECT m.exchange, m.market, t.trade_id FROM trades t \
+               JOIN markets m ON m.id = t.market_id \
+               ORDER BY m.exchange, m.market, t.trade_id";
+    let rows = db
+        .query_all(Statement::from_string(db.get_database_backend(), sql))
         .await?;
     rows.iter()
-        .map(|(exchange, market, id)| {
+        .map(|row| {
+            let exchange: String = row.try_get("", "exchange")?;
+            let market: String = row.try_get("", "market")?;
+            let id: i64 = row.try_get("", "trade_id")?;
             Ok((
-                parse_exchange("trades", exchange)?,
-                parse_market("trades", market)?,
-                parse_trade_id("trades", "trade_id", *id)?,
+                parse_exchange("markets", &exchange)?,
+                parse_market("markets", &market)?,
+                parse_trade_id("trades", "trade_id", id)?,
             ))
         })
         .collect()

@@ -1,4 +1,4 @@
-//! `candles_1m`: one-minute candles, one row per exchange, market and minute.
+//! `candles_1m`: one-minute candles, one row per market and minute.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,12 +8,9 @@ use crate::decimal::StoredDecimal;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "candles_1m")]
 pub struct Model {
-    /// Exchange identifier.
+    /// The market: its id in `markets`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub exchange: String,
-    /// Canonical market.
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub market: String,
+    pub market_id: i32,
     /// Start of the minute, epoch microseconds.
     #[sea_orm(primary_key, auto_increment = false)]
     pub open_time_us: i64,

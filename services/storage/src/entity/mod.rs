@@ -2,15 +2,18 @@
 //!
 //! Decimal columns are [`StoredDecimal`](crate::decimal::StoredDecimal); read them through
 //! [`select_exact`], which casts them to text so PostgreSQL hands back the exact digits and
-//! scale. Exchange and market are stored as their canonical text (`upbit`, `BTC/KRW`).
+//! scale. The market-data tables key rows on a market id; [`markets`] maps it to the exchange
+//! and market as their canonical text (`upbit`, `BTC/KRW`), and [`of_market`] selects a pair's
+//! rows by its codes.
 
 pub mod candles_1m;
+pub mod markets;
 pub mod orderbook_snapshots;
 pub mod subscriptions;
 pub mod tickers;
 pub mod trades;
 
-use sea_orm::sea_query::{Alias, Expr};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ColumnType, EntityTrait, IdenStatic, Iterable, QuerySelect, Select};
 use tickmesh_domain::{Exchange, Market, TradeId};
 
@@ -33,6 +36,26 @@ pub fn select_exact<E: EntityTrait>() -> Select<E> {
         };
     }
     select
+}
+
+/// `column = (SELECT id FROM markets WHERE exchange = .. AND market = ..)`: the rows of one
+/// pair, by its codes, in one statement. A pair never stored matches nothing.
+///
+/// A scalar subquery rather than `IN` or a join: both databases evaluate it once, before the
+/// scan, so the comparison is an index condition on the key's leading column and an
+/// `ORDER BY time LIMIT n` walks the index in order. A semi-join would read the pair's rows
+/// and sort them.
+pub fn of_market(column: impl ColumnTrait, exchange: Exchange, market: Market) -> SimpleExpr {
+    let id = Query::select()
+        .column(markets::Column::Id)
+        .from(markets::Entity)
+        .and_where(markets::Column::Exchange.eq(exchange.as_str()))
+        .and_where(markets::Column::Market.eq(market.to_string()))
+        .to_owned();
+    Expr::col((column.entity_name(), column)).eq(SimpleExpr::SubQuery(
+        None,
+        Box::new(id.into_sub_query_statement()),
+    ))
 }
 
 /// Reads a stored exchange identifier.

@@ -1,4 +1,4 @@
-//! `orderbook_snapshots`: throttled whole books, one row per exchange, market and exchange time.
+//! `orderbook_snapshots`: throttled whole books, one row per market and exchange time.
 
 use sea_orm::entity::prelude::*;
 use tickmesh_domain::{Level, OrderBook, parse_decimal};
@@ -9,12 +9,9 @@ use crate::StorageError;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orderbook_snapshots")]
 pub struct Model {
-    /// Exchange identifier.
+    /// The market: its id in `markets`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub exchange: String,
-    /// Canonical market.
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub market: String,
+    pub market_id: i32,
     /// Exchange time, epoch microseconds.
     #[sea_orm(primary_key, auto_increment = false)]
     pub exchange_time_us: i64,

@@ -1,4 +1,4 @@
-//! `tickers`: one row per exchange, market and exchange time.
+//! `tickers`: one row per market and exchange time.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,12 +8,9 @@ use crate::decimal::StoredDecimal;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tickers")]
 pub struct Model {
-    /// Exchange identifier.
+    /// The market: its id in `markets`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub exchange: String,
-    /// Canonical market.
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub market: String,
+    pub market_id: i32,
     /// Exchange time, epoch microseconds.
     #[sea_orm(primary_key, auto_increment = false)]
     pub exchange_time_us: i64,

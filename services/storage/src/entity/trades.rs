@@ -1,4 +1,4 @@
-//! `trades`: one row per exchange, market and trade id.
+//! `trades`: one row per market and trade id.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,12 +8,9 @@ use crate::decimal::StoredDecimal;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "trades")]
 pub struct Model {
-    /// Exchange identifier (`upbit`).
+    /// The market: its id in `markets`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub exchange: String,
-    /// Canonical market (`BTC/KRW`).
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub market: String,
+    pub market_id: i32,
     /// Exchange trade id (a `u64` no larger than `i64::MAX`).
     #[sea_orm(primary_key, auto_increment = false)]
     pub trade_id: i64,
@@ -29,7 +26,7 @@ pub struct Model {
     pub received_time_us: i64,
 }
 
-/// No relations: tables are joined by natural key in queries.
+/// No relations declared: queries reach `markets` through [`super::of_market`].
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use tickmesh_domain::{Candle, CandleInterval, Decimal, Exchange, Market, UtcMicros};
 
 use super::{HistoryError, check_range, percent};
-use crate::entity::{candles_1m, select_exact};
+use crate::entity::{candles_1m, of_market, select_exact};
 
 /// The most buckets one range may span (a week of minutes, 416 days of hours).
 pub const MAX_CANDLES: i64 = 10_000;
@@ -91,8 +91,7 @@ pub async fn candles<C: ConnectionTrait>(
 ) -> Result<Vec<Candle>, HistoryError> {
     let (first, stop) = minutes(interval, start, end)?;
     let rows = select_exact::<candles_1m::Entity>()
-        .filter(candles_1m::Column::Exchange.eq(exchange.as_str()))
-        .filter(candles_1m::Column::Market.eq(market.to_string()))
+        .filter(of_market(candles_1m::Column::MarketId, exchange, market))
         .filter(candles_1m::Column::OpenTimeUs.gte(first.as_micros()))
         .filter(candles_1m::Column::OpenTimeUs.lt(stop.as_micros()))
         .order_by_asc(candles_1m::Column::OpenTimeUs)

@@ -1,10 +1,10 @@
 //! The latest ticker of every exchange for one market, and the spread between them.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use tickmesh_domain::{Decimal, Exchange, Market, Ticker, UtcMicros};
 
 use super::{HistoryError, percent};
-use crate::entity::{select_exact, tickers};
+use crate::entity::{of_market, select_exact, tickers};
 use crate::query::Stored;
 
 /// The latest ticker of each exchange that has one for a market.
@@ -33,7 +33,7 @@ pub struct Spread {
 ///
 /// A market nobody stored tickers for gives no tickers and no spread, not an error: whether an
 /// exchange lists a market is the subscription service's question. One indexed lookup per
-/// exchange (the tickers key is exchange, market, exchange time).
+/// exchange (the tickers key is market id, exchange time).
 pub async fn latest_tickers<C: ConnectionTrait>(
     db: &C,
     market: Market,
@@ -41,8 +41,7 @@ pub async fn latest_tickers<C: ConnectionTrait>(
     let mut latest = Vec::new();
     for exchange in Exchange::ALL {
         let row = select_exact::<tickers::Entity>()
-            .filter(tickers::Column::Exchange.eq(exchange.as_str()))
-            .filter(tickers::Column::Market.eq(market.to_string()))
+            .filter(of_market(tickers::Column::MarketId, exchange, market))
             .order_by_desc(tickers::Column::ExchangeTimeUs)
             .limit(1)
             .one(db)

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect
 use tickmesh_domain::{Exchange, Market, Trade, UtcMicros};
 
 use super::{HistoryError, check_range};
-use crate::entity::{select_exact, trades};
+use crate::entity::{of_market, select_exact, trades};
 use crate::query::Stored;
 
 /// The page size used when a request asks for 0.
@@ -51,9 +51,11 @@ pub async fn trades_page<C: ConnectionTrait>(
         0 => DEFAULT_PAGE_SIZE,
         n => n.min(MAX_PAGE_SIZE),
     };
-    let mut query = select_exact::<trades::Entity>()
-        .filter(trades::Column::Exchange.eq(exchange.as_str()))
-        .filter(trades::Column::Market.eq(market.to_string()));
+    let mut query = select_exact::<trades::Entity>().filter(of_market(
+        trades::Column::MarketId,
+        exchange,
+        market,
+    ));
     if let Some(start) = start {
         query = query.filter(trades::Column::ExchangeTimeUs.gte(start.as_micros()));
     }

@@ -6,31 +6,30 @@
 -- an optional decimal arrives as '' for "absent".
 WITH trade_rows AS (
   SELECT *
-  FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
-    $7::int8[], $8::int8[])
-    AS t(exchange, market, trade_id, price, size, side, exchange_time_us, received_time_us)
+  FROM unnest($1::int4[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
+    $7::int8[])
+    AS t(market_id, trade_id, price, size, side, exchange_time_us, received_time_us)
 ),
 new_trades AS (
   INSERT INTO "trades"
-    ("exchange", "market", "trade_id", "price", "size", "side", "exchange_time_us",
-     "received_time_us")
-  SELECT exchange, market, trade_id, price::numeric, size::numeric, side, exchange_time_us,
+    ("market_id", "trade_id", "price", "size", "side", "exchange_time_us", "received_time_us")
+  SELECT market_id, trade_id, price::numeric, size::numeric, side, exchange_time_us,
     received_time_us
   FROM trade_rows
-  ON CONFLICT ("exchange", "market", "trade_id") DO NOTHING
-  RETURNING "exchange", "market", "trade_id", "price", "size", "exchange_time_us"
+  ON CONFLICT ("market_id", "trade_id") DO NOTHING
+  RETURNING "market_id", "trade_id", "price", "size", "exchange_time_us"
 ),
 -- Candles of the trades that were new only, so a replayed batch never counts twice. The open
 -- and close come from the earliest and latest trade by (exchange time, trade id), as
 -- tickmesh_domain::Candle::merge decides them.
 batch_candles AS (
-  SELECT exchange, market,
+  SELECT market_id,
     exchange_time_us - ((exchange_time_us % 60000000) + 60000000) % 60000000 AS open_time_us,
     price, size, exchange_time_us, trade_id
   FROM new_trades
 ),
 merged AS (
-  SELECT exchange, market, open_time_us,
+  SELECT market_id, open_time_us,
     (array_agg(price ORDER BY exchange_time_us, trade_id))[1] AS open,
     max(price) AS high,
     min(price) AS low,
@@ -43,21 +42,21 @@ merged AS (
     max(exchange_time_us) AS last_trade_time_us,
     (array_agg(trade_id ORDER BY exchange_time_us DESC, trade_id DESC))[1] AS last_trade_id
   FROM batch_candles
-  GROUP BY exchange, market, open_time_us
+  GROUP BY market_id, open_time_us
 ),
 -- The upsert merges into a stored candle under its row lock, so two writers of one candle
 -- cannot lose each other's trades; rows go in key order, so two writers of several candles
 -- lock them in the same order and cannot deadlock.
 candles AS (
   INSERT INTO "candles_1m" AS c
-    ("exchange", "market", "open_time_us", "open", "high", "low", "close", "volume",
-     "quote_volume", "trade_count", "first_trade_time_us", "first_trade_id",
-     "last_trade_time_us", "last_trade_id")
-  SELECT exchange, market, open_time_us, open, high, low, close, volume, quote_volume,
+    ("market_id", "open_time_us", "open", "high", "low", "close", "volume", "quote_volume",
+     "trade_count", "first_trade_time_us", "first_trade_id", "last_trade_time_us",
+     "last_trade_id")
+  SELECT market_id, open_time_us, open, high, low, close, volume, quote_volume,
     trade_count, first_trade_time_us, first_trade_id, last_trade_time_us, last_trade_id
   FROM merged
-  ORDER BY exchange, market, open_time_us
-  ON CONFLICT ("exchange", "market", "open_time_us") DO UPDATE SET
+  ORDER BY market_id, open_time_us
+  ON CONFLICT ("market_id", "open_time_us") DO UPDATE SET
     "open" = CASE WHEN (EXCLUDED.first_trade_time_us, EXCLUDED.first_trade_id)
         < (c.first_trade_time_us, c.first_trade_id) THEN EXCLUDED.open ELSE c.open END,
     "first_trade_time_us" = CASE WHEN (EXCLUDED.first_trade_time_us, EXCLUDED.first_trade_id)
@@ -83,27 +82,27 @@ candles AS (
 ),
 new_tickers AS (
   INSERT INTO "tickers"
-    ("exchange", "market", "exchange_time_us", "received_time_us", "last", "open", "high",
-     "low", "prev_close", "volume_24h", "quote_volume_24h", "best_bid", "best_ask")
-  SELECT exchange, market, exchange_time_us, received_time_us, last::numeric,
+    ("market_id", "exchange_time_us", "received_time_us", "last", "open", "high", "low",
+     "prev_close", "volume_24h", "quote_volume_24h", "best_bid", "best_ask")
+  SELECT market_id, exchange_time_us, received_time_us, last::numeric,
     NULLIF(open, '')::numeric, NULLIF(high, '')::numeric, NULLIF(low, '')::numeric,
     NULLIF(prev_close, '')::numeric, NULLIF(volume_24h, '')::numeric,
     NULLIF(quote_volume_24h, '')::numeric, NULLIF(best_bid, '')::numeric,
     NULLIF(best_ask, '')::numeric
-  FROM unnest($9::text[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::text[],
-    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
-    AS t(exchange, market, exchange_time_us, received_time_us, last, open, high, low,
+  FROM unnest($8::int4[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[],
+    $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+    AS t(market_id, exchange_time_us, received_time_us, last, open, high, low,
       prev_close, volume_24h, quote_volume_24h, best_bid, best_ask)
-  ON CONFLICT ("exchange", "market", "exchange_time_us") DO NOTHING
+  ON CONFLICT ("market_id", "exchange_time_us") DO NOTHING
   RETURNING 1
 ),
 new_books AS (
   INSERT INTO "orderbook_snapshots"
-    ("exchange", "market", "exchange_time_us", "received_time_us", "bids", "asks")
-  SELECT exchange, market, exchange_time_us, received_time_us, bids, asks
-  FROM unnest($22::text[], $23::text[], $24::int8[], $25::int8[], $26::text[], $27::text[])
-    AS t(exchange, market, exchange_time_us, received_time_us, bids, asks)
-  ON CONFLICT ("exchange", "market", "exchange_time_us") DO NOTHING
+    ("market_id", "exchange_time_us", "received_time_us", "bids", "asks")
+  SELECT market_id, exchange_time_us, received_time_us, bids, asks
+  FROM unnest($20::int4[], $21::int8[], $22::int8[], $23::text[], $24::text[])
+    AS t(market_id, exchange_time_us, received_time_us, bids, asks)
+  ON CONFLICT ("market_id", "exchange_time_us") DO NOTHING
   RETURNING 1
 )
 SELECT

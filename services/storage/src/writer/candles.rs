@@ -9,11 +9,12 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter};
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
 use super::insert::{TradeRef, row_error, rows_per_statement, trade_id};
+use super::market_ids::MarketIds;
 use crate::StorageError;
 use crate::decimal::StoredDecimal;
 use crate::entity::{candles_1m, select_exact};
 
-/// Markets whose candles are read back per statement (two bind parameters each, plus one per
+/// Markets whose candles are read back per statement (one bind parameter each, plus one per
 /// candle).
 const MARKETS_PER_READ: usize = 500;
 
@@ -24,6 +25,7 @@ type CandleKey = (Exchange, Market, UtcMicros);
 pub(super) async fn upsert<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
+    ids: &MarketIds,
     new_trades: &[TradeRef<'_>],
 ) -> Result<usize, StorageError> {
     let mut candles: BTreeMap<CandleKey, Candle> = BTreeMap::new();
@@ -49,8 +51,7 @@ pub(super) async fn upsert<C: ConnectionTrait>(
                 .map(|(&(_, _, t), _)| t.as_micros());
             any = any.add(
                 Condition::all()
-                    .add(candles_1m::Column::Exchange.eq(exchange.as_str()))
-                    .add(candles_1m::Column::Market.eq(market.to_string()))
+                    .add(candles_1m::Column::MarketId.eq(ids.id(exchange, market)?))
                     .add(candles_1m::Column::OpenTimeUs.is_in(open_times)),
             );
         }
@@ -59,17 +60,20 @@ pub(super) async fn upsert<C: ConnectionTrait>(
             .all(db)
             .await?;
         for model in stored {
-            let key = (
-                crate::entity::parse_exchange("candles_1m", &model.exchange)?,
-                crate::entity::parse_market("candles_1m", &model.market)?,
-            );
+            let (exchange, market) = ids.pair(model.market_id).ok_or_else(|| {
+                StorageError::invalid_row(
+                    "candles_1m",
+                    "market_id",
+                    format!("{} was not asked for", model.market_id),
+                )
+            })?;
             let stored = model.to_candle()?;
-            if let Some(candle) = candles.get_mut(&(key.0, key.1, stored.open_time)) {
+            if let Some(candle) = candles.get_mut(&(exchange, market, stored.open_time)) {
                 candle.merge(&stored);
             }
         }
     }
-    write(db, backend, &candles).await?;
+    write(db, backend, ids, &candles).await?;
     Ok(candles.len())
 }
 
@@ -77,10 +81,11 @@ pub(super) async fn upsert<C: ConnectionTrait>(
 async fn write<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
+    ids: &MarketIds,
     candles: &BTreeMap<CandleKey, Candle>,
 ) -> Result<(), StorageError> {
     use candles_1m::Column as C;
-    let key = [C::Exchange, C::Market, C::OpenTimeUs];
+    let key = [C::MarketId, C::OpenTimeUs];
     let values = [
         C::Open,
         C::High,
@@ -102,9 +107,8 @@ async fn write<C: ConnectionTrait>(
             .columns(key.into_iter().chain(values));
         for &(&(exchange, market, open_time), c) in chunk {
             let id = |t: (UtcMicros, _)| trade_id(exchange, market, t.1);
-            let row: [SimpleExpr; 14] = [
-                Expr::val(exchange.as_str()).into(),
-                Expr::val(market.to_string()).into(),
+            let row: [SimpleExpr; 13] = [
+                Expr::val(ids.id(exchange, market)?).into(),
                 Expr::val(open_time.as_micros()).into(),
                 StoredDecimal(c.open).to_expr(backend),
                 StoredDecimal(c.high).to_expr(backend),

@@ -11,6 +11,7 @@ use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, IdenStatic};
 use tickmesh_domain::{Exchange, Market, MarketEvent, OrderBook, Side, Ticker, Trade, TradeId};
 
+use super::market_ids::MarketIds;
 use crate::StorageError;
 use crate::decimal::StoredDecimal;
 use crate::entity::{orderbook_snapshots, tickers, trades};
@@ -71,13 +72,13 @@ pub(super) fn unique_trades<'a>(batch: &[TradeRef<'a>]) -> Vec<TradeRef<'a>> {
 pub(super) async fn trades<'a, C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
+    ids: &MarketIds,
     batch: &[TradeRef<'a>],
 ) -> Result<(Vec<TradeRef<'a>>, usize), StorageError> {
     let unique = unique_trades(batch);
     use trades::Column as C;
     let columns = [
-        C::Exchange,
-        C::Market,
+        C::MarketId,
         C::TradeId,
         C::Price,
         C::Size,
@@ -90,9 +91,8 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
         let mut insert = Query::insert();
         insert.into_table(trades::Entity).columns(columns);
         for (event, trade) in chunk {
-            let row: [SimpleExpr; 8] = [
-                Expr::val(event.exchange.as_str()).into(),
-                Expr::val(event.market.to_string()).into(),
+            let row: [SimpleExpr; 7] = [
+                Expr::val(ids.id(event.exchange, event.market)?).into(),
                 Expr::val(trade_id(event.exchange, event.market, trade.trade_id)?).into(),
                 StoredDecimal(trade.price).to_expr(backend),
                 StoredDecimal(trade.size).to_expr(backend),
@@ -104,19 +104,18 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
         }
         insert
             .on_conflict(
-                OnConflict::columns([C::Exchange, C::Market, C::TradeId])
+                OnConflict::columns([C::MarketId, C::TradeId])
                     .do_nothing()
                     .to_owned(),
             )
-            .returning(Query::returning().columns([C::Exchange, C::Market, C::TradeId]));
+            .returning(Query::returning().columns([C::MarketId, C::TradeId]));
         let mut inserted = HashSet::new();
         for row in db.query_all(backend.build(&insert)).await? {
-            let exchange: String = row.try_get("", C::Exchange.as_str())?;
-            let market: String = row.try_get("", C::Market.as_str())?;
+            let market: i32 = row.try_get("", C::MarketId.as_str())?;
             let id: i64 = row.try_get("", C::TradeId.as_str())?;
-            inserted.insert((exchange, market, id));
+            inserted.insert((market, id));
         }
-        keep_inserted(chunk, &inserted, &mut new)?;
+        keep_inserted(ids, chunk, &inserted, &mut new)?;
     }
     let duplicates = batch.len() - new.len();
     Ok((new, duplicates))
@@ -124,14 +123,14 @@ pub(super) async fn trades<'a, C: ConnectionTrait>(
 
 /// Appends to `new` the trades of `rows` whose keys the insert returned, in `rows` order.
 fn keep_inserted<'a>(
+    ids: &MarketIds,
     rows: &[TradeRef<'a>],
-    inserted: &HashSet<(String, String, i64)>,
+    inserted: &HashSet<(i32, i64)>,
     new: &mut Vec<TradeRef<'a>>,
 ) -> Result<(), StorageError> {
     for &(event, trade) in rows {
         let key = (
-            event.exchange.as_str().to_owned(),
-            event.market.to_string(),
+            ids.id(event.exchange, event.market)?,
             trade_id(event.exchange, event.market, trade.trade_id)?,
         );
         if inserted.contains(&key) {
@@ -145,12 +144,12 @@ fn keep_inserted<'a>(
 pub(super) async fn tickers<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
+    ids: &MarketIds,
     batch: &[TickerRef<'_>],
 ) -> Result<usize, StorageError> {
     use tickers::Column as C;
     let columns = [
-        C::Exchange,
-        C::Market,
+        C::MarketId,
         C::ExchangeTimeUs,
         C::ReceivedTimeUs,
         C::Last,
@@ -169,9 +168,8 @@ pub(super) async fn tickers<C: ConnectionTrait>(
         insert.into_table(tickers::Entity).columns(columns);
         for (event, t) in chunk {
             let opt = |value: Option<_>| StoredDecimal::option_expr(value, backend);
-            let row: [SimpleExpr; 13] = [
-                Expr::val(event.exchange.as_str()).into(),
-                Expr::val(event.market.to_string()).into(),
+            let row: [SimpleExpr; 12] = [
+                Expr::val(ids.id(event.exchange, event.market)?).into(),
                 Expr::val(event.exchange_time.as_micros()).into(),
                 Expr::val(event.received_time.as_micros()).into(),
                 StoredDecimal(t.last).to_expr(backend),
@@ -187,7 +185,7 @@ pub(super) async fn tickers<C: ConnectionTrait>(
             insert.values(row).map_err(row_error)?;
         }
         insert.on_conflict(
-            OnConflict::columns([C::Exchange, C::Market, C::ExchangeTimeUs])
+            OnConflict::columns([C::MarketId, C::ExchangeTimeUs])
                 .do_nothing()
                 .to_owned(),
         );
@@ -200,12 +198,12 @@ pub(super) async fn tickers<C: ConnectionTrait>(
 pub(super) async fn orderbooks<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
+    ids: &MarketIds,
     batch: &[BookRef<'_>],
 ) -> Result<usize, StorageError> {
     use orderbook_snapshots::Column as C;
     let columns = [
-        C::Exchange,
-        C::Market,
+        C::MarketId,
         C::ExchangeTimeUs,
         C::ReceivedTimeUs,
         C::Bids,
@@ -218,9 +216,8 @@ pub(super) async fn orderbooks<C: ConnectionTrait>(
             .into_table(orderbook_snapshots::Entity)
             .columns(columns);
         for (event, book) in chunk {
-            let row: [SimpleExpr; 6] = [
-                Expr::val(event.exchange.as_str()).into(),
-                Expr::val(event.market.to_string()).into(),
+            let row: [SimpleExpr; 5] = [
+                Expr::val(ids.id(event.exchange, event.market)?).into(),
                 Expr::val(event.exchange_time.as_micros()).into(),
                 Expr::val(event.received_time.as_micros()).into(),
                 Expr::val(orderbook_snapshots::levels_to_json(&book.bids)).into(),
@@ -229,7 +226,7 @@ pub(super) async fn orderbooks<C: ConnectionTrait>(
             insert.values(row).map_err(row_error)?;
         }
         insert.on_conflict(
-            OnConflict::columns([C::Exchange, C::Market, C::ExchangeTimeUs])
+            OnConflict::columns([C::MarketId, C::ExchangeTimeUs])
                 .do_nothing()
                 .to_owned(),
         );

@@ -2,8 +2,10 @@
 //!
 //! What one [`MarketStore::write`] stores, all or nothing:
 //!
-//! 1. **trades**: `INSERT ... ON CONFLICT (exchange, market, trade_id) DO NOTHING RETURNING`
-//!    the trades that were new (PostgreSQL, and SQLite since 3.35).
+//! 0. **markets**: a pair seen for the first time gets its id in `markets`
+//!    ([`market_ids`]); every table below is keyed on that id.
+//! 1. **trades**: `INSERT ... ON CONFLICT (market_id, trade_id) DO NOTHING RETURNING` the
+//!    trades that were new (PostgreSQL, and SQLite since 3.35).
 //! 2. **candles**: built from the *new* trades only, so a replayed batch never counts volume
 //!    twice, and merged into the stored one-minute candles: the open from the earliest trade,
 //!    the close from the latest (ties broken by trade id), as the domain's
@@ -24,6 +26,7 @@
 
 mod candles;
 mod insert;
+mod market_ids;
 mod postgres;
 mod sharded;
 
@@ -39,6 +42,7 @@ use sea_orm::{
 use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, UtcMicros};
 
 use self::insert::{BookRef, TickerRef, TradeRef};
+use self::market_ids::MarketIds;
 
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
@@ -115,6 +119,8 @@ pub struct MarketStore {
     /// Exchange time of the last stored book per market, `None` when the market has none;
     /// loaded from the table the first time a market is seen.
     last_book: HashMap<(Exchange, Market), Option<UtcMicros>>,
+    /// The market ids of the pairs seen so far.
+    ids: MarketIds,
 }
 
 impl MarketStore {
@@ -124,6 +130,7 @@ impl MarketStore {
             db,
             config,
             last_book: HashMap::new(),
+            ids: MarketIds::default(),
         }
     }
 
@@ -154,6 +161,7 @@ impl MarketStore {
             }
         }
         // Read outside the transaction, so that every transaction starts with a write.
+        self.ids.resolve(&self.db, events).await?;
         self.load_last_books(&books).await?;
         let Throttled {
             keep: books,
@@ -163,7 +171,7 @@ impl MarketStore {
 
         let summary = if self.db.get_database_backend() == DbBackend::Postgres {
             let unique = insert::unique_trades(&trades);
-            let written = postgres::write(&self.db, &unique, &tickers, &books).await?;
+            let written = postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?;
             WriteSummary {
                 trades_inserted: written.trades_inserted,
                 trades_duplicate: trades.len().saturating_sub(written.trades_inserted),
@@ -192,10 +200,11 @@ impl MarketStore {
     ) -> Result<WriteSummary, StorageError> {
         let backend = self.db.get_database_backend();
         let txn = self.db.begin().await?;
-        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, trades).await?;
-        let candles_touched = candles::upsert(&txn, backend, &new_trades).await?;
-        let tickers_stored = insert::tickers(&txn, backend, tickers).await?;
-        let orderbooks_stored = insert::orderbooks(&txn, backend, books).await?;
+        let ids = &self.ids;
+        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, ids, trades).await?;
+        let candles_touched = candles::upsert(&txn, backend, ids, &new_trades).await?;
+        let tickers_stored = insert::tickers(&txn, backend, ids, tickers).await?;
+        let orderbooks_stored = insert::orderbooks(&txn, backend, ids, books).await?;
         txn.commit().await?;
         Ok(WriteSummary {
             trades_inserted: new_trades.len(),
@@ -240,8 +249,10 @@ impl MarketStore {
             let last: Option<Option<i64>> = orderbook_snapshots::Entity::find()
                 .select_only()
                 .column_as(orderbook_snapshots::Column::ExchangeTimeUs.max(), "last")
-                .filter(orderbook_snapshots::Column::Exchange.eq(event.exchange.as_str()))
-                .filter(orderbook_snapshots::Column::Market.eq(event.market.to_string()))
+                .filter(
+                    orderbook_snapshots::Column::MarketId
+                        .eq(self.ids.id(event.exchange, event.market)?),
+                )
                 .into_tuple()
                 .one(&self.db)
                 .await?;

@@ -22,6 +22,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use tickmesh_domain::Decimal;
 
 use super::insert::{BookRef, TickerRef, TradeRef, side_text, trade_id};
+use super::market_ids::MarketIds;
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
 
@@ -45,6 +46,11 @@ fn text(value: impl Into<String>) -> Value {
     Value::String(Some(Box::new(value.into())))
 }
 
+/// An `integer` array element.
+fn int4(value: i32) -> Value {
+    Value::Int(Some(value))
+}
+
 /// A `bigint` array element.
 fn int8(value: i64) -> Value {
     Value::BigInt(Some(value))
@@ -64,6 +70,11 @@ fn text_array(values: Vec<Value>) -> Value {
     Value::Array(ArrayType::String, Some(Box::new(values)))
 }
 
+/// A column of `integer` elements as one array parameter.
+fn int4_array(values: Vec<Value>) -> Value {
+    Value::Array(ArrayType::Int, Some(Box::new(values)))
+}
+
 /// A column of `bigint` elements as one array parameter.
 fn int8_array(values: Vec<Value>) -> Value {
     Value::Array(ArrayType::BigInt, Some(Box::new(values)))
@@ -78,6 +89,7 @@ fn column(rows: usize) -> Vec<Value> {
 /// and `books` in one statement; nothing is written when it fails.
 pub(super) async fn write<C: ConnectionTrait>(
     db: &C,
+    ids: &MarketIds,
     unique: &[TradeRef<'_>],
     tickers: &[TickerRef<'_>],
     books: &[BookRef<'_>],
@@ -91,9 +103,9 @@ pub(super) async fn write<C: ConnectionTrait>(
             orderbooks: 0,
         });
     }
-    let mut values = trade_columns(unique)?;
-    values.extend(ticker_columns(tickers));
-    values.extend(book_columns(books));
+    let mut values = trade_columns(ids, unique)?;
+    values.extend(ticker_columns(ids, tickers)?);
+    values.extend(book_columns(ids, books)?);
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, WRITE_BATCH, values);
     let row = db
         .query_one(statement)
@@ -111,15 +123,14 @@ pub(super) async fn write<C: ConnectionTrait>(
     })
 }
 
-/// Parameters `$1` to `$8`: the trades' columns.
-fn trade_columns(unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
+/// Parameters `$1` to `$7`: the trades' columns.
+fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = unique.len();
-    let (mut exchange, mut market, mut id) = (column(n), column(n), column(n));
+    let (mut market, mut id) = (column(n), column(n));
     let (mut price, mut size, mut side) = (column(n), column(n), column(n));
     let (mut exchange_time, mut received_time) = (column(n), column(n));
     for (event, trade) in unique {
-        exchange.push(text(event.exchange.as_str()));
-        market.push(text(event.market.to_string()));
+        market.push(int4(ids.id(event.exchange, event.market)?));
         id.push(int8(trade_id(
             event.exchange,
             event.market,
@@ -132,8 +143,7 @@ fn trade_columns(unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
         received_time.push(int8(event.received_time.as_micros()));
     }
     Ok(vec![
-        text_array(exchange),
-        text_array(market),
+        int4_array(market),
         int8_array(id),
         text_array(price),
         text_array(size),
@@ -143,16 +153,15 @@ fn trade_columns(unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
     ])
 }
 
-/// Parameters `$9` to `$21`: the tickers' columns.
-fn ticker_columns(batch: &[TickerRef<'_>]) -> Vec<Value> {
+/// Parameters `$8` to `$19`: the tickers' columns.
+fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = batch.len();
-    let (mut exchange, mut market) = (column(n), column(n));
+    let mut market = column(n);
     let (mut exchange_time, mut received_time) = (column(n), column(n));
     // last, open, high, low, prev_close, volume_24h, quote_volume_24h, best_bid, best_ask
     let mut decimals: [Vec<Value>; 9] = std::array::from_fn(|_| column(n));
     for (event, t) in batch {
-        exchange.push(text(event.exchange.as_str()));
-        market.push(text(event.market.to_string()));
+        market.push(int4(ids.id(event.exchange, event.market)?));
         exchange_time.push(int8(event.exchange_time.as_micros()));
         received_time.push(int8(event.received_time.as_micros()));
         let row = [
@@ -171,35 +180,32 @@ fn ticker_columns(batch: &[TickerRef<'_>]) -> Vec<Value> {
         }
     }
     let mut values = vec![
-        text_array(exchange),
-        text_array(market),
+        int4_array(market),
         int8_array(exchange_time),
         int8_array(received_time),
     ];
     values.extend(decimals.into_iter().map(text_array));
-    values
+    Ok(values)
 }
 
-/// Parameters `$22` to `$27`: the order books' columns, levels as JSON text.
-fn book_columns(batch: &[BookRef<'_>]) -> Vec<Value> {
+/// Parameters `$20` to `$24`: the order books' columns, levels as JSON text.
+fn book_columns(ids: &MarketIds, batch: &[BookRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = batch.len();
-    let (mut exchange, mut market) = (column(n), column(n));
+    let mut market = column(n);
     let (mut exchange_time, mut received_time) = (column(n), column(n));
     let (mut bids, mut asks) = (column(n), column(n));
     for (event, book) in batch {
-        exchange.push(text(event.exchange.as_str()));
-        market.push(text(event.market.to_string()));
+        market.push(int4(ids.id(event.exchange, event.market)?));
         exchange_time.push(int8(event.exchange_time.as_micros()));
         received_time.push(int8(event.received_time.as_micros()));
         bids.push(text(orderbook_snapshots::levels_to_json(&book.bids)));
         asks.push(text(orderbook_snapshots::levels_to_json(&book.asks)));
     }
-    vec![
-        text_array(exchange),
-        text_array(market),
+    Ok(vec![
+        int4_array(market),
         int8_array(exchange_time),
         int8_array(received_time),
         text_array(bids),
         text_array(asks),
-    ]
+    ])
 }

@@ -83,7 +83,9 @@ pub async fn stored_trades(db: &DatabaseConnection) -> Vec<(String, String, i64)
     let rows = db
         .query_all(Statement::from_string(
             db.get_database_backend(),
-            "select exchange, market, trade_id from trades order by exchange, market, trade_id",
+            "select m.exchange, m.market, t.trade_id from trades t \
+             join markets m on m.id = t.market_id \
+             order by m.exchange, m.market, t.trade_id",
         ))
         .await
         .unwrap();
