@@ -470,5 +470,17 @@ async fn concurrent_writers_never_lose_a_candle_update(db: TestDb) {
         assert_eq!(candles[0].trade_count, 40);
         assert_eq!(candles[0].volume, d("40"));
     }
+    // Both writers met both markets for the first time at once: each pair got one id.
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .conn
+        .query_one(Statement::from_string(
+            db.conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM markets",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2);
 }
 on_both_backends!(concurrent_writers_never_lose_a_candle_update);
