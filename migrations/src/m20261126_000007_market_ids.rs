@@ -22,7 +22,7 @@
 //! 157 MB to 144 and 122 MB.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DbBackend, TransactionTrait};
+use sea_orm_migration::sea_orm::{DbBackend, Statement, TransactionTrait};
 
 use crate::columns::{big, decimal, decimal_null, text};
 
@@ -214,6 +214,14 @@ async fn rebuild(manager: &SchemaManager<'_>, shape: &Shape, key: Key) -> Result
         rest.join(", "),
     ))
     .await?;
+    // Every row must have come across: a row whose market has no id (impossible while the
+    // tables are locked, see `lock_writers`) would otherwise vanish with the old table.
+    let (old, copied) = (count(manager, table).await?, count(manager, &new).await?);
+    if old != copied {
+        return Err(DbErr::Migration(format!(
+            "{table}: {copied} of {old} rows copied; nothing was changed"
+        )));
+    }
     db.execute_unprepared(&format!("DROP TABLE {table}"))
         .await?;
     db.execute_unprepared(&format!("ALTER TABLE {new} RENAME TO {table}"))
@@ -234,6 +242,43 @@ async fn rebuild(manager: &SchemaManager<'_>, shape: &Shape, key: Key) -> Result
         index.col(Alias::new(time));
         manager.create_index(index).await?;
     }
+    if postgres {
+        // A new table starts without planner statistics; queries should not wait for
+        // autovacuum to find it.
+        db.execute_unprepared(&format!("ANALYZE {table}")).await?;
+    }
+    Ok(())
+}
+
+/// The number of rows in `table`.
+async fn count(manager: &SchemaManager<'_>, table: &str) -> Result<i64, DbErr> {
+    let db = manager.get_connection();
+    let row = db
+        .query_one(Statement::from_string(
+            manager.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration(format!("counting {table} returned no row")))?;
+    row.try_get("", "n")
+}
+
+/// Blocks writers of the market-data tables until the migration commits, so that no row a
+/// running storage writes between a table's copy and its drop is lost (PostgreSQL; SQLite's
+/// transaction holds its single write lock from its first statement). Readers go on until
+/// the drop.
+async fn lock_writers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let tables: Vec<&str> = SHAPES.iter().map(|s| s.table).collect();
+    manager
+        .get_connection()
+        .execute_unprepared(&format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            tables.join(", ")
+        ))
+        .await?;
     Ok(())
 }
 
@@ -248,22 +293,20 @@ impl MigrationTrait for Migration {
         // It also makes the rebuild all or nothing there.
         let txn = outer.get_connection().begin().await?;
         let manager = &SchemaManager::new(&txn);
-        manager
-            .create_table(
-                Table::create()
-                    .table(Markets::Table)
-                    .col(
-                        ColumnDef::new(Markets::Id)
-                            .integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(text(Markets::Exchange))
-                    .col(text(Markets::Market))
-                    .to_owned(),
-            )
-            .await?;
+        lock_writers(manager).await?;
+        let mut markets = Table::create();
+        markets.table(Markets::Table).col(
+            ColumnDef::new(Markets::Id)
+                .integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        );
+        // The codes compare byte by byte, as they did in the tables (migration 6).
+        for def in market_columns(manager, Key::Names) {
+            markets.col(def);
+        }
+        manager.create_table(markets).await?;
         manager
             .create_index(
                 Index::create()
@@ -296,6 +339,7 @@ impl MigrationTrait for Migration {
         // One transaction, as in `up`.
         let txn = outer.get_connection().begin().await?;
         let manager = &SchemaManager::new(&txn);
+        lock_writers(manager).await?;
         for shape in &SHAPES {
             rebuild(manager, shape, Key::Names).await?;
         }

@@ -135,6 +135,17 @@ async fn rows_survive_both_ways(db: &DatabaseConnection) {
                  exchange_time_us, received_time_us FROM trades WHERE trade_id = 8";
     assert!(db.execute_unprepared(again).await.is_err());
 
+    // A row whose market has no id cannot be moved back: the rollback fails and changes
+    // nothing rather than drop it.
+    let orphan = "INSERT INTO trades VALUES (999, 1, 1, 1, 'buy', 1, 1)";
+    db.execute_unprepared(orphan).await.unwrap();
+    let err = Migrator::down(db, Some(1)).await.unwrap_err();
+    assert!(err.to_string().contains("3 of 4 rows copied"), "{err}");
+    assert_eq!(dump(db, true).await, before);
+    db.execute_unprepared("DELETE FROM trades WHERE market_id = 999")
+        .await
+        .unwrap();
+
     Migrator::down(db, Some(1)).await.unwrap();
     assert_eq!(dump(db, false).await, before);
     assert!(

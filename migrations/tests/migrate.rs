@@ -100,8 +100,17 @@ async fn migrations_apply_once_on_postgres() {
     assert_eq!(migrate(&db).await.unwrap(), MIGRATIONS);
     assert_eq!(migrate(&db).await.unwrap(), 0);
     check_schema(&db).await;
-    // The market-data tables are keyed on the market id, not on the codes.
+    // The market-data tables are keyed on the market id, not on the codes, and the codes
+    // in `markets` compare byte by byte, as they did in the tables.
     assert_eq!(market_columns(&db).await, ["market_id"; 4]);
+    let sql = "SELECT count(*) AS n FROM information_schema.columns \
+               WHERE table_name = 'markets' AND collation_name = 'C'";
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2);
     db.close().await.unwrap();
 }
 

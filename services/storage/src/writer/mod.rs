@@ -1,9 +1,9 @@
 //! [`MarketStore`]: batches of market events written atomically, idempotently.
 //!
-//! What one [`MarketStore::write`] stores, all or nothing:
+//! First, outside the batch's transaction, a pair seen for the first time gets its id in
+//! `markets` ([`market_ids`]); every table below is keyed on that id. Then what one
+//! [`MarketStore::write`] stores, all or nothing:
 //!
-//! 0. **markets**: a pair seen for the first time gets its id in `markets`
-//!    ([`market_ids`]); every table below is keyed on that id.
 //! 1. **trades**: `INSERT ... ON CONFLICT (market_id, trade_id) DO NOTHING RETURNING` the
 //!    trades that were new (PostgreSQL, and SQLite since 3.35).
 //! 2. **candles**: built from the *new* trades only, so a replayed batch never counts volume
