@@ -18,6 +18,7 @@
 //! caller is the command line, and a bench failure is read by a person.
 
 mod clients;
+mod dropped;
 mod feed;
 mod latency;
 mod mesh;

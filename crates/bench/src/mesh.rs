@@ -42,9 +42,16 @@ pub(crate) struct Mesh {
     /// The Redis URL and stream of a distributed run, deleted at the end (it holds up to
     /// `bus.stream_maxlen` events).
     stream: Option<(String, String)>,
+    /// `127.0.0.1:PORT` of the metrics endpoint of the process running ingestion.
+    ingestion_metrics: String,
 }
 
 impl Mesh {
+    /// Events ingestion dropped under its overflow policy so far.
+    pub(crate) async fn ingestion_dropped(&self) -> anyhow::Result<u64> {
+        crate::dropped::scrape(&self.ingestion_metrics).await
+    }
+
     /// Records on the Redis stream the bridge has not finished (not yet delivered, plus
     /// delivered but unacknowledged); `None` in embedded mode or when Redis does not answer,
     /// since this is only a progress reading.
@@ -141,9 +148,17 @@ impl Mesh {
             database_url,
             scratch,
             stream: None,
+            ingestion_metrics: format!("127.0.0.1:{}", free_port().await?),
         };
+        // Metrics stay off except where ingestion runs: its dropped-events counter tells
+        // overflow-policy drops from loss downstream (`crate::dropped`).
+        let metrics_on = (
+            "TICKMESH__METRICS__LISTEN".to_owned(),
+            mesh.ingestion_metrics.clone(),
+        );
         match config.mode {
             Mode::Embedded => {
+                env.push(metrics_on);
                 env.extend(config.service_env.iter().cloned());
                 let port = free_port().await?;
                 mesh.spawn(config, "tickmesh", &["up"], port, &env).await?;
@@ -171,9 +186,13 @@ impl Mesh {
                     ]
                     .map(|(k, v)| (k.to_owned(), v)),
                 );
-                env.extend(config.service_env.iter().cloned());
                 // Flow order, storage first: it applies the migrations the others rely on.
                 for service in ["storage", "subscription", "bridge", "ingestion"] {
+                    let mut env = env.clone();
+                    if service == "ingestion" {
+                        env.push(metrics_on.clone());
+                    }
+                    env.extend(config.service_env.iter().cloned());
                     let port = free_port().await?;
                     mesh.spawn(config, service, &["serve", service], port, &env)
                         .await?;

@@ -183,6 +183,19 @@ async fn measure(
             ));
         }
     }
+    // Read before the mesh stops; a missing reading is a problem of its own, not zero.
+    match mesh.ingestion_dropped().await {
+        Ok(0) => {}
+        Ok(n) => problems.push(format!(
+            "ingestion dropped {n} events under its overflow policy (`ingestion.overflow`, \
+             buffer of `ingestion.buffer_capacity` full): the bus could not take {} events/s \
+             on this machine; the trades among them are the ones not stored",
+            config.rate
+        )),
+        Err(e) => problems.push(format!(
+            "cannot read ingestion's dropped-events counter: {e:#}"
+        )),
+    }
     let dropped = feeds.frames_dropped();
     if dropped > 0 {
         problems.push(format!(
