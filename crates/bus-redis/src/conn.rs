@@ -48,16 +48,6 @@ impl Commands {
         current.manager.clone()
     }
 
-    /// Runs one command, returning Redis' own error for the caller to inspect; the caller
-    /// passes errors it does not handle to [`failed`](Self::failed).
-    pub(crate) async fn query_raw<T: FromRedisValue>(
-        &self,
-        cmd: &redis::Cmd,
-    ) -> Result<T, RedisError> {
-        let mut conn = self.manager();
-        cmd.query_async(&mut conn).await
-    }
-
     /// Runs a pipeline in one round trip.
     pub(crate) async fn pipeline<T: FromRedisValue>(
         &self,

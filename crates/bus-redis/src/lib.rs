@@ -8,15 +8,19 @@
 //! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch's `PUBLISH`es and
 //!   `XADD`s in one pipelined round trip.
 //!
-//! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own; a
-//! Sentinel deployment is supported by asking the sentinels for the master's address at
+//! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own, except
+//! a stream consumer's: it has a connection of its own and reads its replies with a lean
+//! RESP2 codec (`resp`, `stream_conn`), since parsing stream entries through redis-rs was a
+//! quarter of the bridge's CPU. A Sentinel deployment is supported by asking the sentinels for the master's address at
 //! connect and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
 
 mod config;
 mod conn;
 mod live;
 mod reply;
+mod resp;
 mod stream;
+mod stream_conn;
 
 use std::time::Duration;
 

@@ -3,16 +3,16 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::Value;
 use tickmesh_bus::{Backlog, BusError, Delivery, DurableLog, LogConsumer, Record};
 use tracing::warn;
 
-use crate::conn::Commands;
 use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
-use crate::{BACKEND, READ_SLACK, RedisBus, unavailable};
+use crate::resp::{Reply, Request};
+use crate::stream_conn::{REPLY_TIMEOUT, StreamConn, blocking_timeout};
+use crate::{BACKEND, RedisBus};
 
 /// The longest a single blocking read waits; longer waits are split so a dead connection is
-/// noticed within this plus [`READ_SLACK`].
+/// noticed within this plus [`crate::READ_SLACK`].
 const MAX_BLOCK: Duration = Duration::from_secs(5);
 
 /// Appends a record's fields (`key`, `payload`, then each header) to an `XADD`.
@@ -54,9 +54,10 @@ impl DurableLog for RedisBus {
         consumer: &str,
     ) -> Result<Box<dyn LogConsumer>, BusError> {
         // Its own connection: a blocking XREADGROUP would hold up everyone on a shared one.
-        let conn = Commands::connect(&self.config).await?;
+        let name = format!("tickmesh-consumer:{group}:{consumer}").replace(' ', "_");
+        let mut conn = StreamConn::connect(&self.config, name).await?;
         for topic in topics {
-            create_group(&conn, topic, group).await?;
+            create_group(&mut conn, topic, group).await?;
         }
         Ok(Box::new(RedisConsumer {
             conn,
@@ -74,23 +75,23 @@ impl DurableLog for RedisBus {
 
 /// Creates `group` on `topic` (and the stream if missing) reading from the start; an existing
 /// group is left as it is.
-async fn create_group(conn: &Commands, topic: &str, group: &str) -> Result<(), BusError> {
-    let mut cmd = redis::cmd("XGROUP");
+async fn create_group(conn: &mut StreamConn, topic: &str, group: &str) -> Result<(), BusError> {
+    let mut cmd = Request::new("XGROUP");
     cmd.arg("CREATE")
         .arg(topic)
         .arg(group)
         .arg("0")
         .arg("MKSTREAM");
-    match conn.query_raw::<()>(&cmd).await {
-        Ok(()) => Ok(()),
+    match conn.query(&cmd, REPLY_TIMEOUT).await {
+        Ok(_) => Ok(()),
         Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-        Err(e) => Err(unavailable(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// A member of a Redis stream consumer group.
 struct RedisConsumer {
-    conn: Commands,
+    conn: StreamConn,
     topics: Vec<String>,
     /// Per topic, the id after which this member's own pending entries are still to be
     /// re-read (`Some`), or `None` once they all were.
@@ -116,8 +117,12 @@ impl std::fmt::Debug for RedisConsumer {
 }
 
 impl RedisConsumer {
-    async fn query(&mut self, cmd: &redis::Cmd) -> Result<Value, BusError> {
-        match self.conn.query_raw::<Value>(cmd).await {
+    async fn query(&mut self, cmd: &Request) -> Result<Reply, BusError> {
+        self.query_within(cmd, REPLY_TIMEOUT).await
+    }
+
+    async fn query_within(&mut self, cmd: &Request, timeout: Duration) -> Result<Reply, BusError> {
+        match self.conn.query(cmd, timeout).await {
             Ok(value) => Ok(value),
             // The group is gone: Redis restarted without persistence, or a promoted replica
             // never had it. Create it again (reading from the start of what is there) so the
@@ -125,11 +130,11 @@ impl RedisConsumer {
             Err(e) if e.code() == Some("NOGROUP") => {
                 warn!(group = %self.group, "the consumer group vanished from redis; creating it again");
                 for topic in &self.topics {
-                    create_group(&self.conn, topic, &self.group).await?;
+                    create_group(&mut self.conn, topic, &self.group).await?;
                 }
-                Err(unavailable(e))
+                Err(e.into())
             }
-            Err(e) => Err(self.conn.failed(e).await),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -151,8 +156,11 @@ impl RedisConsumer {
                 count = gone.len(),
                 "pending entries were trimmed before they were processed"
             );
-            let mut cmd = redis::cmd("XACK");
-            cmd.arg(topic).arg(&self.group).arg(&gone);
+            let mut cmd = Request::new("XACK");
+            cmd.arg(topic).arg(&self.group);
+            for id in &gone {
+                cmd.arg(id);
+            }
             self.query(&cmd).await?;
         }
         Ok(out)
@@ -165,10 +173,10 @@ impl RedisConsumer {
                 continue;
             };
             let topic = self.topics[i].clone();
-            let mut cmd = redis::cmd("XREADGROUP");
+            let mut cmd = Request::new("XREADGROUP");
             cmd.arg("GROUP").arg(&self.group).arg(&self.name);
             cmd.arg("COUNT")
-                .arg(max)
+                .num(max as u64)
                 .arg("STREAMS")
                 .arg(&topic)
                 .arg(&after);
@@ -196,12 +204,12 @@ impl RedisConsumer {
         let idle_ms = u64::try_from(self.reclaim_after.as_millis()).unwrap_or(u64::MAX);
         for i in 0..self.topics.len() {
             let topic = self.topics[i].clone();
-            let mut cmd = redis::cmd("XAUTOCLAIM");
+            let mut cmd = Request::new("XAUTOCLAIM");
             cmd.arg(&topic)
                 .arg(&self.group)
                 .arg(&self.name)
-                .arg(idle_ms);
-            cmd.arg(&self.claim_cursors[i]).arg("COUNT").arg(max);
+                .num(idle_ms);
+            cmd.arg(&self.claim_cursors[i]).arg("COUNT").num(max as u64);
             let value = self.query(&cmd).await?;
             let (next, entries) =
                 reply::autoclaim_reply(&value).ok_or_else(|| malformed("XAUTOCLAIM"))?;
@@ -216,24 +224,25 @@ impl RedisConsumer {
 
     /// New entries, blocking up to `wait`.
     async fn fresh(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
-        let mut cmd = redis::cmd("XREADGROUP");
+        let mut cmd = Request::new("XREADGROUP");
         cmd.arg("GROUP")
             .arg(&self.group)
             .arg(&self.name)
             .arg("COUNT")
-            .arg(max);
+            .num(max as u64);
         let block = wait.min(MAX_BLOCK);
         if !block.is_zero() {
             cmd.arg("BLOCK")
-                .arg(u64::try_from(block.as_millis()).unwrap_or(1).max(1));
+                .num(u64::try_from(block.as_millis()).unwrap_or(1).max(1));
         }
-        cmd.arg("STREAMS").arg(&self.topics);
+        cmd.arg("STREAMS");
+        for topic in &self.topics {
+            cmd.arg(topic);
+        }
         for _ in &self.topics {
             cmd.arg(">");
         }
-        let value = tokio::time::timeout(block + READ_SLACK, self.query(&cmd))
-            .await
-            .map_err(|_| BusError::unavailable(BACKEND, "XREADGROUP got no answer"))??;
+        let value = self.query_within(&cmd, blocking_timeout(block)).await?;
         let streams = reply::read_reply(&value).ok_or_else(|| malformed("XREADGROUP"))?;
         let mut out = Vec::new();
         for (topic, entries) in streams {
@@ -269,8 +278,11 @@ impl LogConsumer for RedisConsumer {
             if ids.is_empty() {
                 continue;
             }
-            let mut cmd = redis::cmd("XACK");
-            cmd.arg(topic).arg(&self.group).arg(&ids);
+            let mut cmd = Request::new("XACK");
+            cmd.arg(topic).arg(&self.group);
+            for id in ids {
+                cmd.arg(id);
+            }
             self.query(&cmd).await?;
         }
         Ok(())
@@ -283,9 +295,9 @@ impl LogConsumer for RedisConsumer {
             reclaimed: self.reclaimed,
         };
         for topic in &self.topics.clone() {
-            let reply = self
-                .query(redis::cmd("XINFO").arg("GROUPS").arg(topic))
-                .await?;
+            let mut cmd = Request::new("XINFO");
+            cmd.arg("GROUPS").arg(topic);
+            let reply = self.query(&cmd).await?;
             let (lag, pending) = reply::group_backlog(&reply, &self.group).unwrap_or((None, None));
             total.lag = total.lag.zip(lag).map(|(a, b)| a + b);
             total.pending = total.pending.zip(pending).map(|(a, b)| a + b);

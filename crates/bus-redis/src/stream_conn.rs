@@ -1,0 +1,215 @@
+//! The stream consumer's own connection, speaking RESP2 through [`crate::resp`].
+//!
+//! A consumer needs a connection of its own anyway (a blocking `XREADGROUP` would hold up
+//! everyone on a shared one), so it costs nothing to also read its replies with the lean
+//! codec. The connection is opened lazily and dropped on any failure (I/O, timeout, a reply
+//! it cannot read, or `READONLY` from a master demoted by a failover); the next command
+//! reconnects, asking the sentinels again when configured so. Only a command that failed is
+//! affected: it is reported, and the consumer's caller retries it.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use redis::ConnectionAddr;
+use tickmesh_bus::BusError;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
+use crate::config::RedisConfig;
+use crate::resp::{self, ProtocolError, Reply, Request, Scan, ServerError};
+use crate::{BACKEND, READ_SLACK};
+
+/// How long a connection attempt, handshake included, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a command that does not block may wait for its reply.
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes asked of the socket per read; a large reply takes several.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnError {
+    /// Redis answered with an error; the connection is fine (except after `READONLY`).
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// The connection failed or could not be made.
+    #[error("redis connection: {0}")]
+    Io(#[from] std::io::Error),
+    /// The reply was not readable.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// No reply in time.
+    #[error("redis did not reply within {0:?}")]
+    Timeout(Duration),
+    /// The master could not be located or the address is unusable.
+    #[error(transparent)]
+    Locate(#[from] BusError),
+}
+
+impl ConnError {
+    /// The code of a Redis error reply (`NOGROUP`, `BUSYGROUP`), if that is what this is.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            ConnError::Server(e) => Some(e.code()),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConnError> for BusError {
+    fn from(e: ConnError) -> BusError {
+        match e {
+            ConnError::Locate(e) => e,
+            e => BusError::unavailable(BACKEND, e),
+        }
+    }
+}
+
+trait Socket: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Socket for T {}
+
+struct Open {
+    socket: Box<dyn Socket>,
+    /// Bytes read and not yet returned as a reply.
+    read: BytesMut,
+    /// The command being sent.
+    write: Vec<u8>,
+}
+
+/// A lazily (re)opened connection to the Redis master for one consumer.
+pub(crate) struct StreamConn {
+    config: RedisConfig,
+    /// The connection's `CLIENT SETNAME`, so `CLIENT LIST` tells who it is.
+    name: String,
+    open: Option<Open>,
+}
+
+impl std::fmt::Debug for StreamConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamConn")
+            .field("target", &self.config.target)
+            .field("open", &self.open.is_some())
+            .finish()
+    }
+}
+
+impl StreamConn {
+    /// A connection to the master `config` names, opened at once so a bad address shows now,
+    /// and named `name` on the server (no spaces).
+    pub(crate) async fn connect(
+        config: &RedisConfig,
+        name: String,
+    ) -> Result<StreamConn, BusError> {
+        let mut conn = StreamConn {
+            config: config.clone(),
+            name,
+            open: None,
+        };
+        conn.open = Some(open(&conn.config, &conn.name).await?);
+        Ok(conn)
+    }
+
+    /// Sends `request` and waits up to `timeout` for its reply. A top-level error reply is
+    /// [`ConnError::Server`]; any other failure also closes the connection.
+    pub(crate) async fn query(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Reply, ConnError> {
+        let open = match &mut self.open {
+            Some(open) => open,
+            None => self.open.insert(open(&self.config, &self.name).await?),
+        };
+        let result = match tokio::time::timeout(timeout, open.exchange(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(ConnError::Timeout(timeout)),
+        };
+        let demoted = matches!(&result, Err(ConnError::Server(e)) if e.code() == "READONLY");
+        if demoted || matches!(&result, Err(e) if !matches!(e, ConnError::Server(_))) {
+            // The socket is in an unknown state (or talks to a replica): start afresh.
+            self.open = None;
+        }
+        result
+    }
+}
+
+/// Opens a connection to the master `config` names, logs in and names it.
+async fn open(config: &RedisConfig, name: &str) -> Result<Open, ConnError> {
+    let (client, _) = config.locate().await?;
+    let info = client.get_connection_info();
+    let attempt = async {
+        let socket: Box<dyn Socket> = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                tcp.set_nodelay(true)?;
+                Box::new(tcp)
+            }
+            #[cfg(unix)]
+            ConnectionAddr::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+            other => {
+                return Err(ConnError::Locate(BusError::Rejected {
+                    backend: BACKEND,
+                    reason: format!(
+                        "the stream consumer cannot connect to {other}: this build reads streams over plain TCP or a unix socket"
+                    ),
+                }));
+            }
+        };
+        let mut open = Open {
+            socket,
+            read: BytesMut::new(),
+            write: Vec::new(),
+        };
+        let settings = info.redis_settings();
+        if let Some(password) = settings.password() {
+            let mut auth = Request::new("AUTH");
+            if let Some(user) = settings.username() {
+                auth.arg(user);
+            }
+            auth.arg(password);
+            open.exchange(&auth).await?;
+        }
+        if settings.db() != 0 {
+            let mut select = Request::new("SELECT");
+            select.arg(settings.db().to_string());
+            open.exchange(&select).await?;
+        }
+        let mut set_name = Request::new("CLIENT");
+        set_name.arg("SETNAME").arg(name);
+        open.exchange(&set_name).await?;
+        Ok(open)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+        .await
+        .map_err(|_| ConnError::Timeout(CONNECT_TIMEOUT))?
+}
+
+impl Open {
+    /// Writes `request` and reads its reply.
+    async fn exchange(&mut self, request: &Request) -> Result<Reply, ConnError> {
+        self.write.clear();
+        request.write_to(&mut self.write);
+        self.socket.write_all(&self.write).await?;
+        let mut scan = Scan::default();
+        let len = loop {
+            if let Some(len) = scan.advance(&self.read)? {
+                break len;
+            }
+            self.read.reserve(READ_CHUNK);
+            if self.socket.read_buf(&mut self.read).await? == 0 {
+                return Err(ConnError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        };
+        let frame = self.read.split_to(len).freeze();
+        match resp::split(&frame)? {
+            Reply::Error(message) => Err(ServerError(message).into()),
+            reply => Ok(reply),
+        }
+    }
+}
+
+/// How long a blocking read of up to `block` may take before the connection is presumed dead.
+pub(crate) fn blocking_timeout(block: Duration) -> Duration {
+    block + READ_SLACK
+}
