@@ -8,27 +8,30 @@
 //! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch's `PUBLISH`es and
 //!   `XADD`s in one pipelined round trip.
 //!
-//! Commands go through [`redis::aio::ConnectionManager`], which reconnects on its own, except
-//! a stream consumer's: it has a connection of its own and reads its replies with a lean
-//! RESP2 codec (`resp`, `stream_conn`), since parsing stream entries through redis-rs was a
-//! quarter of the bridge's CPU. A Sentinel deployment is supported by asking the sentinels for the master's address at
+//! The hot paths, appends and publishes and each stream consumer's reads, go over connections
+//! of their own with a lean RESP2 codec (`resp`, `direct`): parsing stream entries through
+//! redis-rs was a quarter of the bridge's CPU. Live subscriptions and `PUBLISH`es outside the
+//! publisher go through [`redis::aio::ConnectionManager`], which reconnects on its own. A Sentinel deployment is supported by asking the sentinels for the master's address at
 //! connect and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
 
 mod config;
 mod conn;
+mod direct;
 mod live;
 mod reply;
 mod resp;
 mod stream;
-mod stream_conn;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tickmesh_bus::{BusError, EventPublisher, Outgoing};
+use tickmesh_bus::{BusError, EventPublisher, Outgoing, Record};
 
 pub use config::{RedisConfig, RedisTarget};
 use conn::Commands;
+use direct::{DirectConn, REPLY_TIMEOUT};
+use resp::Pipeline;
 
 const BACKEND: &str = "redis";
 
@@ -41,6 +44,9 @@ fn unavailable(e: redis::RedisError) -> BusError {
 pub struct RedisBus {
     config: RedisConfig,
     commands: Commands,
+    /// Appends and publishes: one pipeline in flight at a time, written and read with the
+    /// lean codec. Callers sharing the bus take turns.
+    writer: Arc<tokio::sync::Mutex<DirectConn>>,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -55,7 +61,12 @@ impl RedisBus {
     /// Connects (resolving the master through the sentinels if configured).
     pub async fn connect(config: RedisConfig) -> Result<RedisBus, BusError> {
         let commands = Commands::connect(&config).await?;
-        Ok(RedisBus { config, commands })
+        let writer = DirectConn::lazy(&config, "tickmesh-writer".to_owned());
+        Ok(RedisBus {
+            config,
+            commands,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        })
     }
 
     /// The configuration in use.
@@ -64,20 +75,22 @@ impl RedisBus {
     }
 
     /// Sends a pipeline in one round trip, ignoring the replies.
-    async fn run(&self, pipe: &redis::Pipeline) -> Result<(), BusError> {
-        self.commands.pipeline::<()>(pipe).await
+    async fn run(&self, pipeline: &Pipeline) -> Result<(), BusError> {
+        let mut writer = self.writer.lock().await;
+        Ok(writer.run(pipeline, REPLY_TIMEOUT).await?)
     }
 
-    /// `XADD` of one record to `stream` with the configured approximate bound, queued on `pipe`.
-    fn queue_xadd(&self, pipe: &mut redis::Pipeline, stream: &str, record: &tickmesh_bus::Record) {
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(stream)
+    /// `XADD` of one record to `stream` with the configured approximate bound.
+    fn queue_xadd(&self, pipeline: &mut Pipeline, stream: &str, record: &Record) {
+        pipeline
+            .command(10 + 2 * record.headers.len())
+            .arg("XADD")
+            .arg(stream)
             .arg("MAXLEN")
             .arg("~")
-            .arg(self.config.stream_maxlen)
+            .arg(itoa::Buffer::new().format(self.config.stream_maxlen))
             .arg("*");
-        stream::record_fields(&mut cmd, record);
-        pipe.add_command(cmd);
+        stream::record_fields(pipeline, record);
     }
 }
 
@@ -87,19 +100,17 @@ impl EventPublisher for RedisBus {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut pipeline = Pipeline::default();
         for out in batch {
-            queue_publish(&mut pipe, &out.channel, &out.record.payload);
-            self.queue_xadd(&mut pipe, &self.config.stream, &out.record);
-            pipe.ignore();
+            pipeline
+                .command(3)
+                .arg("PUBLISH")
+                .arg(&out.channel)
+                .arg(&out.record.payload);
+            self.queue_xadd(&mut pipeline, &self.config.stream, &out.record);
         }
-        self.run(&pipe).await
+        self.run(&pipeline).await
     }
-}
-
-/// `PUBLISH` of one live message, queued on `pipe` with its reply ignored.
-fn queue_publish(pipe: &mut redis::Pipeline, channel: &str, payload: &[u8]) {
-    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
 }
 
 /// How long a blocking read may take beyond its own timeout before the connection is

@@ -29,11 +29,16 @@ impl LiveBus for RedisBus {
         if messages.is_empty() {
             return Ok(());
         }
+        // The shared connection, not the publisher's: live messages (gap markers) are sent
+        // from their own tasks and should not queue behind a batch of events.
         let mut pipe = redis::pipe();
         for m in messages {
-            crate::queue_publish(&mut pipe, &m.channel, &m.payload);
+            pipe.cmd("PUBLISH")
+                .arg(&m.channel)
+                .arg(m.payload.as_ref())
+                .ignore();
         }
-        self.run(&pipe).await
+        self.commands.pipeline::<()>(&pipe).await
     }
 
     async fn subscribe(

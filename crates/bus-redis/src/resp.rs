@@ -1,4 +1,4 @@
-//! A minimal RESP2 codec for the stream consumer's own connection ([`crate::stream_conn`]).
+//! A minimal RESP2 codec for the connections the adapter opens itself ([`crate::direct`]).
 //!
 //! Why not redis-rs for this one connection: the bridge reads stream entries in replies of up
 //! to thousands of entries of seven strings each. redis-rs parses every reply with `combine`
@@ -9,7 +9,11 @@
 //! into [`Reply`] values whose strings are `Bytes` slices of that one buffer: no copy per
 //! payload and one allocation per array.
 //!
-//! Only what the consumer's commands return is handled: simple strings, errors, integers,
+//! The publisher's pipelines go the same way: its commands are written straight into one
+//! buffer ([`Pipeline`]) and its replies (a number and an entry id per event) are only scanned
+//! for errors, never built into values.
+//!
+//! Only what the stream commands return is handled: simple strings, errors, integers,
 //! bulk strings (nil included) and arrays (nil included). Anything else is a protocol error
 //! and the connection is dropped.
 
@@ -24,6 +28,22 @@ pub(crate) const MAX_REPLY: usize = 256 << 20;
 
 /// Deepest nesting accepted; stream replies nest four deep.
 const MAX_DEPTH: usize = 16;
+
+/// Appends `arg` as a RESP bulk string.
+fn put_bulk(out: &mut Vec<u8>, arg: &[u8]) {
+    out.push(b'$');
+    out.extend_from_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(arg);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a RESP array header of `n` elements.
+fn put_array(out: &mut Vec<u8>, n: usize) {
+    out.push(b'*');
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
 
 /// A command, its arguments each sent as a bulk string.
 #[derive(Debug, Clone, Default)]
@@ -42,13 +62,7 @@ impl Request {
 
     /// Appends one argument.
     pub(crate) fn arg(&mut self, arg: impl AsRef<[u8]>) -> &mut Request {
-        let arg = arg.as_ref();
-        self.body.push(b'$');
-        self.body
-            .extend_from_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
-        self.body.extend_from_slice(b"\r\n");
-        self.body.extend_from_slice(arg);
-        self.body.extend_from_slice(b"\r\n");
+        put_bulk(&mut self.body, arg.as_ref());
         self.count += 1;
         self
     }
@@ -60,10 +74,50 @@ impl Request {
 
     /// Writes the command in RESP to `out`.
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        out.push(b'*');
-        out.extend_from_slice(itoa::Buffer::new().format(self.count).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        put_array(out, self.count);
         out.extend_from_slice(&self.body);
+    }
+}
+
+/// Commands written straight into one buffer, sent in one write and answered in order.
+///
+/// Each command states its argument count up front ([`Pipeline::command`]), so no per-command
+/// buffer is needed; a wrong count corrupts the stream, which debug builds assert against.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pipeline {
+    buf: Vec<u8>,
+    commands: usize,
+    /// Arguments the current command still expects.
+    owed: usize,
+}
+
+impl Pipeline {
+    /// Starts a command of `args` arguments, its name included.
+    pub(crate) fn command(&mut self, args: usize) -> &mut Pipeline {
+        debug_assert_eq!(self.owed, 0, "the previous command is missing arguments");
+        put_array(&mut self.buf, args);
+        self.commands += 1;
+        self.owed = args;
+        self
+    }
+
+    /// Appends one argument of the current command.
+    pub(crate) fn arg(&mut self, arg: impl AsRef<[u8]>) -> &mut Pipeline {
+        debug_assert!(self.owed > 0, "more arguments than the command declared");
+        self.owed = self.owed.saturating_sub(1);
+        put_bulk(&mut self.buf, arg.as_ref());
+        self
+    }
+
+    /// The encoded commands.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        debug_assert_eq!(self.owed, 0, "the last command is missing arguments");
+        &self.buf
+    }
+
+    /// How many replies the commands will get.
+    pub(crate) fn commands(&self) -> usize {
+        self.commands
     }
 }
 

@@ -26,6 +26,18 @@ fn requests_are_arrays_of_bulk_strings() {
 }
 
 #[test]
+fn pipelines_write_each_command_with_its_count() {
+    let mut pipeline = Pipeline::default();
+    pipeline.command(2).arg("PING").arg("a");
+    pipeline.command(1).arg("PING");
+    assert_eq!(pipeline.commands(), 2);
+    assert_eq!(
+        pipeline.bytes(),
+        b"*2\r\n$4\r\nPING\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n"
+    );
+}
+
+#[test]
 fn a_reply_is_complete_only_once_its_last_byte_arrived() {
     for cut in 0..READ.len() {
         let mut scan = Scan::default();

@@ -6,23 +6,25 @@ use async_trait::async_trait;
 use tickmesh_bus::{Backlog, BusError, Delivery, DurableLog, LogConsumer, Record};
 use tracing::warn;
 
+use crate::direct::{DirectConn, REPLY_TIMEOUT, blocking_timeout};
 use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
-use crate::resp::{Reply, Request};
-use crate::stream_conn::{REPLY_TIMEOUT, StreamConn, blocking_timeout};
+use crate::resp::{Pipeline, Reply, Request};
 use crate::{BACKEND, RedisBus};
 
 /// The longest a single blocking read waits; longer waits are split so a dead connection is
 /// noticed within this plus [`crate::READ_SLACK`].
 const MAX_BLOCK: Duration = Duration::from_secs(5);
 
-/// Appends a record's fields (`key`, `payload`, then each header) to an `XADD`.
-pub(crate) fn record_fields(cmd: &mut redis::Cmd, record: &Record) {
-    cmd.arg(KEY_FIELD)
+/// Appends a record's fields (`key`, `payload`, then each header) to an `XADD`: four
+/// arguments plus two per header.
+pub(crate) fn record_fields(pipeline: &mut Pipeline, record: &Record) {
+    pipeline
+        .arg(KEY_FIELD)
         .arg(&record.key)
         .arg(PAYLOAD_FIELD)
-        .arg(record.payload.as_ref());
+        .arg(&record.payload);
     for (name, value) in &record.headers {
-        cmd.arg(name).arg(value.as_ref());
+        pipeline.arg(name).arg(value);
     }
 }
 
@@ -39,12 +41,11 @@ impl DurableLog for RedisBus {
         if records.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut pipeline = Pipeline::default();
         for record in records {
-            self.queue_xadd(&mut pipe, topic, record);
-            pipe.ignore();
+            self.queue_xadd(&mut pipeline, topic, record);
         }
-        self.run(&pipe).await
+        self.run(&pipeline).await
     }
 
     async fn consume(
@@ -55,7 +56,7 @@ impl DurableLog for RedisBus {
     ) -> Result<Box<dyn LogConsumer>, BusError> {
         // Its own connection: a blocking XREADGROUP would hold up everyone on a shared one.
         let name = format!("tickmesh-consumer:{group}:{consumer}").replace(' ', "_");
-        let mut conn = StreamConn::connect(&self.config, name).await?;
+        let mut conn = DirectConn::connect(&self.config, name).await?;
         for topic in topics {
             create_group(&mut conn, topic, group).await?;
         }
@@ -75,7 +76,7 @@ impl DurableLog for RedisBus {
 
 /// Creates `group` on `topic` (and the stream if missing) reading from the start; an existing
 /// group is left as it is.
-async fn create_group(conn: &mut StreamConn, topic: &str, group: &str) -> Result<(), BusError> {
+async fn create_group(conn: &mut DirectConn, topic: &str, group: &str) -> Result<(), BusError> {
     let mut cmd = Request::new("XGROUP");
     cmd.arg("CREATE")
         .arg(topic)
@@ -91,7 +92,7 @@ async fn create_group(conn: &mut StreamConn, topic: &str, group: &str) -> Result
 
 /// A member of a Redis stream consumer group.
 struct RedisConsumer {
-    conn: StreamConn,
+    conn: DirectConn,
     topics: Vec<String>,
     /// Per topic, the id after which this member's own pending entries are still to be
     /// re-read (`Some`), or `None` once they all were.

@@ -1,21 +1,23 @@
-//! The stream consumer's own connection, speaking RESP2 through [`crate::resp`].
+//! Connections the adapter opens itself, speaking RESP2 through [`crate::resp`]: one per
+//! stream consumer, and one for the event publisher.
 //!
 //! A consumer needs a connection of its own anyway (a blocking `XREADGROUP` would hold up
-//! everyone on a shared one), so it costs nothing to also read its replies with the lean
-//! codec. The connection is opened lazily and dropped on any failure (I/O, timeout, a reply
+//! everyone on a shared one), and the publisher has one batch in flight at a time, so
+//! neither needs redis-rs's multiplexing, and both spend less reading their replies with the
+//! lean codec. The connection is opened lazily and dropped on any failure (I/O, timeout, a reply
 //! it cannot read, or `READONLY` from a master demoted by a failover); the next command
 //! reconnects, asking the sentinels again when configured so. Only a command that failed is
 //! affected: it is reported, and the consumer's caller retries it.
 
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf as _, BytesMut};
 use redis::ConnectionAddr;
 use tickmesh_bus::BusError;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::config::RedisConfig;
-use crate::resp::{self, ProtocolError, Reply, Request, Scan, ServerError};
+use crate::resp::{self, Pipeline, ProtocolError, Reply, Request, Scan, ServerError};
 use crate::{BACKEND, READ_SLACK};
 
 /// How long a connection attempt, handshake included, may take.
@@ -77,31 +79,41 @@ struct Open {
     write: Vec<u8>,
 }
 
-/// A lazily (re)opened connection to the Redis master for one consumer.
-pub(crate) struct StreamConn {
+/// A lazily (re)opened connection to the Redis master for one user at a time.
+pub(crate) struct DirectConn {
     config: RedisConfig,
     /// The connection's `CLIENT SETNAME`, so `CLIENT LIST` tells who it is.
     name: String,
     open: Option<Open>,
 }
 
-impl std::fmt::Debug for StreamConn {
+impl std::fmt::Debug for DirectConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamConn")
+        f.debug_struct("DirectConn")
             .field("target", &self.config.target)
             .field("open", &self.open.is_some())
             .finish()
     }
 }
 
-impl StreamConn {
+impl DirectConn {
+    /// A connection to the master `config` names, opened by its first command and named
+    /// `name` on the server (no spaces).
+    pub(crate) fn lazy(config: &RedisConfig, name: String) -> DirectConn {
+        DirectConn {
+            config: config.clone(),
+            name,
+            open: None,
+        }
+    }
+
     /// A connection to the master `config` names, opened at once so a bad address shows now,
     /// and named `name` on the server (no spaces).
     pub(crate) async fn connect(
         config: &RedisConfig,
         name: String,
-    ) -> Result<StreamConn, BusError> {
-        let mut conn = StreamConn {
+    ) -> Result<DirectConn, BusError> {
+        let mut conn = DirectConn {
             config: config.clone(),
             name,
             open: None,
@@ -117,17 +129,46 @@ impl StreamConn {
         request: &Request,
         timeout: Duration,
     ) -> Result<Reply, ConnError> {
-        let open = match &mut self.open {
-            Some(open) => open,
-            None => self.open.insert(open(&self.config, &self.name).await?),
+        let open = self.ensure_open().await?;
+        let result = tokio::time::timeout(timeout, open.exchange(request)).await;
+        self.settle(result, timeout)
+    }
+
+    /// Sends the pipeline and waits up to `timeout` for all its replies, which are dropped;
+    /// the first error reply is returned as [`ConnError::Server`].
+    pub(crate) async fn run(
+        &mut self,
+        pipeline: &Pipeline,
+        timeout: Duration,
+    ) -> Result<(), ConnError> {
+        let open = self.ensure_open().await?;
+        let result = tokio::time::timeout(timeout, open.exchange_all(pipeline)).await;
+        self.settle(result, timeout)
+    }
+
+    async fn ensure_open(&mut self) -> Result<&mut Open, ConnError> {
+        let conn = match self.open.take() {
+            Some(conn) => conn,
+            None => open(&self.config, &self.name).await?,
         };
-        let result = match tokio::time::timeout(timeout, open.exchange(request)).await {
-            Ok(result) => result,
-            Err(_) => Err(ConnError::Timeout(timeout)),
+        Ok(self.open.insert(conn))
+    }
+
+    /// Closes the connection after a failure that leaves it unusable.
+    fn settle<T>(
+        &mut self,
+        result: Result<Result<T, ConnError>, tokio::time::error::Elapsed>,
+        timeout: Duration,
+    ) -> Result<T, ConnError> {
+        let result = result.unwrap_or(Err(ConnError::Timeout(timeout)));
+        let keep = match &result {
+            Ok(_) => true,
+            // A demoted master answers READONLY: reconnect to find the new one.
+            Err(ConnError::Server(e)) => e.code() != "READONLY",
+            // The socket is in an unknown state.
+            Err(_) => false,
         };
-        let demoted = matches!(&result, Err(ConnError::Server(e)) if e.code() == "READONLY");
-        if demoted || matches!(&result, Err(e) if !matches!(e, ConnError::Server(_))) {
-            // The socket is in an unknown state (or talks to a replica): start afresh.
+        if !keep {
             self.open = None;
         }
         result
@@ -191,20 +232,41 @@ impl Open {
         self.write.clear();
         request.write_to(&mut self.write);
         self.socket.write_all(&self.write).await?;
+        let len = self.next_reply().await?;
+        let frame = self.read.split_to(len).freeze();
+        match resp::split(&frame)? {
+            Reply::Error(message) => Err(ServerError(message).into()),
+            reply => Ok(reply),
+        }
+    }
+
+    /// Writes the pipeline and reads all its replies, keeping none; the first error reply is
+    /// returned once every reply was read, so the connection stays in step.
+    async fn exchange_all(&mut self, pipeline: &Pipeline) -> Result<(), ConnError> {
+        self.socket.write_all(pipeline.bytes()).await?;
+        let mut first_error = None;
+        for _ in 0..pipeline.commands() {
+            let len = self.next_reply().await?;
+            if self.read.first() == Some(&b'-') && first_error.is_none() {
+                let line = self.read[1..len].strip_suffix(b"\r\n").unwrap_or_default();
+                first_error = Some(ServerError(String::from_utf8_lossy(line).into_owned()));
+            }
+            self.read.advance(len);
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    /// Reads until the reply at the start of the read buffer is whole; its length.
+    async fn next_reply(&mut self) -> Result<usize, ConnError> {
         let mut scan = Scan::default();
-        let len = loop {
+        loop {
             if let Some(len) = scan.advance(&self.read)? {
-                break len;
+                return Ok(len);
             }
             self.read.reserve(READ_CHUNK);
             if self.socket.read_buf(&mut self.read).await? == 0 {
                 return Err(ConnError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
-        };
-        let frame = self.read.split_to(len).freeze();
-        match resp::split(&frame)? {
-            Reply::Error(message) => Err(ServerError(message).into()),
-            reply => Ok(reply),
         }
     }
 }
