@@ -5,7 +5,7 @@
 use prost::Message as _;
 use tickmesh_domain::MarketEvent;
 
-use crate::convert::{ConvertError, event_from_wire, event_to_wire};
+use crate::convert::{ConvertError, event_from_wire};
 use crate::market::v1 as wire;
 
 /// Bytes that are not a valid event.
@@ -47,9 +47,9 @@ pub fn decode_gap(bytes: &[u8]) -> Result<tickmesh_domain::FeedGap, DecodeError>
     })
 }
 
-/// Encodes an event as protobuf bytes.
+/// Encodes an event as protobuf bytes (written directly, see [`crate::encode`]).
 pub fn encode_event(event: &MarketEvent) -> Vec<u8> {
-    event_to_wire(event).encode_to_vec()
+    crate::encode::encode_event(event)
 }
 
 /// Decodes protobuf bytes into an event, naming the first invalid field.

@@ -10,6 +10,7 @@
 
 pub mod codec;
 pub mod convert;
+mod encode;
 pub mod envelope;
 pub mod routing;
 
