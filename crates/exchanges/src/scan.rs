@@ -82,6 +82,41 @@ pub(crate) fn object<'a>(
     }
 }
 
+/// Calls `element` for each element of the array that `text` holds, in order.
+pub(crate) fn array<'a>(
+    text: &'a str,
+    mut element: impl FnMut(Value<'a>) -> Result<(), Unsupported>,
+) -> Result<(), Unsupported> {
+    let mut s = Scanner {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    s.ws();
+    s.expect(b'[')?;
+    s.ws();
+    if s.peek() == Some(b']') {
+        s.pos += 1;
+    } else {
+        loop {
+            s.ws();
+            element(s.value()?)?;
+            s.ws();
+            match s.next() {
+                Some(b',') => continue,
+                Some(b']') => break,
+                _ => return Err(Unsupported),
+            }
+        }
+    }
+    s.ws();
+    if s.pos == s.bytes.len() {
+        Ok(())
+    } else {
+        Err(Unsupported)
+    }
+}
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     text: &'a str,
@@ -266,6 +301,29 @@ mod tests {
             ]
         );
         assert_eq!(members("{}").unwrap(), []);
+    }
+
+    #[test]
+    fn array_elements_come_out_as_slices() {
+        let mut got = Vec::new();
+        array(r#" [ {"a":1} ,"x",2, [] ] "#, |v| {
+            got.push(v);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                Value::Nested(r#"{"a":1}"#),
+                Value::Str("x"),
+                Value::Num("2"),
+                Value::Nested("[]"),
+            ]
+        );
+        array("[]", |_| Err(Unsupported)).unwrap();
+        for bad in ["", "{}", "[1,]", "[1", "[1] x", "[,1]"] {
+            assert_eq!(array(bad, |_| Ok(())), Err(Unsupported), "{bad}");
+        }
     }
 
     #[test]

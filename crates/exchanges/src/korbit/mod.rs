@@ -3,6 +3,7 @@
 //! subscribe/unsubscribe with acknowledgements, decimal strings, epoch milliseconds; and the
 //! `/v2` REST API.
 
+mod fast;
 pub mod parse;
 pub mod requests;
 pub mod rest;

@@ -1,4 +1,5 @@
-//! Korbit frames: control frames carry `status`, data frames never do.
+//! Korbit frames: control frames carry `status`, data frames never do. Data frames are read
+//! by the scanner-based fast path (`fast`) first; serde reads the rest and gives the errors.
 
 use std::borrow::Cow;
 
@@ -10,6 +11,7 @@ use tickmesh_domain::{
 };
 
 use crate::numbers::decimal_text;
+use crate::scan::Unsupported;
 use crate::{Control, FrameError};
 
 #[derive(Deserialize)]
@@ -90,13 +92,17 @@ pub fn parse_frame(
     keep_raw: bool,
     out: &mut Vec<MarketEvent>,
 ) -> Result<Control, FrameError> {
-    let bad = |reason: String| FrameError::new(Exchange::Korbit, reason);
-    let envelope: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?;
-    if let Some(status) = &envelope.status {
-        return control(&envelope, status).map_err(bad);
-    }
     let start = out.len();
-    data(&envelope, received, out).map_err(bad)?;
+    let fast = std::str::from_utf8(payload)
+        .map_err(|_| Unsupported)
+        .and_then(|text| super::fast::data_frame(text, received, out));
+    if fast.is_err() {
+        // Control frames, and anything the fast path does not vouch for: serde decides.
+        out.truncate(start);
+        if let Some(control) = serde_frame(payload, received, out)? {
+            return Ok(control);
+        }
+    }
     if keep_raw {
         let raw = String::from_utf8_lossy(payload).into_owned();
         for event in &mut out[start..] {
@@ -104,6 +110,22 @@ pub fn parse_frame(
         }
     }
     Ok(Control::Data)
+}
+
+/// Parses a frame with serde: its control meaning, or `None` for a data frame whose events
+/// were appended to `out`.
+pub(super) fn serde_frame(
+    payload: &[u8],
+    received: UtcMicros,
+    out: &mut Vec<MarketEvent>,
+) -> Result<Option<Control>, FrameError> {
+    let bad = |reason: String| FrameError::new(Exchange::Korbit, reason);
+    let envelope: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?;
+    if let Some(status) = &envelope.status {
+        return control(&envelope, status).map(Some).map_err(bad);
+    }
+    data(&envelope, received, out).map_err(bad)?;
+    Ok(None)
 }
 
 fn control(envelope: &Envelope<'_>, status: &str) -> Result<Control, String> {
