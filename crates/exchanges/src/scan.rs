@@ -47,11 +47,7 @@ pub(crate) fn object<'a>(
     text: &'a str,
     mut member: impl FnMut(&'a str, Value<'a>) -> Result<(), Unsupported>,
 ) -> Result<(), Unsupported> {
-    let mut s = Scanner {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-    };
+    let mut s = Scanner::new(text);
     s.ws();
     s.expect(b'{')?;
     s.ws();
@@ -74,12 +70,7 @@ pub(crate) fn object<'a>(
             }
         }
     }
-    s.ws();
-    if s.pos == s.bytes.len() {
-        Ok(())
-    } else {
-        Err(Unsupported)
-    }
+    s.end()
 }
 
 /// Calls `element` for each element of the array that `text` holds, in order.
@@ -87,11 +78,7 @@ pub(crate) fn array<'a>(
     text: &'a str,
     mut element: impl FnMut(Value<'a>) -> Result<(), Unsupported>,
 ) -> Result<(), Unsupported> {
-    let mut s = Scanner {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-    };
+    let mut s = Scanner::new(text);
     s.ws();
     s.expect(b'[')?;
     s.ws();
@@ -109,12 +96,7 @@ pub(crate) fn array<'a>(
             }
         }
     }
-    s.ws();
-    if s.pos == s.bytes.len() {
-        Ok(())
-    } else {
-        Err(Unsupported)
-    }
+    s.end()
 }
 
 struct Scanner<'a> {
@@ -124,6 +106,24 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+        }
+    }
+
+    /// Only whitespace may follow the value.
+    fn end(mut self) -> Result<(), Unsupported> {
+        self.ws();
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(Unsupported)
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }

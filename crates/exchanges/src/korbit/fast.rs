@@ -52,14 +52,8 @@ pub(super) fn data_frame(
     let Some(Value::Nested(body)) = data else {
         return Err(Unsupported);
     };
-    let event = |exchange_time: UtcMicros, payload: Payload| MarketEvent {
-        exchange: Exchange::Korbit,
-        market,
-        exchange_time,
-        received_time: received,
-        payload,
-        raw: None,
-    };
+    let event =
+        |exchange_time, payload| super::parse::event(market, exchange_time, received, payload);
     match kind.ok_or(Unsupported)? {
         "ticker" => {
             let at = timestamp.flatten().ok_or(Unsupported)?;

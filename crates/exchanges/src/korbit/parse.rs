@@ -157,14 +157,7 @@ fn data(
     let market =
         Market::from_exchange_symbol(Exchange::Korbit, symbol).map_err(|e| e.to_string())?;
     let body = envelope.data.ok_or("no `data` field")?.get();
-    let event = |exchange_time: UtcMicros, payload: Payload| MarketEvent {
-        exchange: Exchange::Korbit,
-        market,
-        exchange_time,
-        received_time: received,
-        payload,
-        raw: None,
-    };
+    let event = |exchange_time, payload| event(market, exchange_time, received, payload);
     match kind {
         "ticker" => {
             let t: TickerData<'_> =
@@ -222,6 +215,23 @@ fn data(
         other => return Err(format!("unknown type `{other}`")),
     }
     Ok(())
+}
+
+/// A Korbit event of `market`.
+pub(super) fn event(
+    market: Market,
+    exchange_time: UtcMicros,
+    received: UtcMicros,
+    payload: Payload,
+) -> MarketEvent {
+    MarketEvent {
+        exchange: Exchange::Korbit,
+        market,
+        exchange_time,
+        received_time: received,
+        payload,
+        raw: None,
+    }
 }
 
 fn dec(text: &str, name: &str) -> Result<Decimal, String> {
