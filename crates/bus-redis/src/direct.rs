@@ -77,6 +77,10 @@ struct Open {
     read: BytesMut,
     /// The command being sent.
     write: Vec<u8>,
+    /// Set while a command is on the wire and its replies are not all read. Still set when the
+    /// next command comes, the exchange was cancelled halfway (its future dropped, as a
+    /// `select!` on shutdown does): replies may be pending, so the connection is not reused.
+    busy: bool,
 }
 
 /// A lazily (re)opened connection to the Redis master for one user at a time.
@@ -148,8 +152,8 @@ impl DirectConn {
 
     async fn ensure_open(&mut self) -> Result<&mut Open, ConnError> {
         let conn = match self.open.take() {
-            Some(conn) => conn,
-            None => open(&self.config, &self.name).await?,
+            Some(conn) if !conn.busy => conn,
+            _ => open(&self.config, &self.name).await?,
         };
         Ok(self.open.insert(conn))
     }
@@ -201,6 +205,7 @@ async fn open(config: &RedisConfig, name: &str) -> Result<Open, ConnError> {
             socket,
             read: BytesMut::new(),
             write: Vec::new(),
+            busy: false,
         };
         let settings = info.redis_settings();
         if let Some(password) = settings.password() {
@@ -231,8 +236,10 @@ impl Open {
     async fn exchange(&mut self, request: &Request) -> Result<Reply, ConnError> {
         self.write.clear();
         request.write_to(&mut self.write);
+        self.busy = true;
         self.socket.write_all(&self.write).await?;
         let len = self.next_reply().await?;
+        self.busy = false;
         let frame = self.read.split_to(len).freeze();
         match resp::split(&frame)? {
             Reply::Error(message) => Err(ServerError(message).into()),
@@ -243,6 +250,7 @@ impl Open {
     /// Writes the pipeline and reads all its replies, keeping none; the first error reply is
     /// returned once every reply was read, so the connection stays in step.
     async fn exchange_all(&mut self, pipeline: &Pipeline) -> Result<(), ConnError> {
+        self.busy = true;
         self.socket.write_all(pipeline.bytes()).await?;
         let mut first_error = None;
         for _ in 0..pipeline.commands() {
@@ -253,6 +261,7 @@ impl Open {
             }
             self.read.advance(len);
         }
+        self.busy = false;
         first_error.map_or(Ok(()), |e| Err(e.into()))
     }
 

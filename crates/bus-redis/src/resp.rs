@@ -26,6 +26,9 @@ use bytes::Bytes;
 /// connection is dropped with an error rather than growing further.
 pub(crate) const MAX_REPLY: usize = 256 << 20;
 
+/// The longest status or error line accepted.
+const MAX_LINE: usize = 64 * 1024;
+
 /// Deepest nesting accepted; stream replies nest four deep.
 const MAX_DEPTH: usize = 16;
 
@@ -296,8 +299,14 @@ fn header(buf: &[u8], pos: usize) -> Result<Option<(u8, &[u8], usize)>, Protocol
         return Ok(None);
     };
     let Some(cr) = rest.iter().position(|&b| b == b'\r') else {
-        if rest.len() > 64 {
-            return Err(ProtocolError("a header line longer than 64 bytes"));
+        // Lengths and numbers fit in a few bytes; status and error lines carry text
+        // (`-WRONGTYPE Operation against a key ...`), so they may be longer.
+        let limit = match rest.first() {
+            Some(b'+' | b'-') => MAX_LINE,
+            _ => 64,
+        };
+        if rest.len() > limit {
+            return Err(ProtocolError("a header line longer than its limit"));
         }
         return Ok(None);
     };

@@ -115,7 +115,7 @@ fn malformed_replies_are_errors_not_waits() {
         b":1\rx",
         b"\r\n",
         b"$abc\r\n",
-        &[b'+'; 100],
+        &[b':'; 100],
     ] {
         assert!(
             Scan::default().advance(bad).is_err(),
@@ -125,6 +125,14 @@ fn malformed_replies_are_errors_not_waits() {
     }
     assert!(split(&Bytes::from_static(b":1\r\n:2\r\n")).is_err());
     assert!(split(&Bytes::from_static(b"*2\r\n:1\r\n")).is_err());
+}
+
+#[test]
+fn a_long_error_line_split_across_reads_is_waited_for() {
+    let line = format!("-WRONGTYPE {}\r\n", "x".repeat(200));
+    let mut scan = Scan::default();
+    assert_eq!(scan.advance(&line.as_bytes()[..150]).unwrap(), None);
+    assert_eq!(scan.advance(line.as_bytes()).unwrap(), Some(line.len()));
 }
 
 #[test]

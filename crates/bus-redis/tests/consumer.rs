@@ -55,7 +55,9 @@ async fn poll_through_errors(
 async fn reading_goes_on_after_the_connection_is_killed() {
     let bus = bus().await;
     let topic = unique("consumer-kill");
-    let mut consumer = bus.consume(&[&topic], "g", "c1").await.unwrap();
+    // A group of its own: the connection's name is made of it, and tests run side by side.
+    let group = unique("g");
+    let mut consumer = bus.consume(&[&topic], &group, "c1").await.unwrap();
     bus.append(&topic, &conformance::records("k", 0, 3))
         .await
         .unwrap();
@@ -63,7 +65,7 @@ async fn reading_goes_on_after_the_connection_is_killed() {
     consumer.ack(&first).await.unwrap();
 
     // The consumer names its connection, so it can be found and killed.
-    let name = "tickmesh-consumer:g:c1";
+    let name = format!("tickmesh-consumer:{group}:c1");
     let clients: String = cmd(&["CLIENT", "LIST", "TYPE", "normal"]).await;
     let ids: Vec<&str> = clients
         .lines()
@@ -121,4 +123,36 @@ async fn pending_entries_trimmed_away_are_acknowledged() {
     assert!(nothing.is_empty(), "{nothing:?}");
     let pending: Vec<redis::Value> = cmd(&["XPENDING", &topic, "g"]).await;
     assert_eq!(pending.first(), Some(&redis::Value::Int(0)), "{pending:?}");
+}
+
+#[tokio::test]
+async fn a_read_cancelled_halfway_does_not_shift_later_replies() {
+    let bus = bus().await;
+    let topic = unique("consumer-cancel");
+    let mut consumer = bus.consume(&[&topic], "g", "c1").await.unwrap();
+    // A blocking read whose future is dropped after the command went out, as `select!` on
+    // shutdown does: its reply is still owed on that connection.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(100),
+        consumer.poll(10, Duration::from_secs(1)),
+    )
+    .await;
+    assert!(
+        cancelled.is_err(),
+        "the read should still have been blocked"
+    );
+    // Let the abandoned read time out, so its empty reply is waiting on that connection (and
+    // it cannot take the records appended next: those would stay pending until reclaimed).
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+
+    for (from, n) in [(0, 2), (2, 1)] {
+        bus.append(&topic, &conformance::records("k", from, n))
+            .await
+            .unwrap();
+        let got = collect(consumer.as_mut(), n).await;
+        let payloads: Vec<_> = got.iter().map(|d| d.record.payload.clone()).collect();
+        let expected: Vec<String> = (from..from + n).map(|i| format!("k#{i}")).collect();
+        assert_eq!(payloads, expected);
+        consumer.ack(&got).await.unwrap();
+    }
 }

@@ -182,6 +182,8 @@ fn optional_string(value: Value<'_>) -> Result<Option<&str>, Unsupported> {
 
 fn integer<T: std::str::FromStr>(value: Value<'_>) -> Result<T, Unsupported> {
     match value {
+        // serde_json reads `-0` as a float, which no integer field takes.
+        Value::Num(text) if text.starts_with("-0") => Err(Unsupported),
         Value::Num(text) => text.parse().map_err(|_| Unsupported),
         _ => Err(Unsupported),
     }

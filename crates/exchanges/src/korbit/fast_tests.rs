@@ -34,6 +34,8 @@ const LEFT_TO_SERDE: &[&str] = &[
     r#"{"type":"trade","symbol":"btc_krw","data":[{"tradeId":1,"timestamp":1,"price":"1","qty":"1","isBuyerTaker":"yes"}]}"#,
     r#"{"type":"trade","symbol":"btc_krw","data":[{"tradeId":1,"timestamp":1,"price":"1","qty":"1"}]}"#,
     r#"{"type":"trade","symbol":"btc_krw","data":[1]}"#,
+    r#"{"type":"trade","symbol":"btc_krw","data":[{"tradeId":1,"timestamp":-0,"price":"1","qty":"1","isBuyerTaker":true}]}"#,
+    r#"{"type":"ticker","symbol":"btc_krw","timestamp":-0,"data":{"close":"1"}}"#,
     // Order books, valid or not.
     r#"{"type":"orderbook","symbol":"xrp_krw","data":{"timestamp":1,"asks":[],"bids":[]}}"#,
     r#"{"type":"orderbook","symbol":"btc_krw","data":{"timestamp":1,"asks":[{"price":"1"}],"bids":[]}}"#,
