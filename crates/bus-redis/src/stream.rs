@@ -55,7 +55,7 @@ impl DurableLog for RedisBus {
         consumer: &str,
     ) -> Result<Box<dyn LogConsumer>, BusError> {
         // Its own connection: a blocking XREADGROUP would hold up everyone on a shared one.
-        let name = format!("tickmesh-consumer:{group}:{consumer}").replace(' ', "_");
+        let name = client_name(group, consumer);
         let mut conn = DirectConn::connect(&self.config, name).await?;
         for topic in topics {
             create_group(&mut conn, topic, group).await?;
@@ -72,6 +72,16 @@ impl DurableLog for RedisBus {
             reclaimed: 0,
         }))
     }
+}
+
+/// The connection name of a consumer. Redis refuses names with spaces, newlines or bytes
+/// outside printable ASCII (`CLIENT SETNAME`), and a refused name would keep the consumer from
+/// connecting at all, so such characters become `_`.
+fn client_name(group: &str, consumer: &str) -> String {
+    format!("tickmesh-consumer:{group}:{consumer}")
+        .chars()
+        .map(|c| if ('!'..='~').contains(&c) { c } else { '_' })
+        .collect()
 }
 
 /// Creates `group` on `topic` (and the stream if missing) reading from the start; an existing
@@ -304,5 +314,16 @@ impl LogConsumer for RedisConsumer {
             total.pending = total.pending.zip(pending).map(|(a, b)| a + b);
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_names_are_printable_ascii_without_spaces() {
+        assert_eq!(
+            super::client_name("bridge", "pod 7\nβ"),
+            "tickmesh-consumer:bridge:pod_7__"
+        );
     }
 }
