@@ -69,18 +69,8 @@ impl Writer {
     }
 
     fn ticker(&mut self, t: &Ticker) {
-        self.decimal_field(1, Some(t.last));
-        let optional = [
-            t.open,
-            t.high,
-            t.low,
-            t.prev_close,
-            t.volume_24h,
-            t.quote_volume_24h,
-            t.best_bid,
-            t.best_ask,
-        ];
-        for (field, value) in (2..).zip(optional) {
+        // Fields 1 to 9, in the order `decimals` gives them.
+        for (field, value) in (1..).zip(t.decimals()) {
             self.decimal_field(field, value);
         }
     }

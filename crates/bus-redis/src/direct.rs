@@ -102,7 +102,7 @@ impl std::fmt::Debug for DirectConn {
 
 impl DirectConn {
     /// A connection to the master `config` names, opened by its first command and named
-    /// `name` on the server (no spaces).
+    /// `name` on the server (printable ASCII without spaces, or Redis refuses it).
     pub(crate) fn lazy(config: &RedisConfig, name: String) -> DirectConn {
         DirectConn {
             config: config.clone(),
@@ -111,18 +111,13 @@ impl DirectConn {
         }
     }
 
-    /// A connection to the master `config` names, opened at once so a bad address shows now,
-    /// and named `name` on the server (no spaces).
+    /// As [`lazy`](Self::lazy), but opened at once so a bad address shows now.
     pub(crate) async fn connect(
         config: &RedisConfig,
         name: String,
     ) -> Result<DirectConn, BusError> {
-        let mut conn = DirectConn {
-            config: config.clone(),
-            name,
-            open: None,
-        };
-        conn.open = Some(open(&conn.config, &conn.name).await?);
+        let mut conn = DirectConn::lazy(config, name);
+        conn.ensure_open().await?;
         Ok(conn)
     }
 
@@ -196,7 +191,7 @@ async fn open(config: &RedisConfig, name: &str) -> Result<Open, ConnError> {
                 return Err(ConnError::Locate(BusError::Rejected {
                     backend: BACKEND,
                     reason: format!(
-                        "the stream consumer cannot connect to {other}: this build reads streams over plain TCP or a unix socket"
+                        "cannot connect to {other}: this build reaches redis over plain TCP or a unix socket (no TLS)"
                     ),
                 }));
             }

@@ -108,6 +108,24 @@ pub struct Ticker {
     pub best_ask: Option<Decimal>,
 }
 
+impl Ticker {
+    /// Every price and volume in declaration order (`last` first, then `open` to `best_ask`),
+    /// the order of the protobuf fields and of the database columns.
+    pub fn decimals(&self) -> [Option<Decimal>; 9] {
+        [
+            Some(self.last),
+            self.open,
+            self.high,
+            self.low,
+            self.prev_close,
+            self.volume_24h,
+            self.quote_volume_24h,
+            self.best_bid,
+            self.best_ask,
+        ]
+    }
+}
+
 /// One executed trade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trade {

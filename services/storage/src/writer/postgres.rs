@@ -164,18 +164,7 @@ fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<Vec<Value>
         market.push(int4(ids.id(event.exchange, event.market)?));
         exchange_time.push(int8(event.exchange_time.as_micros()));
         received_time.push(int8(event.received_time.as_micros()));
-        let row = [
-            Some(t.last),
-            t.open,
-            t.high,
-            t.low,
-            t.prev_close,
-            t.volume_24h,
-            t.quote_volume_24h,
-            t.best_bid,
-            t.best_ask,
-        ];
-        for (column, value) in decimals.iter_mut().zip(row) {
+        for (column, value) in decimals.iter_mut().zip(t.decimals()) {
             column.push(decimal(value));
         }
     }
