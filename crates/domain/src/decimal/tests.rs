@@ -81,3 +81,68 @@ fn rejects_what_is_not_a_number() {
         "invalid decimal \"abc\""
     );
 }
+
+/// Mantissa, scale and sign: `Decimal`'s `==` ignores the scale, which parsing must keep.
+fn exact(value: Decimal) -> (i128, u32, bool) {
+    (value.mantissa(), value.scale(), value.is_sign_negative())
+}
+
+#[test]
+fn the_short_path_takes_the_wire_spellings() {
+    for text in [
+        "106691000.00000000",
+        "1.16539E8",
+        "7.9276E-4",
+        "0E-8",
+        "0.00009372",
+        "17883351803770004",
+        "-12.50",
+        "9999999999999999999",
+    ] {
+        let short = parse_short(text).unwrap_or_else(|| panic!("{text:?} left the short path"));
+        assert_eq!(Ok(exact(short)), parse_wide(text).map(exact), "{text:?}");
+    }
+    // Twenty characters, and everything invalid, are the wide path's.
+    for text in [
+        "10000000000000000000",
+        "95078733694.3792000000000000",
+        "",
+        "1E",
+        "1.2.3",
+    ] {
+        assert_eq!(parse_short(text), None, "{text:?}");
+    }
+}
+
+#[test]
+fn the_short_path_agrees_with_the_wide_one() {
+    // A small deterministic generator over the characters a number is made of, so the
+    // comparison covers many valid and invalid spellings repeatably.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789.eE+-";
+    let mut short_taken = 0;
+    for _ in 0..200_000 {
+        let len = 1 + (next() % 24) as usize;
+        let text: String = (0..len)
+            .map(|_| char::from(ALPHABET[(next() % ALPHABET.len() as u64) as usize]))
+            .collect();
+        let wide = parse_wide(&text);
+        if let Some(short) = parse_short(&text) {
+            short_taken += 1;
+            assert_eq!(Ok(exact(short)), wide.map(exact), "{text:?}");
+        }
+        assert_eq!(
+            parse_decimal(&text).map(exact),
+            parse_wide(&text).map(exact),
+            "{text:?}"
+        );
+    }
+    // The generator must reach the short path often, or the comparison proves little.
+    assert!(short_taken > 10_000, "short path taken {short_taken} times");
+}
