@@ -42,71 +42,18 @@ impl<'a> Value<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unsupported;
 
-/// Calls `member` for each member of the object that `text` holds, in order.
-pub(crate) fn object<'a>(
-    text: &'a str,
-    mut member: impl FnMut(&'a str, Value<'a>) -> Result<(), Unsupported>,
-) -> Result<(), Unsupported> {
-    let mut s = Scanner::new(text);
-    s.ws();
-    s.expect(b'{')?;
-    s.ws();
-    if s.peek() == Some(b'}') {
-        s.pos += 1;
-    } else {
-        loop {
-            s.ws();
-            let key = s.string()?;
-            s.ws();
-            s.expect(b':')?;
-            s.ws();
-            let value = s.value()?;
-            member(key, value)?;
-            s.ws();
-            match s.next() {
-                Some(b',') => continue,
-                Some(b'}') => break,
-                _ => return Err(Unsupported),
-            }
-        }
-    }
-    s.end()
-}
-
-/// Calls `element` for each element of the array that `text` holds, in order.
-pub(crate) fn array<'a>(
-    text: &'a str,
-    mut element: impl FnMut(Value<'a>) -> Result<(), Unsupported>,
-) -> Result<(), Unsupported> {
-    let mut s = Scanner::new(text);
-    s.ws();
-    s.expect(b'[')?;
-    s.ws();
-    if s.peek() == Some(b']') {
-        s.pos += 1;
-    } else {
-        loop {
-            s.ws();
-            element(s.value()?)?;
-            s.ws();
-            match s.next() {
-                Some(b',') => continue,
-                Some(b']') => break,
-                _ => return Err(Unsupported),
-            }
-        }
-    }
-    s.end()
-}
-
-struct Scanner<'a> {
+/// A position in the input. Nested objects and arrays are read in place with
+/// [`Scanner::members`] and [`Scanner::elements`], so a caller that wants their contents walks
+/// them once; [`Scanner::value`] skips them (by bracket matching) and hands out their text.
+pub(crate) struct Scanner<'a> {
     bytes: &'a [u8],
     text: &'a str,
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn new(text: &'a str) -> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Scanner<'a> {
         Scanner {
             bytes: text.as_bytes(),
             text,
@@ -114,8 +61,72 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Reads an object, calling `member` with each key and the scanner at the key's value,
+    /// which `member` must consume (with [`Scanner::value`] or by descending into it). A
+    /// `member` that leaves the value unread makes the object malformed, so it fails.
+    pub(crate) fn members(
+        &mut self,
+        mut member: impl FnMut(&'a str, &mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        self.ws();
+        self.expect(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            member(key, self)?;
+            self.ws();
+            match self.next() {
+                Some(b',') => continue,
+                Some(b'}') => return Ok(()),
+                _ => return Err(Unsupported),
+            }
+        }
+    }
+
+    /// Reads an array, calling `element` with the scanner at each element, which `element`
+    /// must consume, as for [`Scanner::members`].
+    pub(crate) fn elements(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        self.ws();
+        self.expect(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            element(self)?;
+            self.ws();
+            match self.next() {
+                Some(b',') => continue,
+                Some(b']') => return Ok(()),
+                _ => return Err(Unsupported),
+            }
+        }
+    }
+
+    /// Consumes a `null` if one is next.
+    pub(crate) fn null(&mut self) -> bool {
+        let found = self.bytes[self.pos..].starts_with(b"null");
+        if found {
+            self.pos += 4;
+        }
+        found
+    }
+
     /// Only whitespace may follow the value.
-    fn end(mut self) -> Result<(), Unsupported> {
+    pub(crate) fn end(mut self) -> Result<(), Unsupported> {
         self.ws();
         if self.pos == self.bytes.len() {
             Ok(())
@@ -170,7 +181,8 @@ impl<'a> Scanner<'a> {
         self.text.get(start..start + len).ok_or(Unsupported)
     }
 
-    fn value(&mut self) -> Result<Value<'a>, Unsupported> {
+    /// The next value; an object or array is skipped and handed out as its text.
+    pub(crate) fn value(&mut self) -> Result<Value<'a>, Unsupported> {
         match self.peek().ok_or(Unsupported)? {
             b'"' => self.string().map(Value::Str),
             b'{' | b'[' => self.nested(),
@@ -271,6 +283,26 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Calls `member` for each member of the object that `text` holds, in order.
+    pub(crate) fn object<'a>(
+        text: &'a str,
+        mut member: impl FnMut(&'a str, Value<'a>) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        let mut s = Scanner::new(text);
+        s.members(|key, s| member(key, s.value()?))?;
+        s.end()
+    }
+
+    /// Calls `element` for each element of the array that `text` holds, in order.
+    pub(crate) fn array<'a>(
+        text: &'a str,
+        mut element: impl FnMut(Value<'a>) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        let mut s = Scanner::new(text);
+        s.elements(|s| element(s.value()?))?;
+        s.end()
+    }
 
     fn members(text: &str) -> Result<Vec<(&str, Value<'_>)>, Unsupported> {
         let mut out = Vec::new();

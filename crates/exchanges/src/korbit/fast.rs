@@ -4,13 +4,12 @@
 //! then its `data` again from a `RawValue`) and the generic visitor machinery. In a profile of
 //! ingestion at 30,000 events/s it took 16% of the process for a third of the events, more per
 //! event than Upbit and Bithumb together. This path reads the same fields from slices of the
-//! frame: for a trade frame 13% fewer instructions than serde, for a ticker 21% fewer
-//! (callgrind, 2,000 frames each).
+//! frame in one pass, descending into `data` and each trade or book row in place (callgrind
+//! figures in docs/benchmarks.md).
 //!
-//! Order books stay with serde. The scanner hands nested values out as slices found by
-//! bracket matching, so each level row would be walked twice (once to find its end, once to
-//! read it); for a 30-level book that came to 12% *more* instructions than serde's single
-//! pass.
+//! It reads the members in Korbit's own order: `symbol` and `type` come before `data`, so
+//! by the time `data` is reached the kind says how to read it and the market is known. A
+//! frame in another order is valid JSON this path does not vouch for.
 //!
 //! It is strict in the same way as the quotation parser: anything it does not fully vouch for
 //! (a control frame, a missing, duplicated or mistyped field, an escape, a nested value in a
@@ -19,11 +18,12 @@
 //! accepts what serde would refuse, and never reports an error of its own.
 
 use tickmesh_domain::{
-    Decimal, Exchange, Market, MarketEvent, Payload, Side, Ticker, Trade, TradeId, UtcMicros,
+    Decimal, Exchange, Level, Market, MarketEvent, OrderBook, Payload, Side, Ticker, Trade,
+    TradeId, UtcMicros,
 };
 
 use crate::numbers::decimal_text;
-use crate::scan::{self, Unsupported, Value};
+use crate::scan::{Scanner, Unsupported, Value};
 
 /// Appends the events of a data frame to `out`; on [`Unsupported`], `out` may hold some of
 /// them and the caller truncates it.
@@ -32,53 +32,66 @@ pub(super) fn data_frame(
     received: UtcMicros,
     out: &mut Vec<MarketEvent>,
 ) -> Result<(), Unsupported> {
-    let (mut kind, mut symbol, mut timestamp, mut data) = (None, None, None, None);
-    scan::object(text, |key, value| match key {
+    let (mut kind, mut market, mut timestamp) = (None, None, None);
+    // A ticker's time is the envelope's, which may follow `data`: it waits here.
+    let mut ticker_body = None;
+    let mut data_seen = None;
+    let mut s = Scanner::new(text);
+    s.members(|key, s| match key {
         // Control frames, and the fields only they carry, are serde's.
         "status" | "code" | "message" | "requestId" => Err(Unsupported),
-        // Order books are serde's (see the module docs); `type` comes first in Korbit's
-        // frames, so this stops before their data is scanned.
-        "type" => match string(value)? {
-            "orderbook" => Err(Unsupported),
-            other => once(&mut kind, other),
-        },
-        "symbol" => once(&mut symbol, string(value)?),
-        "timestamp" => once(&mut timestamp, optional_integer::<i64>(value)?),
-        "data" => once(&mut data, value),
-        _ => skipped(value),
-    })?;
-    let symbol = symbol.ok_or(Unsupported)?;
-    let market = Market::from_exchange_symbol(Exchange::Korbit, symbol).map_err(|_| Unsupported)?;
-    let Some(Value::Nested(body)) = data else {
-        return Err(Unsupported);
-    };
-    let event =
-        |exchange_time, payload| super::parse::event(market, exchange_time, received, payload);
-    match kind.ok_or(Unsupported)? {
-        "ticker" => {
-            let at = timestamp.flatten().ok_or(Unsupported)?;
-            out.push(event(
-                UtcMicros::from_millis(at),
-                Payload::Ticker(ticker(body)?),
-            ));
+        "type" => once(&mut kind, string(s.value()?)?),
+        "symbol" => {
+            let symbol = string(s.value()?)?;
+            let parsed =
+                Market::from_exchange_symbol(Exchange::Korbit, symbol).map_err(|_| Unsupported)?;
+            once(&mut market, parsed)
         }
-        "trade" => scan::array(body, |element| {
-            let Value::Nested(row) = element else {
-                return Err(Unsupported);
+        "timestamp" => once(&mut timestamp, optional_integer::<i64>(s.value()?)?),
+        "data" => {
+            once(&mut data_seen, ())?;
+            let market = market.ok_or(Unsupported)?;
+            let event = |exchange_time, payload| {
+                super::parse::event(market, exchange_time, received, payload)
             };
-            let (at, trade) = trade(row)?;
-            out.push(event(UtcMicros::from_millis(at), Payload::Trade(trade)));
+            match kind.ok_or(Unsupported)? {
+                "ticker" => ticker_body = Some(ticker(s)?),
+                "trade" => s.elements(|s| {
+                    let (at, trade) = trade(s)?;
+                    out.push(event(UtcMicros::from_millis(at), Payload::Trade(trade)));
+                    Ok(())
+                })?,
+                "orderbook" => {
+                    let (at, book) = book(s)?;
+                    out.push(event(UtcMicros::from_millis(at), Payload::OrderBook(book)));
+                }
+                _ => return Err(Unsupported),
+            }
             Ok(())
-        })?,
-        _ => return Err(Unsupported),
+        }
+        _ => skipped(s.value()?),
+    })?;
+    s.end()?;
+    if data_seen.is_none() {
+        return Err(Unsupported);
+    }
+    if let Some(ticker) = ticker_body {
+        let at = timestamp.flatten().ok_or(Unsupported)?;
+        let market = market.ok_or(Unsupported)?;
+        out.push(super::parse::event(
+            market,
+            UtcMicros::from_millis(at),
+            received,
+            Payload::Ticker(ticker),
+        ));
     }
     Ok(())
 }
 
-fn ticker(body: &str) -> Result<Ticker, Unsupported> {
+fn ticker(s: &mut Scanner<'_>) -> Result<Ticker, Unsupported> {
     // close, open, high, low, prevClose, volume, quoteVolume, bestBidPrice, bestAskPrice
     let mut fields: [Option<Option<&str>>; 9] = [None; 9];
-    scan::object(body, |key, value| {
+    s.members(|key, s| {
         let slot = match key {
             "close" => 0,
             "open" => 1,
@@ -89,9 +102,9 @@ fn ticker(body: &str) -> Result<Ticker, Unsupported> {
             "quoteVolume" => 6,
             "bestBidPrice" => 7,
             "bestAskPrice" => 8,
-            _ => return skipped(value),
+            _ => return skipped(s.value()?),
         };
-        once(&mut fields[slot], optional_string(value)?)
+        once(&mut fields[slot], optional_string(s.value()?)?)
     })?;
     let [
         close,
@@ -120,18 +133,18 @@ fn ticker(body: &str) -> Result<Ticker, Unsupported> {
     })
 }
 
-fn trade(row: &str) -> Result<(i64, Trade), Unsupported> {
+fn trade(s: &mut Scanner<'_>) -> Result<(i64, Trade), Unsupported> {
     let (mut at, mut price, mut qty, mut buyer_taker, mut id) = (None, None, None, None, None);
-    scan::object(row, |key, value| match key {
-        "timestamp" => once(&mut at, integer::<i64>(value)?),
-        "price" => once(&mut price, string(value)?),
-        "qty" => once(&mut qty, string(value)?),
-        "isBuyerTaker" => match value {
+    s.members(|key, s| match key {
+        "timestamp" => once(&mut at, integer::<i64>(s.value()?)?),
+        "price" => once(&mut price, string(s.value()?)?),
+        "qty" => once(&mut qty, string(s.value()?)?),
+        "isBuyerTaker" => match s.value()? {
             Value::Bool(b) => once(&mut buyer_taker, b),
             _ => Err(Unsupported),
         },
-        "tradeId" => once(&mut id, integer::<u64>(value)?),
-        _ => skipped(value),
+        "tradeId" => once(&mut id, integer::<u64>(s.value()?)?),
+        _ => skipped(s.value()?),
     })?;
     let trade = Trade {
         trade_id: TradeId(id.ok_or(Unsupported)?),
@@ -144,6 +157,44 @@ fn trade(row: &str) -> Result<(i64, Trade), Unsupported> {
         },
     };
     Ok((at.ok_or(Unsupported)?, trade))
+}
+
+/// An order book's `data`: its time and both sides, zero rows (padding) left out.
+fn book(s: &mut Scanner<'_>) -> Result<(i64, OrderBook), Unsupported> {
+    let (mut at, mut bids, mut asks) = (None, None, None);
+    s.members(|key, s| match key {
+        "timestamp" => once(&mut at, integer::<i64>(s.value()?)?),
+        "bids" => once(&mut bids, levels(s)?),
+        "asks" => once(&mut asks, levels(s)?),
+        _ => skipped(s.value()?),
+    })?;
+    let book = OrderBook {
+        bids: bids.ok_or(Unsupported)?,
+        asks: asks.ok_or(Unsupported)?,
+    };
+    Ok((at.ok_or(Unsupported)?, book))
+}
+
+/// One side of a book: rows of `price` and `qty` strings.
+fn levels(s: &mut Scanner<'_>) -> Result<Vec<Level>, Unsupported> {
+    let mut levels = Vec::with_capacity(32);
+    s.elements(|s| {
+        let (mut price, mut qty) = (None, None);
+        s.members(|key, s| match key {
+            "price" => once(&mut price, string(s.value()?)?),
+            "qty" => once(&mut qty, string(s.value()?)?),
+            _ => skipped(s.value()?),
+        })?;
+        let level = Level {
+            price: decimal(price.ok_or(Unsupported)?)?,
+            size: decimal(qty.ok_or(Unsupported)?)?,
+        };
+        if !level.price.is_zero() && !level.size.is_zero() {
+            levels.push(level);
+        }
+        Ok(())
+    })?;
+    Ok(levels)
 }
 
 /// Sets a field once; serde refuses a duplicated field, so a second one is unsupported.

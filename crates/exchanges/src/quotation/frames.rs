@@ -3,8 +3,9 @@
 //! afterwards; numbers stay raw JSON text until converted exactly.
 //!
 //! A single-object frame is read by [`Frame::scan`], which walks the members directly (see
-//! [`crate::scan`]); arrays, escaped strings and anything malformed go through the serde
-//! derive, which is the reference behaviour the scanner must match.
+//! [`crate::scan`]), order book rows included, in one pass; arrays, escaped strings and
+//! anything malformed go through the serde derive, which is the reference behaviour the
+//! scanner must match.
 
 use std::borrow::Cow;
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::numbers::Raw;
-use crate::scan::{self, Unsupported, Value};
+use crate::scan::{Scanner, Unsupported, Value};
 
 /// Any quotation frame: ticker, trade, order book, `{"status":"UP"}`, `{"error":{..}}` or a
 /// `LIST_SUBSCRIPTIONS` reply. Unknown keys are skipped.
@@ -61,7 +62,7 @@ pub(crate) struct Frame<'a> {
 }
 
 /// One order book row: the i-th best ask and the i-th best bid.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct Unit<'a> {
     #[serde(alias = "ap", borrow)]
     pub ask_price: Option<Raw<'a>>,
@@ -102,17 +103,18 @@ impl<'a> Frame<'a> {
     pub(crate) fn scan(text: &'a str) -> Option<Frame<'a>> {
         let mut frame = Frame::default();
         let mut seen: u32 = 0;
-        scan::object(text, |key, value| {
-            let (bit, slot) = match frame.slot(key) {
-                Some(found) => found,
-                None => return Ok(()),
+        let mut s = Scanner::new(text);
+        s.members(|key, s| {
+            let Some((bit, slot)) = frame.slot(key) else {
+                return s.value().map(drop);
             };
             if seen & bit != 0 {
                 return Err(Unsupported);
             }
             seen |= bit;
-            slot.fill(value)
+            slot.fill(s)
         })
+        .and_then(|()| s.end())
         .ok()?;
         Some(frame)
     }
@@ -155,23 +157,68 @@ enum Slot<'f, 'a> {
 }
 
 impl<'a> Slot<'_, 'a> {
-    /// Stores `value`, or gives up where serde's reading would differ (a string field holding
-    /// another type); nested values are rare (books, errors) and read by serde.
-    fn fill(self, value: Value<'a>) -> Result<(), Unsupported> {
-        match (self, value) {
-            (Slot::Str(field), Value::Str(s)) => *field = Some(Cow::Borrowed(s)),
-            (Slot::Num(field), value) => *field = value.text().map(Raw),
-            (_, Value::Null) => {}
-            (Slot::Units(field), Value::Nested(text)) => {
-                *field = Some(serde_json::from_str(text).map_err(|_| Unsupported)?);
+    /// Reads the member's value from `s` into the field, or gives up where serde's reading
+    /// would differ (a string field holding another type). Book rows are read in place; an
+    /// error body is rare and read by serde.
+    fn fill(self, s: &mut Scanner<'a>) -> Result<(), Unsupported> {
+        match self {
+            Slot::Units(field) => {
+                if !s.null() {
+                    let mut units = Vec::with_capacity(32);
+                    s.elements(|s| {
+                        units.push(unit(s)?);
+                        Ok(())
+                    })?;
+                    *field = Some(units);
+                }
             }
-            (Slot::Error(field), Value::Nested(text)) => {
-                *field = Some(serde_json::from_str(text).map_err(|_| Unsupported)?);
-            }
-            _ => return Err(Unsupported),
+            Slot::Str(field) => match s.value()? {
+                Value::Str(text) => *field = Some(Cow::Borrowed(text)),
+                Value::Null => {}
+                _ => return Err(Unsupported),
+            },
+            Slot::Num(field) => *field = s.value()?.text().map(Raw),
+            Slot::Error(field) => match s.value()? {
+                Value::Nested(text) => {
+                    *field = Some(serde_json::from_str(text).map_err(|_| Unsupported)?);
+                }
+                Value::Null => {}
+                _ => return Err(Unsupported),
+            },
         }
         Ok(())
     }
+}
+
+/// One `orderbook_units` row, read in place. Any member serde's derive would read
+/// differently (a duplicate, or a nested value it would validate in full) is unsupported.
+fn unit<'a>(s: &mut Scanner<'a>) -> Result<Unit<'a>, Unsupported> {
+    let mut unit = Unit::default();
+    let mut seen: u8 = 0;
+    s.members(|key, s| {
+        let (bit, field) = match key {
+            "ask_price" | "ap" => (1, &mut unit.ask_price),
+            "ask_size" | "as" => (2, &mut unit.ask_size),
+            "bid_price" | "bp" => (4, &mut unit.bid_price),
+            "bid_size" | "bs" => (8, &mut unit.bid_size),
+            _ => {
+                return match s.value()? {
+                    Value::Nested(_) => Err(Unsupported),
+                    _ => Ok(()),
+                };
+            }
+        };
+        if seen & bit != 0 {
+            return Err(Unsupported);
+        }
+        seen |= bit;
+        *field = match s.value()? {
+            Value::Nested(_) => return Err(Unsupported),
+            value => value.text().map(Raw),
+        };
+        Ok(())
+    })?;
+    Ok(unit)
 }
 
 #[cfg(test)]
@@ -201,5 +248,34 @@ mod tests {
             (quoted.trade_price, quoted.trade_volume),
             (Some(Raw("1.5")), Some(Raw("true")))
         );
+    }
+
+    #[test]
+    fn book_rows_are_read_in_place_as_serde_reads_them() {
+        for book in [
+            r#"{"ty":"orderbook","cd":"KRW-BTC","tms":1,"obu":[{"ap":116606000,"bp":116534000,"as":0.014,"bs":7.9276E-4},{"ap":0,"bp":"5","as":0E-8,"bs":1,"x":"y"}],"lv":0}"#,
+            r#"{"type":"orderbook","code":"KRW-BTC","orderbook_units":[ { "ask_price" : 1.5 , "bid_price" : null } ],"timestamp":1}"#,
+            r#"{"ty":"orderbook","cd":"KRW-BTC","obu":[]}"#,
+            r#"{"ty":"orderbook","cd":"KRW-BTC","obu":null}"#,
+        ] {
+            let fast = Frame::scan(book).unwrap_or_else(|| panic!("left to serde: {book}"));
+            let slow: Frame<'_> = serde_json::from_str(book).unwrap();
+            assert_eq!(
+                format!("{:?}", fast.orderbook_units),
+                format!("{:?}", slow.orderbook_units),
+                "{book}"
+            );
+        }
+        for odd in [
+            r#"{"obu":[{"ap":1,"ask_price":2}]}"#,
+            r#"{"obu":[{"ap":1,"x":{"y":1}}]}"#,
+            r#"{"obu":[{"ap":[1]}]}"#,
+            r#"{"obu":{"ap":1}}"#,
+            r#"{"obu":[1]}"#,
+            r#"{"obu":[{"ap":1},]}"#,
+            r#"{"obu":[],"obu":[]}"#,
+        ] {
+            assert!(Frame::scan(odd).is_none(), "{odd}");
+        }
     }
 }
