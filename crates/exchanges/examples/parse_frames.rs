@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo build --release -p tickmesh-exchanges --example parse_frames
-//! valgrind --tool=callgrind target/release/examples/parse_frames korbit/orderbook30 2000
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/parse_frames korbit/orderbook30 2000
 //! ```
 //!
 //! With no arguments it lists the frame names. Subtract the count for `N` = 0 (start-up) from
