@@ -2,13 +2,12 @@
 //! and the instruction-count example (`examples/parse_frames.rs`), so both measure the same
 //! input.
 
-#![allow(dead_code)]
-
 use std::fmt::Write as _;
 
 use tickmesh_domain::{MarketEvent, UtcMicros};
 use tickmesh_exchanges::{Control, FrameError, bithumb, korbit, upbit};
 
+/// A frame parser, as each exchange module exports it.
 pub type Parser = fn(&[u8], UtcMicros, bool, &mut Vec<MarketEvent>) -> Result<Control, FrameError>;
 
 pub const UPBIT_TRADE_SIMPLE: &str = r#"{"ty":"trade","cd":"KRW-BTC","tms":1788335180423,"td":"2026-09-02","ttm":"07:46:20","ttms":1788335180377,"tp":106691000.00000000,"tv":0.00009372,"ab":"ASK","pcp":107005000.00000000,"c":"FALL","cp":314000.00000000,"sid":17883351803770004,"bap":106705000,"bas":0.00906333,"bbp":106691000,"bbs":0.00702247,"st":"REALTIME"}"#;
@@ -55,6 +54,7 @@ pub fn quotation_book(simple: bool, depth: u32, micros: bool) -> String {
     }
 }
 
+/// A Korbit book of `depth` levels a side.
 pub fn korbit_book(depth: u32) -> String {
     let side = |base: u32, step: i64| {
         (0..depth)
