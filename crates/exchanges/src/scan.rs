@@ -68,49 +68,45 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut member: impl FnMut(&'a str, &mut Self) -> Result<(), Unsupported>,
     ) -> Result<(), Unsupported> {
-        self.ws();
-        self.expect(b'{')?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let key = self.string()?;
-            self.ws();
-            self.expect(b':')?;
-            self.ws();
-            member(key, self)?;
-            self.ws();
-            match self.next() {
-                Some(b',') => continue,
-                Some(b'}') => return Ok(()),
-                _ => return Err(Unsupported),
-            }
-        }
+        self.sequence(b'{', b'}', |s| {
+            let key = s.string()?;
+            s.ws();
+            s.expect(b':')?;
+            s.ws();
+            member(key, s)
+        })
     }
 
     /// Reads an array, calling `element` with the scanner at each element, which `element`
     /// must consume, as for [`Scanner::members`].
     pub(crate) fn elements(
         &mut self,
-        mut element: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+        element: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, then items separated by commas, then `close`; `item` reads one item.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), Unsupported>,
     ) -> Result<(), Unsupported> {
         self.ws();
-        self.expect(b'[')?;
+        self.expect(open)?;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             return Ok(());
         }
         loop {
             self.ws();
-            element(self)?;
+            item(self)?;
             self.ws();
             match self.next() {
                 Some(b',') => continue,
-                Some(b']') => return Ok(()),
+                Some(b) if b == close => return Ok(()),
                 _ => return Err(Unsupported),
             }
         }
