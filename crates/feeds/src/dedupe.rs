@@ -4,6 +4,9 @@
 //! trade), in the REST backfill, and live. Korbit also redelivers after a resubscribe. A bounded
 //! window of recent ids per market drops the repeats; the window is far larger than any
 //! backfill page, and storage still writes idempotently as the last line of defence.
+//!
+//! It also remembers since when each market has been watched, so an outage of a market that
+//! showed no trade yet still has a start to backfill from.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -23,7 +26,15 @@ struct MarketWindow {
     ids: HashSet<TradeId>,
     order: VecDeque<TradeId>,
     last: Option<LastTrade>,
+    /// When the feed first asked for this market's trades (local clock).
+    watched_since: Option<UtcMicros>,
 }
+
+/// How far before the instant a market was first watched its outage backfill reaches when no
+/// trade of it was seen: trade times are the exchange's clock, the watch time is ours, and a
+/// trade made just after the subscription must not fall outside the window by clock skew.
+/// Trades that early were never delivered either, so including them loses nothing.
+const WATCH_SKEW_MICROS: i64 = 5_000_000;
 
 /// Recent trade ids per market, each market bounded to `capacity` ids (oldest forgotten first).
 #[derive(Debug)]
@@ -60,11 +71,27 @@ impl TradeDeduper {
         true
     }
 
-    /// The newest trade seen of every market, at this moment.
-    pub fn last_trades(&self) -> HashMap<Market, LastTrade> {
+    /// Notes that the feed subscribed to `market` at `at`, unless it was already watched.
+    pub fn watch(&mut self, market: Market, at: UtcMicros) {
+        let window = self.markets.entry(market).or_default();
+        window.watched_since.get_or_insert(at);
+    }
+
+    /// Where an outage starting now begins, per market: the newest trade seen, or for a market
+    /// watched without a trade seen, the instant watching began (less [`WATCH_SKEW_MICROS`],
+    /// with trade id 0). A market neither traded nor watched has no outage to recover.
+    pub fn outage_starts(&self) -> HashMap<Market, LastTrade> {
         self.markets
             .iter()
-            .filter_map(|(m, w)| w.last.map(|l| (*m, l)))
+            .filter_map(|(m, w)| {
+                let start = w.last.or_else(|| {
+                    w.watched_since.map(|at| LastTrade {
+                        time: UtcMicros(at.as_micros().saturating_sub(WATCH_SKEW_MICROS)),
+                        id: TradeId(0),
+                    })
+                })?;
+                Some((*m, start))
+            })
             .collect()
     }
 
@@ -124,5 +151,32 @@ mod tests {
         assert!(d.contains(&btc(), TradeId(4)));
         d.retain_markets(|_| false);
         assert_eq!(d.last_trade(&btc()), None);
+    }
+
+    #[test]
+    fn an_outage_starts_at_the_last_trade_or_when_watching_began() {
+        let mut d = TradeDeduper::new(10);
+        let eth = Market::parse("ETH").unwrap();
+        let xrp = Market::parse("XRP").unwrap();
+        d.watch(btc(), UtcMicros(10_000_000));
+        d.watch(btc(), UtcMicros(20_000_000));
+        d.watch(eth, UtcMicros(10_000_000));
+        assert!(d.first_sighting(eth, TradeId(7), UtcMicros(12_000_000)));
+        assert!(d.first_sighting(xrp, TradeId(9), UtcMicros(13_000_000)));
+        let starts = d.outage_starts();
+        // Watched, never traded: from the first watch, less the clock-skew allowance.
+        assert_eq!(
+            starts.get(&btc()),
+            Some(&LastTrade {
+                time: UtcMicros(10_000_000 - WATCH_SKEW_MICROS),
+                id: TradeId(0)
+            })
+        );
+        // Traded: from the newest trade, watched or not.
+        assert_eq!(starts.get(&eth).map(|l| l.id), Some(TradeId(7)));
+        assert_eq!(starts.get(&xrp).map(|l| l.id), Some(TradeId(9)));
+        // A market no longer subscribed is forgotten, its watch included.
+        d.retain_markets(|m| *m != btc());
+        assert!(!d.outage_starts().contains_key(&btc()));
     }
 }

@@ -102,10 +102,11 @@ impl SessionContext<'_> {
         let mut current: BTreeSet<Market> = BTreeSet::new();
         let mut pending_change = true;
         let startup = !reconnected && !self.config.startup_backfill.is_zero();
-        // Where each market's outage began: the newest trade seen before this session. Taken
-        // now, because the new session's first frames (an exchange's snapshot of its latest
-        // trade) would otherwise move it past the trades made during the outage.
-        let outage_since = self.dedupe.last_trades();
+        // Where each market's outage began: the newest trade seen before this session, or when
+        // the market was first watched if it showed no trade. Taken now, because the new
+        // session's first frames (an exchange's snapshot of its latest trade) would otherwise
+        // move it past the trades made during the outage.
+        let outage_since = self.dedupe.outage_starts();
         let mut backfill_due = reconnected || startup;
         // Set once the subscription request is out: backfill runs when the exchange confirms
         // it, or at this deadline if it never does.
@@ -129,6 +130,10 @@ impl SessionContext<'_> {
                         return end;
                     }
                     self.dedupe.retain_markets(|m| desired.contains(m));
+                    let asked_at = UtcMicros::now();
+                    for &market in &desired {
+                        self.dedupe.watch(market, asked_at);
+                    }
                     self.status.set_markets(desired.clone());
                     current = desired;
                     if backfill_due {

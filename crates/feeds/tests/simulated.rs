@@ -159,6 +159,13 @@ fn is_event_of(market: Market) -> impl FnMut(&FeedOutput) -> bool {
     move |o| matches!(o, FeedOutput::Event(e) if e.market == market)
 }
 
+fn is_trade_of(market: Market) -> impl FnMut(&FeedOutput) -> bool {
+    move |o| {
+        matches!(o, FeedOutput::Event(e)
+            if e.market == market && matches!(e.payload, Payload::Trade(_)))
+    }
+}
+
 async fn markets_change_at_runtime(exchange: Exchange) {
     let mut config = SimulatorConfig::new(vec![m("BTC"), m("ETH"), m("XRP")]);
     config.trades_per_second = 90.0;
@@ -396,7 +403,35 @@ async fn a_stalled_server_is_replaced_and_backfilled(exchange: Exchange) {
     let btc = m("BTC");
     rig.feed.set_markets(set(&["BTC"]));
     rig.sim.step();
-    rig.until("the first trade", is_event_of(btc)).await;
+    // A trade, not merely the subscription's book snapshot: the outage starts after it.
+    rig.until("the first trade", is_trade_of(btc)).await;
+    stall_and_expect_backfill(rig, btc).await;
+}
+
+/// A market that showed no trade before the server stalled still has its outage backfilled,
+/// from when the feed began watching it.
+async fn a_market_quiet_before_a_stall_is_backfilled(exchange: Exchange) {
+    let mut config = SimulatorConfig::new(vec![m("BTC")]);
+    config.trades_per_second = 0.0;
+    let mut rig = Rig::start(exchange, config, |c| {
+        c.ping_interval = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let btc = m("BTC");
+    rig.feed.set_markets(set(&["BTC"]));
+    // The subscription's snapshot (a book, a ticker; the market has never traded).
+    let before = rig.until("the snapshot", is_event_of(btc)).await;
+    assert!(
+        trade_ids(&before, btc).is_empty(),
+        "no trade before the stall"
+    );
+    stall_and_expect_backfill(rig, btc).await;
+}
+
+/// Stalls the server, trades three times meanwhile, and expects the gap report and those
+/// trades once the feed has replaced the session.
+async fn stall_and_expect_backfill(mut rig: Rig, btc: Market) {
     rig.sim.inject(Fault::Stall(Duration::from_secs(4)));
     for _ in 0..3 {
         rig.sim.step();
@@ -435,6 +470,11 @@ macro_rules! per_exchange {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_stalled_server_is_replaced_and_backfilled() {
                 super::a_stalled_server_is_replaced_and_backfilled($exchange).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_market_quiet_before_a_stall_is_backfilled() {
+                super::a_market_quiet_before_a_stall_is_backfilled($exchange).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
