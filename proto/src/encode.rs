@@ -4,15 +4,17 @@
 //! the prost structs first built a `String` per decimal (an order book has dozens), a `Vec` per
 //! book side and the market's two codes, walked the structs once to size them and again to
 //! write them, then dropped it all; that was about a fifth of ingestion's CPU at 50,000
-//! events/s (docs/benchmarks.md, stop 16). Here decimals are formatted into one scratch
-//! buffer and copied into place, and nested messages get their length patched in after their
-//! contents are written.
+//! events/s (docs/benchmarks.md, stop 16). Here decimals are formatted on the stack
+//! ([`DecimalText`]) and their ASCII bytes copied into place, and nested messages get their
+//! length patched in after their contents are written.
 //!
 //! The output is byte for byte what prost writes for [`crate::convert::event_to_wire`] (fields
 //! in number order, proto3 defaults omitted, present sub-messages always written); the tests
 //! compare the two on every kind of event, and decoding stays prost's.
 
-use tickmesh_domain::{Decimal, Level, MarketEvent, Payload, Side, Ticker, Trade, UtcMicros};
+use tickmesh_domain::{
+    Decimal, DecimalText, Level, MarketEvent, Payload, Side, Ticker, Trade, UtcMicros,
+};
 
 use crate::convert::exchange_to_wire;
 use crate::market::v1 as wire;
@@ -27,7 +29,6 @@ pub fn encode_event(event: &MarketEvent) -> Vec<u8> {
             Payload::OrderBook(book) => 64 + 32 * (book.bids.len() + book.asks.len()),
             _ => 160,
         }),
-        scratch: String::with_capacity(40),
     };
     writer.event(event);
     writer.out
@@ -35,8 +36,6 @@ pub fn encode_event(event: &MarketEvent) -> Vec<u8> {
 
 struct Writer {
     out: Vec<u8>,
-    /// Where decimals are formatted before they are copied in, reused for each.
-    scratch: String,
 }
 
 impl Writer {
@@ -105,21 +104,23 @@ impl Writer {
 
     /// A string field, omitted when empty.
     fn str_field(&mut self, field: u32, value: &str) {
+        self.bytes_field(field, value.as_bytes());
+    }
+
+    /// A string field given as its UTF-8 bytes, omitted when empty.
+    fn bytes_field(&mut self, field: u32, value: &[u8]) {
         if !value.is_empty() {
             self.key(field, LEN);
             varint(&mut self.out, value.len() as u64);
-            self.out.extend_from_slice(value.as_bytes());
+            self.out.extend_from_slice(value);
         }
     }
 
     /// A decimal as its exact text; absent is the empty string, so omitted.
     fn decimal_field(&mut self, field: u32, value: Option<Decimal>) {
         let Some(value) = value else { return };
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        tickmesh_domain::write_decimal(value, &mut text);
-        self.str_field(field, &text);
-        self.scratch = text;
+        // ASCII, so valid UTF-8 as a protobuf string must be.
+        self.bytes_field(field, DecimalText::new(value).as_bytes());
     }
 
     /// A sub-message, written even when empty (it is present). Its length goes before its

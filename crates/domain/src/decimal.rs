@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 mod format;
 
-pub use format::{format_decimal, write_decimal};
+pub use format::{DecimalText, format_decimal, write_decimal};
 
 /// The largest scale a [`Decimal`] can hold.
 const MAX_SCALE: u32 = 28;

@@ -21,7 +21,7 @@ pub mod market;
 pub mod time;
 
 pub use candle::{Candle, CandleInterval};
-pub use decimal::{DecimalError, format_decimal, parse_decimal, write_decimal};
+pub use decimal::{DecimalError, DecimalText, format_decimal, parse_decimal, write_decimal};
 pub use event::{EventKind, Level, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId};
 pub use exchange::{Exchange, UnknownExchange};
 pub use gap::FeedGap;

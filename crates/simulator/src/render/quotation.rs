@@ -5,12 +5,10 @@
 //! Bithumb writes integers for KRW prices, sizes with four decimals (so tiny sizes become `0`
 //! at a live price), and book timestamps in microseconds.
 
-use std::fmt::Write as _;
-
 use rust_decimal::Decimal;
-use tickmesh_domain::{Exchange, Level, Market, Side, format_decimal};
+use tickmesh_domain::{Exchange, Level, Market, Side};
 
-use super::{fixed, scientific};
+use super::{push_fixed, push_int, push_plain, push_scientific, push_symbol};
 use crate::engine::{SimBook, SimTicker, SimTrade};
 
 /// Which keys to write.
@@ -20,22 +18,34 @@ pub(crate) enum Keys {
     Simple,
 }
 
+impl Keys {
+    /// The DEFAULT or the SIMPLE spelling of a key.
+    fn pick<'a>(self, default: &'a str, simple: &'a str) -> &'a str {
+        match self {
+            Keys::Default => default,
+            Keys::Simple => simple,
+        }
+    }
+}
+
 /// `SNAPSHOT` or `REALTIME`.
 pub(crate) fn stream_type(snapshot: bool) -> &'static str {
     if snapshot { "SNAPSHOT" } else { "REALTIME" }
 }
 
-fn price(exchange: Exchange, value: Decimal) -> String {
+/// A price: Bithumb writes KRW integers plainly, Upbit with eight decimals.
+fn push_price(out: &mut String, exchange: Exchange, value: Decimal) {
     match exchange {
-        Exchange::Bithumb => format_decimal(value.normalize()),
-        _ => fixed(value, 8),
+        Exchange::Bithumb => push_plain(out, value),
+        _ => push_fixed(out, value, 8),
     }
 }
 
-fn size(exchange: Exchange, value: Decimal) -> String {
+/// A size: Bithumb's at four decimals without trailing zeros, Upbit's with eight decimals.
+fn push_size(out: &mut String, exchange: Exchange, value: Decimal) {
     match exchange {
-        Exchange::Bithumb => format_decimal(wire_size(exchange, value).normalize()),
-        _ => fixed(value, 8),
+        Exchange::Bithumb => push_plain(out, wire_size(exchange, value)),
+        _ => push_fixed(out, value, 8),
     }
 }
 
@@ -47,8 +57,18 @@ pub(crate) fn wire_size(exchange: Exchange, value: Decimal) -> Decimal {
     }
 }
 
-fn utc_date_time(ms: i64, exchange: Exchange) -> (String, String) {
-    // Upbit writes UTC, Bithumb KST (UTC+9).
+/// Appends a non-negative `value` zero-padded to `width` digits.
+fn push_padded(out: &mut String, value: i64, width: u32) {
+    let digits = value.checked_ilog10().unwrap_or(0) + 1;
+    for _ in digits..width {
+        out.push('0');
+    }
+    push_int(out, value);
+}
+
+/// Appends the `"date":"yyyy-mm-dd","time":"hh:mm:ss"` members of a trade time under the
+/// two given keys: Upbit writes UTC, Bithumb KST (UTC+9).
+fn push_date_time(out: &mut String, [date, time]: [&str; 2], ms: i64, exchange: Exchange) {
     let offset = if exchange == Exchange::Bithumb {
         9 * 3600
     } else {
@@ -58,10 +78,22 @@ fn utc_date_time(ms: i64, exchange: Exchange) -> (String, String) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    (
-        format!("{y:04}-{m:02}-{d:02}"),
-        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
-    )
+    key(out, date);
+    out.push('"');
+    push_padded(out, y, 4);
+    out.push('-');
+    push_padded(out, m, 2);
+    out.push('-');
+    push_padded(out, d, 2);
+    out.push('"');
+    key(out, time);
+    out.push('"');
+    push_padded(out, rem / 3600, 2);
+    out.push(':');
+    push_padded(out, rem % 3600 / 60, 2);
+    out.push(':');
+    push_padded(out, rem % 60, 2);
+    out.push('"');
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -77,6 +109,34 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Appends `,"name":`.
+fn key(out: &mut String, name: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+/// Appends `,"name":"text"`.
+fn text_member(out: &mut String, name: &str, text: &str) {
+    key(out, name);
+    out.push('"');
+    out.push_str(text);
+    out.push('"');
+}
+
+/// Starts a frame: `{"type":"{kind}","code":"KRW-BTC"` in the format's keys.
+fn open(exchange: Exchange, keys: Keys, market: Market, kind: &str, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
+    out.push_str(keys.pick("{\"type\":\"", "{\"ty\":\""));
+    out.push_str(kind);
+    out.push('"');
+    key(&mut out, keys.pick("code", "cd"));
+    out.push('"');
+    push_symbol(&mut out, market, exchange);
+    out.push('"');
+    out
+}
+
 /// A trade frame.
 pub(crate) fn trade(
     exchange: Exchange,
@@ -86,28 +146,38 @@ pub(crate) fn trade(
     snapshot: bool,
     now_ms: i64,
 ) -> String {
-    let code = market.to_exchange_symbol(exchange);
+    let k = |default, simple| keys.pick(default, simple);
+    let mut out = open(exchange, keys, market, "trade", 384);
+    key(&mut out, k("timestamp", "tms"));
+    push_int(&mut out, now_ms);
+    let date = match exchange {
+        Exchange::Bithumb => "tdt",
+        _ => "td",
+    };
+    push_date_time(
+        &mut out,
+        [k("trade_date", date), k("trade_time", "ttm")],
+        t.time_ms,
+        exchange,
+    );
+    key(&mut out, k("trade_timestamp", "ttms"));
+    push_int(&mut out, t.time_ms);
+    key(&mut out, k("trade_price", "tp"));
+    push_price(&mut out, exchange, t.price);
+    key(&mut out, k("trade_volume", "tv"));
+    push_size(&mut out, exchange, t.size);
     let ab = if t.side == Side::Buy { "BID" } else { "ASK" };
-    let (date, time) = utc_date_time(t.time_ms, exchange);
-    let (p, s) = (price(exchange, t.price), size(exchange, t.size));
-    let st = stream_type(snapshot);
-    match keys {
-        Keys::Default => format!(
-            r#"{{"type":"trade","code":"{code}","timestamp":{now_ms},"trade_date":"{date}","trade_time":"{time}","trade_timestamp":{},"trade_price":{p},"trade_volume":{s},"ask_bid":"{ab}","prev_closing_price":{p},"change":"EVEN","change_price":0E-8,"sequential_id":{},"stream_type":"{st}"}}"#,
-            t.time_ms, t.id
-        ),
-        Keys::Simple => {
-            let date_key = if exchange == Exchange::Bithumb {
-                "tdt"
-            } else {
-                "td"
-            };
-            format!(
-                r#"{{"ty":"trade","cd":"{code}","tms":{now_ms},"{date_key}":"{date}","ttm":"{time}","ttms":{},"tp":{p},"tv":{s},"ab":"{ab}","pcp":{p},"c":"EVEN","cp":0E-8,"sid":{},"st":"{st}"}}"#,
-                t.time_ms, t.id
-            )
-        }
-    }
+    text_member(&mut out, k("ask_bid", "ab"), ab);
+    key(&mut out, k("prev_closing_price", "pcp"));
+    push_price(&mut out, exchange, t.price);
+    text_member(&mut out, k("change", "c"), "EVEN");
+    key(&mut out, k("change_price", "cp"));
+    out.push_str("0E-8");
+    key(&mut out, k("sequential_id", "sid"));
+    push_int(&mut out, t.id);
+    text_member(&mut out, k("stream_type", "st"), stream_type(snapshot));
+    out.push('}');
+    out
 }
 
 /// A ticker frame.
@@ -118,27 +188,42 @@ pub(crate) fn ticker(
     t: &SimTicker,
     snapshot: bool,
 ) -> String {
-    let code = market.to_exchange_symbol(exchange);
-    let p = |v: Decimal| price(exchange, v);
-    let change = t.last - t.prev_close;
-    let change_text = if change.is_zero() {
-        "0E-8".to_owned()
-    } else {
-        p(change.abs())
-    };
-    let st = stream_type(snapshot);
-    let (last, open, high, low, pcp) = (p(t.last), p(t.open), p(t.high), p(t.low), p(t.prev_close));
-    let (vol, qvol) = (fixed(t.volume, 8), fixed(t.quote_volume, 8));
-    match keys {
-        Keys::Default => format!(
-            r#"{{"type":"ticker","code":"{code}","opening_price":{open},"high_price":{high},"low_price":{low},"trade_price":{last},"prev_closing_price":{pcp},"change":"EVEN","change_price":{change_text},"acc_trade_volume_24h":{vol},"acc_trade_price_24h":{qvol},"trade_timestamp":{},"timestamp":{},"market_state":"ACTIVE","delisting_date":null,"stream_type":"{st}"}}"#,
-            t.last_trade_ms, t.time_ms
-        ),
-        Keys::Simple => format!(
-            r#"{{"ty":"ticker","cd":"{code}","op":{open},"hp":{high},"lp":{low},"tp":{last},"pcp":{pcp},"c":"EVEN","cp":{change_text},"atv24h":{vol},"atp24h":{qvol},"ttms":{},"tms":{},"ms":"ACTIVE","st":"{st}"}}"#,
-            t.last_trade_ms, t.time_ms
-        ),
+    let k = |default, simple| keys.pick(default, simple);
+    let mut out = open(exchange, keys, market, "ticker", 512);
+    for (name, value) in [
+        (k("opening_price", "op"), t.open),
+        (k("high_price", "hp"), t.high),
+        (k("low_price", "lp"), t.low),
+        (k("trade_price", "tp"), t.last),
+        (k("prev_closing_price", "pcp"), t.prev_close),
+    ] {
+        key(&mut out, name);
+        push_price(&mut out, exchange, value);
     }
+    text_member(&mut out, k("change", "c"), "EVEN");
+    key(&mut out, k("change_price", "cp"));
+    let change = t.last - t.prev_close;
+    if change.is_zero() {
+        out.push_str("0E-8");
+    } else {
+        push_price(&mut out, exchange, change.abs());
+    }
+    key(&mut out, k("acc_trade_volume_24h", "atv24h"));
+    push_fixed(&mut out, t.volume, 8);
+    key(&mut out, k("acc_trade_price_24h", "atp24h"));
+    push_fixed(&mut out, t.quote_volume, 8);
+    key(&mut out, k("trade_timestamp", "ttms"));
+    push_int(&mut out, t.last_trade_ms);
+    key(&mut out, k("timestamp", "tms"));
+    push_int(&mut out, t.time_ms);
+    text_member(&mut out, k("market_state", "ms"), "ACTIVE");
+    if keys == Keys::Default {
+        key(&mut out, "delisting_date");
+        out.push_str("null");
+    }
+    text_member(&mut out, k("stream_type", "st"), stream_type(snapshot));
+    out.push('}');
+    out
 }
 
 /// A book frame of `depth` rows, zero-padded when a side is thinner.
@@ -150,76 +235,80 @@ pub(crate) fn book(
     depth: usize,
     snapshot: bool,
 ) -> String {
-    let code = market.to_exchange_symbol(exchange);
-    let zero = Level {
-        price: Decimal::ZERO,
-        size: Decimal::ZERO,
-    };
-    let mut units = String::with_capacity(depth * 80);
-    for i in 0..depth {
-        let ask = b.asks.get(i).copied().unwrap_or(zero);
-        let bid = b.bids.get(i).copied().unwrap_or(zero);
-        if i > 0 {
-            units.push(',');
-        }
-        let (ap, bp, asz, bsz) = match (exchange, keys) {
-            (Exchange::Bithumb, _) => (
-                price(exchange, ask.price),
-                price(exchange, bid.price),
-                size(exchange, ask.size),
-                size(exchange, bid.size),
-            ),
-            (_, Keys::Default) => (
-                scientific(ask.price, 8),
-                scientific(bid.price, 8),
-                fixed(ask.size, 8),
-                fixed(bid.size, 8),
-            ),
-            (_, Keys::Simple) => (
-                format_decimal(ask.price.normalize()),
-                format_decimal(bid.price.normalize()),
-                small(ask.size),
-                small(bid.size),
-            ),
-        };
-        let _ = match keys {
-            Keys::Default => write!(
-                units,
-                r#"{{"ask_price":{ap},"bid_price":{bp},"ask_size":{asz},"bid_size":{bsz}}}"#
-            ),
-            Keys::Simple => write!(units, r#"{{"ap":{ap},"bp":{bp},"as":{asz},"bs":{bsz}}}"#),
-        };
-    }
-    let sum = |levels: &[Level]| levels.iter().take(depth).map(|l| l.size).sum::<Decimal>();
-    let (tas, tbs) = (fixed(sum(&b.asks), 8), fixed(sum(&b.bids), 8));
+    let k = |default, simple| keys.pick(default, simple);
+    let mut out = open(exchange, keys, market, "orderbook", 192 + depth * 112);
     // Bithumb book times are microseconds on the wire; Upbit's are milliseconds.
     let ts = if exchange == Exchange::Bithumb {
         b.time_us
     } else {
         b.time_us / 1000
     };
-    let (st, level) = (
-        stream_type(snapshot),
-        if exchange == Exchange::Bithumb { 1 } else { 0 },
-    );
-    match keys {
-        Keys::Default => format!(
-            r#"{{"type":"orderbook","code":"{code}","timestamp":{ts},"total_ask_size":{tas},"total_bid_size":{tbs},"orderbook_units":[{units}],"stream_type":"{st}","level":{level}}}"#
-        ),
-        Keys::Simple => format!(
-            r#"{{"ty":"orderbook","cd":"{code}","tms":{ts},"tas":{tas},"tbs":{tbs},"obu":[{units}],"st":"{st}","lv":{level}}}"#
-        ),
+    key(&mut out, k("timestamp", "tms"));
+    push_int(&mut out, ts);
+    let sum = |levels: &[Level]| levels.iter().take(depth).map(|l| l.size).sum::<Decimal>();
+    key(&mut out, k("total_ask_size", "tas"));
+    push_fixed(&mut out, sum(&b.asks), 8);
+    key(&mut out, k("total_bid_size", "tbs"));
+    push_fixed(&mut out, sum(&b.bids), 8);
+    key(&mut out, k("orderbook_units", "obu"));
+    out.push('[');
+    let zero = Level {
+        price: Decimal::ZERO,
+        size: Decimal::ZERO,
+    };
+    for i in 0..depth {
+        let ask = b.asks.get(i).copied().unwrap_or(zero);
+        let bid = b.bids.get(i).copied().unwrap_or(zero);
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        let names = [
+            k("ask_price", "ap"),
+            k("bid_price", "bp"),
+            k("ask_size", "as"),
+            k("bid_size", "bs"),
+        ];
+        let values = [ask.price, bid.price, ask.size, bid.size];
+        for (i, (name, value)) in names.into_iter().zip(values).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            let is_price = i < 2;
+            match (exchange, keys, is_price) {
+                (Exchange::Bithumb, _, true) => push_price(&mut out, exchange, value),
+                (Exchange::Bithumb, _, false) => push_size(&mut out, exchange, value),
+                (_, Keys::Default, true) => push_scientific(&mut out, value, 8),
+                (_, Keys::Default, false) => push_fixed(&mut out, value, 8),
+                (_, Keys::Simple, true) => push_plain(&mut out, value),
+                (_, Keys::Simple, false) => push_small(&mut out, value),
+            }
+        }
+        out.push('}');
     }
+    out.push(']');
+    text_member(&mut out, k("stream_type", "st"), stream_type(snapshot));
+    key(&mut out, k("level", "lv"));
+    out.push(if exchange == Exchange::Bithumb {
+        '1'
+    } else {
+        '0'
+    });
+    out.push('}');
+    out
 }
 
 /// SIMPLE sizes: scientific below 0.001 (as captured), plain otherwise.
-fn small(v: Decimal) -> String {
+fn push_small(out: &mut String, v: Decimal) {
     if v.is_zero() {
-        "0".to_owned()
+        out.push('0');
     } else if v < Decimal::new(1, 3) {
-        scientific(v, 8)
+        push_scientific(out, v, 8);
     } else {
-        format_decimal(v.normalize())
+        push_plain(out, v);
     }
 }
 
