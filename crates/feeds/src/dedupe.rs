@@ -7,9 +7,15 @@
 //!
 //! It also remembers since when each market has been watched, so an outage of a market that
 //! showed no trade yet still has a start to backfill from.
+//!
+//! Every live trade costs a market lookup, an id insert and, once the window is full, an id
+//! removal. With std's SipHash that was about 1,230 instructions per trade (callgrind, 100,000
+//! trades over five markets); foldhash, randomly seeded per process like std's, takes about
+//! 360.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use foldhash::fast::RandomState;
 use tickmesh_domain::{Market, TradeId, UtcMicros};
 
 /// The latest trade seen for a market, where backfill resumes from.
@@ -23,7 +29,7 @@ pub struct LastTrade {
 
 #[derive(Debug, Default)]
 struct MarketWindow {
-    ids: HashSet<TradeId>,
+    ids: HashSet<TradeId, RandomState>,
     order: VecDeque<TradeId>,
     last: Option<LastTrade>,
     /// When the feed first asked for this market's trades (local clock).
@@ -40,7 +46,7 @@ const WATCH_SKEW_MICROS: i64 = 5_000_000;
 #[derive(Debug)]
 pub struct TradeDeduper {
     capacity: usize,
-    markets: HashMap<Market, MarketWindow>,
+    markets: HashMap<Market, MarketWindow, RandomState>,
 }
 
 impl TradeDeduper {
@@ -48,7 +54,7 @@ impl TradeDeduper {
     pub fn new(capacity: usize) -> TradeDeduper {
         TradeDeduper {
             capacity: capacity.max(1),
-            markets: HashMap::new(),
+            markets: HashMap::default(),
         }
     }
 
