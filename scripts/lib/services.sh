@@ -18,7 +18,7 @@ start_redis() {
         redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
             --dir "$dir" --logfile "$dir/redis.log" --daemonize yes --pidfile "$dir/redis.pid" \
             || die "redis-server did not start; see $dir/redis.log"
-        wait_for_port "$port" 10 redis
+        wait_for_port "$port" 10 redis "" "$dir/redis.log"
         STARTED_PIDS+=("$(cat "$dir/redis.pid")")
         export TICKMESH_TEST_REDIS_URL="redis://127.0.0.1:$port"
         note "started on 127.0.0.1:$port"
@@ -42,7 +42,7 @@ start_tansu() {
             --advertised-listener-url "tcp://127.0.0.1:$port" \
             --storage-engine "memory://tansu/" >"$RUN_DIR/tansu.log" 2>&1 &
         STARTED_PIDS+=("$!")
-        wait_for_port "$port" 30 tansu
+        wait_for_port "$port" 30 tansu "$!" "$RUN_DIR/tansu.log"
         export TICKMESH_TEST_KAFKA_BROKERS="127.0.0.1:$port"
         note "started on 127.0.0.1:$port (log: $RUN_DIR/tansu.log)"
     fi
