@@ -40,4 +40,4 @@ pub use error::{ErrorChain, StorageError};
 pub use grpc::{HistoryGrpc, server as history_server};
 pub use history::HistoryError;
 pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};
-pub use writer::{MarketStore, ShardedStore, StoreConfig, WriteSummary, validate};
+pub use writer::{BookThrottle, MarketStore, ShardedStore, StoreConfig, WriteSummary, validate};

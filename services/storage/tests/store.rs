@@ -314,8 +314,11 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         (2, 2)
     );
     // What the consumer may skip decoding: only books too close to a committed snapshot.
-    let certain =
-        |store: &MarketStore, exchange, at| store.book_throttled(exchange, btc(), UtcMicros(at));
+    let certain = |store: &MarketStore, exchange, at| {
+        store
+            .book_throttle()
+            .certain(exchange, btc(), UtcMicros(at))
+    };
     assert!(certain(&store, Exchange::Bithumb, ms(999)));
     assert!(!certain(&store, Exchange::Bithumb, ms(1_000)));
     assert!(
@@ -339,6 +342,10 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         .write(&[book(ms(2_500)), book(ms(3_100))])
         .await
         .unwrap();
+    assert!(
+        certain(&restarted, Exchange::Bithumb, ms(4_099)),
+        "the snapshot it stored"
+    );
     assert_eq!(
         (third.orderbooks_stored, third.orderbooks_throttled),
         (1, 1)

@@ -24,12 +24,14 @@
 //!   `<` compare lexically (`"9" > "10"`). SQLite runs one writer at a time, and the
 //!   transaction starts with an insert, so it holds the write lock before it reads candles.
 
+mod book_throttle;
 mod candles;
 mod insert;
 mod market_ids;
 mod postgres;
 mod sharded;
 
+pub use book_throttle::BookThrottle;
 pub use sharded::ShardedStore;
 
 use std::collections::HashMap;
@@ -100,6 +102,11 @@ pub fn validate(event: &MarketEvent) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The order-book throttle interval in microseconds.
+fn book_interval_us(config: &StoreConfig) -> i64 {
+    i64::try_from(config.orderbook_interval.as_micros()).unwrap_or(i64::MAX)
+}
+
 /// The order books of a batch the throttle lets through.
 #[derive(Debug)]
 struct Throttled<'a> {
@@ -121,17 +128,36 @@ pub struct MarketStore {
     last_book: HashMap<(Exchange, Market), Option<UtcMicros>>,
     /// The market ids of the pairs seen so far.
     ids: MarketIds,
+    /// `last_book`'s committed snapshots, published for the consumer.
+    book_throttle: BookThrottle,
 }
 
 impl MarketStore {
     /// A store writing to `db`, whose schema the migrations created.
     pub fn new(db: DatabaseConnection, config: StoreConfig) -> MarketStore {
+        let throttle = BookThrottle::new(book_interval_us(&config));
+        MarketStore::sharing(db, config, throttle)
+    }
+
+    /// A store publishing its committed snapshots to `book_throttle` (shared by shards).
+    pub(super) fn sharing(
+        db: DatabaseConnection,
+        config: StoreConfig,
+        book_throttle: BookThrottle,
+    ) -> MarketStore {
         MarketStore {
             db,
             config,
             last_book: HashMap::new(),
             ids: MarketIds::default(),
+            book_throttle,
         }
+    }
+
+    /// The throttle this store publishes its committed snapshots to: which books it is
+    /// certain to drop, so the consumer need not decode them.
+    pub fn book_throttle(&self) -> &BookThrottle {
+        &self.book_throttle
     }
 
     /// The database connection, for queries.
@@ -186,6 +212,11 @@ impl MarketStore {
         };
 
         // Only a committed snapshot moves the throttle on; a failed batch is retried in full.
+        self.book_throttle.committed(
+            last_book
+                .iter()
+                .filter_map(|(key, last)| last.map(|last| (*key, last))),
+        );
         self.last_book.extend(last_book);
         Ok(summary)
     }
@@ -216,27 +247,9 @@ impl MarketStore {
         })
     }
 
-    /// Whether a book of this market at `exchange_time` is certain to be throttled: it comes
-    /// less than the interval after the last *committed* snapshot. Any snapshot this store
-    /// keeps later is at least that late, so the book is too close to it as well; a market
-    /// not seen yet is never certain. Lets the consumer skip decoding such books.
-    pub fn book_throttled(
-        &self,
-        exchange: Exchange,
-        market: Market,
-        exchange_time: UtcMicros,
-    ) -> bool {
-        match self.last_book.get(&(exchange, market)) {
-            Some(Some(last)) => self.too_soon(*last, exchange_time),
-            _ => false,
-        }
-    }
-
     /// Whether a book at `at` comes less than the interval after a snapshot kept at `last`.
     fn too_soon(&self, last: UtcMicros, at: UtcMicros) -> bool {
-        let interval =
-            i64::try_from(self.config.orderbook_interval.as_micros()).unwrap_or(i64::MAX);
-        at < last.add_micros(interval)
+        at < last.add_micros(book_interval_us(&self.config))
     }
 
     /// Loads the time of the last stored book of every market in `books` not seen before.
@@ -256,8 +269,11 @@ impl MarketStore {
                 .into_tuple()
                 .one(&self.db)
                 .await?;
-            self.last_book
-                .insert(key, last.flatten().map(UtcMicros::from_micros));
+            let last = last.flatten().map(UtcMicros::from_micros);
+            if let Some(last) = last {
+                self.book_throttle.committed([(key, last)]);
+            }
+            self.last_book.insert(key, last);
         }
         Ok(())
     }

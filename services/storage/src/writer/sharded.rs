@@ -12,20 +12,23 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
-use tickmesh_domain::{Exchange, Market, MarketEvent, UtcMicros};
+use tickmesh_domain::{Exchange, Market, MarketEvent};
 
-use super::{MarketStore, StoreConfig, WriteSummary};
+use super::{BookThrottle, MarketStore, StoreConfig, WriteSummary};
 use crate::StorageError;
 
 /// Market stores writing disjoint sets of markets concurrently.
 #[derive(Debug)]
 pub struct ShardedStore {
     shards: Vec<MarketStore>,
+    /// The throttle every shard publishes to.
+    book_throttle: BookThrottle,
 }
 
 impl From<MarketStore> for ShardedStore {
     fn from(store: MarketStore) -> ShardedStore {
         ShardedStore {
+            book_throttle: store.book_throttle().clone(),
             shards: vec![store],
         }
     }
@@ -39,10 +42,12 @@ impl ShardedStore {
         } else {
             writers.max(1)
         };
+        let throttle = BookThrottle::new(super::book_interval_us(&config));
         ShardedStore {
             shards: (0..writers)
-                .map(|_| MarketStore::new(db.clone(), config.clone()))
+                .map(|_| MarketStore::sharing(db.clone(), config.clone(), throttle.clone()))
                 .collect(),
+            book_throttle: throttle,
         }
     }
 
@@ -66,17 +71,10 @@ impl ShardedStore {
         groups
     }
 
-    /// Whether the writer of this market is certain to throttle a book at `exchange_time`
-    /// (see [`MarketStore::book_throttled`]).
-    pub fn book_throttled(
-        &self,
-        exchange: Exchange,
-        market: Market,
-        exchange_time: UtcMicros,
-    ) -> bool {
-        self.shards
-            .get(self.shard_of(exchange, market))
-            .is_some_and(|store| store.book_throttled(exchange, market, exchange_time))
+    /// The throttle every writer publishes its committed order-book snapshots to, for
+    /// deciding which books need no decoding while the writers write.
+    pub fn book_throttle(&self) -> &BookThrottle {
+        &self.book_throttle
     }
 
     /// The writer of a market.
