@@ -49,12 +49,18 @@ impl KafkaConsumer {
             .set("queued.max.messages.kbytes", "8192")
             // ... and at most 4 MiB per fetch response (librdkafka's default is 50 MiB, read
             // into one buffer): a storage falling behind at 50,000 events/s got responses big
-            // enough to take it to 112 MiB of RSS. At the 100 ms fetch wait below that still
-            // allows 40 MiB/s, several times the compressed event stream.
+            // enough to take it to 112 MiB of RSS. Even one fetch per 100 ms would still
+            // allow 40 MiB/s, several times the compressed event stream.
             .set("fetch.max.bytes", "4194304")
-            // A broker that holds an empty fetch for the whole wait (the test broker does)
-            // would add up to the default 500 ms to every event's way to the database.
-            .set("fetch.wait.max.ms", "100")
+            // How long the broker may hold a fetch it has nothing for (librdkafka's default is
+            // 500 ms). The test broker holds fetches for the whole wait, and about twice a
+            // second it holds one while records wait: with 100 ms, storage at 70,000 events/s
+            // waited 100 ms for a batch that often, a fifth of its time, and fell behind
+            // (20,231 trades/s stored of 30,000). With 20 ms it keeps up (30,016/s, p99 frame
+            // to row 0.68 s), and at 10,000 events/s p99 frame to row falls from 447 to 289
+            // ms for 0.04 more cores of broker (docs/benchmarks.md, stop 19). Empty fetches
+            // of an idle consumer are then 50 a second, which no broker notices.
+            .set("fetch.wait.max.ms", "20")
             // Once a partition has 100 records waiting here, wait 50 ms before fetching it
             // again (librdkafka's defaults: 100,000 records, 1 s). Otherwise every fetch
             // returns the few records that arrived since the last one and the next goes out at
