@@ -393,15 +393,7 @@ async fn korbit_server_pings_keep_a_quiet_socket_alive() {
 /// A server that stalls (reads nothing, sends nothing, answers no ping) is dead to the feed:
 /// the idle watchdog ends the session, the feed reconnects and backfills what traded meanwhile.
 async fn a_stalled_server_is_replaced_and_backfilled(exchange: Exchange) {
-    let mut config = SimulatorConfig::new(vec![m("BTC")]);
-    config.trades_per_second = 0.0;
-    let mut rig = Rig::start(exchange, config, |c| {
-        c.ping_interval = Duration::from_millis(200);
-        c.idle_timeout = Duration::from_secs(1);
-    })
-    .await;
-    let btc = m("BTC");
-    rig.feed.set_markets(set(&["BTC"]));
+    let (mut rig, btc) = watching_btc_with_quick_watchdog(exchange).await;
     rig.sim.step();
     // A trade, not merely the subscription's book snapshot: the outage starts after it.
     rig.until("the first trade", is_trade_of(btc)).await;
@@ -411,15 +403,7 @@ async fn a_stalled_server_is_replaced_and_backfilled(exchange: Exchange) {
 /// A market that showed no trade before the server stalled still has its outage backfilled,
 /// from when the feed began watching it.
 async fn a_market_quiet_before_a_stall_is_backfilled(exchange: Exchange) {
-    let mut config = SimulatorConfig::new(vec![m("BTC")]);
-    config.trades_per_second = 0.0;
-    let mut rig = Rig::start(exchange, config, |c| {
-        c.ping_interval = Duration::from_millis(200);
-        c.idle_timeout = Duration::from_secs(1);
-    })
-    .await;
-    let btc = m("BTC");
-    rig.feed.set_markets(set(&["BTC"]));
+    let (mut rig, btc) = watching_btc_with_quick_watchdog(exchange).await;
     // The subscription's snapshot (a book, a ticker; the market has never traded).
     let before = rig.until("the snapshot", is_event_of(btc)).await;
     assert!(
@@ -427,6 +411,20 @@ async fn a_market_quiet_before_a_stall_is_backfilled(exchange: Exchange) {
         "no trade before the stall"
     );
     stall_and_expect_backfill(rig, btc).await;
+}
+
+/// A feed on BTC alone, with nothing traded until a test steps the simulator, pinging every
+/// 200 ms and giving up on a silent server after 1 s.
+async fn watching_btc_with_quick_watchdog(exchange: Exchange) -> (Rig, Market) {
+    let mut config = SimulatorConfig::new(vec![m("BTC")]);
+    config.trades_per_second = 0.0;
+    let rig = Rig::start(exchange, config, |c| {
+        c.ping_interval = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    rig.feed.set_markets(set(&["BTC"]));
+    (rig, m("BTC"))
 }
 
 /// Stalls the server, trades three times meanwhile, and expects the gap report and those

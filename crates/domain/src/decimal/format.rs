@@ -34,7 +34,12 @@ pub fn format_decimal(value: Decimal) -> String {
 
 /// Appends `value` to `out` as [`format_decimal`] writes it.
 pub fn write_decimal(value: Decimal, out: &mut String) {
-    out.push_str(DecimalText::new(value).as_str());
+    match std::str::from_utf8(DecimalText::new(value).as_bytes()) {
+        Ok(text) => out.push_str(text),
+        // Only ASCII digits, '-' and '.' are ever written; keep the library's answer if that
+        // ever stops being true rather than lose the number or panic.
+        Err(_) => out.push_str(&value.to_string()),
+    }
 }
 
 /// A decimal's text as [`format_decimal`] writes it, held on the stack.
