@@ -79,6 +79,16 @@ impl FromStr for CandleInterval {
     }
 }
 
+/// A candle's volume or turnover would exceed what a [`Decimal`] holds. Events that pass
+/// [`EventBounds`](crate::EventBounds) cannot cause it in one trade, but a minute of many
+/// trades at the limits can: the trade that would overflow is refused, not rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("candle {field} overflows the decimal range")]
+pub struct CandleOverflow {
+    /// `volume`, `quote_volume` or `trade_count`.
+    pub field: &'static str,
+}
+
 /// Open, high, low, close and volume over one interval of one market.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candle {
@@ -106,19 +116,29 @@ pub struct Candle {
 
 impl Candle {
     /// Builds the candle of `interval` holding a single trade executed at `time`.
-    pub fn from_trade(interval: CandleInterval, time: UtcMicros, trade: &Trade) -> Candle {
-        Candle {
+    pub fn from_trade(
+        interval: CandleInterval,
+        time: UtcMicros,
+        trade: &Trade,
+    ) -> Result<Candle, CandleOverflow> {
+        let quote_volume = trade
+            .price
+            .checked_mul(trade.size)
+            .ok_or(CandleOverflow {
+                field: "quote_volume",
+            })?;
+        Ok(Candle {
             open_time: time.floor_to(interval.duration()),
             open: trade.price,
             high: trade.price,
             low: trade.price,
             close: trade.price,
             volume: trade.size,
-            quote_volume: trade.price * trade.size,
+            quote_volume,
             trade_count: 1,
             first_trade: (time, trade.trade_id),
             last_trade: (time, trade.trade_id),
-        }
+        })
     }
 
     /// Folds `other` (a candle of the same market and an interval inside this one) into `self`.
@@ -126,7 +146,22 @@ impl Candle {
     /// Order-independent: the open comes from the earliest trade and the close from the
     /// latest, ties broken by trade id. Callers must not merge the same trade twice; storage
     /// guarantees that by merging only trades whose insert was new.
-    pub fn merge(&mut self, other: &Candle) {
+    ///
+    /// Sums are checked: when one would overflow, `self` is left unchanged.
+    pub fn merge(&mut self, other: &Candle) -> Result<(), CandleOverflow> {
+        let overflow = |field| CandleOverflow { field };
+        let volume = self
+            .volume
+            .checked_add(other.volume)
+            .ok_or(overflow("volume"))?;
+        let quote_volume = self
+            .quote_volume
+            .checked_add(other.quote_volume)
+            .ok_or(overflow("quote_volume"))?;
+        let trade_count = self
+            .trade_count
+            .checked_add(other.trade_count)
+            .ok_or(overflow("trade_count"))?;
         self.open_time = self.open_time.min(other.open_time);
         if other.first_trade < self.first_trade {
             self.first_trade = other.first_trade;
@@ -138,29 +173,30 @@ impl Candle {
         }
         self.high = self.high.max(other.high);
         self.low = self.low.min(other.low);
-        self.volume += other.volume;
-        self.quote_volume += other.quote_volume;
-        self.trade_count += other.trade_count;
+        self.volume = volume;
+        self.quote_volume = quote_volume;
+        self.trade_count = trade_count;
+        Ok(())
     }
 
     /// Rolls candles up to `interval`, returning one candle per non-empty interval, oldest first.
     pub fn roll_up(
         candles: impl IntoIterator<Item = Candle>,
         interval: CandleInterval,
-    ) -> Vec<Candle> {
+    ) -> Result<Vec<Candle>, CandleOverflow> {
         let mut out: std::collections::BTreeMap<UtcMicros, Candle> =
             std::collections::BTreeMap::new();
         for mut candle in candles {
             let start = candle.open_time.floor_to(interval.duration());
             match out.get_mut(&start) {
-                Some(existing) => existing.merge(&candle),
+                Some(existing) => existing.merge(&candle)?,
                 None => {
                     candle.open_time = start;
                     out.insert(start, candle);
                 }
             }
         }
-        out.into_values().collect()
+        Ok(out.into_values().collect())
     }
 }
 

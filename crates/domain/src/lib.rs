@@ -8,10 +8,12 @@
 //! * [`time`]: UTC timestamps in microseconds, with unit detection for exchange clocks.
 //! * [`event`]: tickers, trades and order books as one [`MarketEvent`].
 //! * [`gap`]: outages of a feed, with what backfill recovered.
+//! * [`bounds`]: what an event may carry, checked where it enters tickmesh.
 //! * [`candle`]: OHLCV candles built from trades and rolled up to larger intervals.
 //!
 //! Prices and sizes are [`rust_decimal::Decimal`] everywhere: floats never carry a price.
 
+pub mod bounds;
 pub mod candle;
 pub mod decimal;
 pub mod event;
@@ -20,7 +22,8 @@ pub mod gap;
 pub mod market;
 pub mod time;
 
-pub use candle::{Candle, CandleInterval};
+pub use bounds::{EventBounds, RejectReason, Rejection};
+pub use candle::{Candle, CandleInterval, CandleOverflow};
 pub use decimal::{DecimalError, DecimalText, format_decimal, parse_decimal, write_decimal};
 pub use event::{EventKind, Level, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId};
 pub use exchange::{Exchange, UnknownExchange};

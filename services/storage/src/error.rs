@@ -39,6 +39,20 @@ pub enum StorageError {
         /// The id.
         trade_id: u64,
     },
+    /// Folding a trade into its one-minute candle would overflow a decimal sum; retrying will
+    /// not help, the trade is dead-lettered.
+    #[error("trade {trade_id} of {exchange} {market} overflows its candle")]
+    CandleOverflow {
+        /// The exchange.
+        exchange: Exchange,
+        /// The market.
+        market: Market,
+        /// The trade.
+        trade_id: u64,
+        /// Which sum.
+        #[source]
+        source: tickmesh_domain::CandleOverflow,
+    },
     /// A stored row holds a value tickmesh did not write (a corrupt or foreign row).
     #[error("invalid stored {table}.{column}: {reason}")]
     InvalidRow {
@@ -63,6 +77,7 @@ impl StorageError {
             StorageError::Bus(e) => e.is_retryable(),
             StorageError::UnsupportedUrl { .. }
             | StorageError::TradeIdOutOfRange { .. }
+            | StorageError::CandleOverflow { .. }
             | StorageError::InvalidRow { .. } => false,
         }
     }

@@ -56,6 +56,7 @@ pub fn server(db: DatabaseConnection) -> HistoryServiceServer<HistoryGrpc> {
 fn status(e: HistoryError) -> Status {
     match e {
         HistoryError::InvalidArgument { .. } => Status::invalid_argument(e.to_string()),
+        HistoryError::Overflow { .. } => Status::out_of_range(e.to_string()),
         HistoryError::Storage(ref source) if source.is_retryable() => {
             tracing::warn!(error = %ErrorChain(&e), "history query failed");
             Status::unavailable("history database unavailable")

@@ -32,9 +32,9 @@ fn expected_candles(events: &[MarketEvent]) -> Vec<Candle> {
         let Payload::Trade(t) = &e.payload else {
             continue;
         };
-        let candle = Candle::from_trade(CandleInterval::OneMinute, e.exchange_time, t);
+        let candle = Candle::from_trade(CandleInterval::OneMinute, e.exchange_time, t).unwrap();
         match candles.iter_mut().find(|c| c.open_time == candle.open_time) {
-            Some(existing) => existing.merge(&candle),
+            Some(existing) => existing.merge(&candle).unwrap(),
             None => candles.push(candle),
         }
     }

@@ -42,9 +42,9 @@ fn expected_candles(trades: &[tickmesh_simulator::SimTrade]) -> BTreeMap<i64, Ca
             size: t.size,
             side: t.side,
         };
-        let one = Candle::from_trade(CandleInterval::OneMinute, time, &trade);
+        let one = Candle::from_trade(CandleInterval::OneMinute, time, &trade).unwrap();
         match candles.get_mut(&one.open_time.as_micros()) {
-            Some(c) => c.merge(&one),
+            Some(c) => c.merge(&one).unwrap(),
             None => {
                 candles.insert(one.open_time.as_micros(), one);
             }

@@ -29,11 +29,11 @@ fn merging_is_independent_of_arrival_order() {
     let build = |order: &[usize]| {
         let mut iter = order.iter().map(|&i| {
             let (time, t) = &trades[i];
-            Candle::from_trade(CandleInterval::OneMinute, *time, t)
+            Candle::from_trade(CandleInterval::OneMinute, *time, t).unwrap()
         });
         let mut candle = iter.next().unwrap();
         for c in iter {
-            candle.merge(&c);
+            candle.merge(&c).unwrap();
         }
         candle
     };
@@ -56,9 +56,9 @@ fn merging_is_independent_of_arrival_order() {
 #[test]
 fn equal_times_break_ties_by_trade_id() {
     let t = UtcMicros(5 * MINUTE);
-    let mut a = Candle::from_trade(CandleInterval::OneMinute, t, &trade(7, "10", "1"));
-    let b = Candle::from_trade(CandleInterval::OneMinute, t, &trade(6, "11", "1"));
-    a.merge(&b);
+    let mut a = Candle::from_trade(CandleInterval::OneMinute, t, &trade(7, "10", "1")).unwrap();
+    let b = Candle::from_trade(CandleInterval::OneMinute, t, &trade(6, "11", "1")).unwrap();
+    a.merge(&b).unwrap();
     assert_eq!((a.open, a.close), (d("11"), d("10")));
 }
 
@@ -72,9 +72,10 @@ fn rolls_one_minute_candles_up_to_larger_intervals() {
                 time,
                 &trade(m as u64, &format!("{}", 100 + m), "1"),
             )
+            .unwrap()
         })
         .collect();
-    let five = Candle::roll_up(minutes.clone(), CandleInterval::FiveMinutes);
+    let five = Candle::roll_up(minutes.clone(), CandleInterval::FiveMinutes).unwrap();
     assert_eq!(five.len(), 3);
     assert_eq!(five[0].open_time, UtcMicros(0));
     assert_eq!(
@@ -86,12 +87,37 @@ fn rolls_one_minute_candles_up_to_larger_intervals() {
         (five[2].open, five[2].high, five[2].trade_count),
         (d("110"), d("111"), 2)
     );
-    let hour = Candle::roll_up(minutes, CandleInterval::OneHour);
+    let hour = Candle::roll_up(minutes, CandleInterval::OneHour).unwrap();
     assert_eq!(hour.len(), 1);
     assert_eq!(
         (hour[0].low, hour[0].high, hour[0].volume),
         (d("100"), d("111"), d("12"))
     );
+}
+
+#[test]
+fn overflowing_sums_are_refused_and_leave_the_candle_as_it_was() {
+    let t = UtcMicros(5 * MINUTE);
+    // The trade of the report that stopped storage: Decimal::MAX times 3.
+    let poison = trade(1, "79228162514264337593543950335", "3");
+    assert_eq!(
+        Candle::from_trade(CandleInterval::OneMinute, t, &poison),
+        Err(CandleOverflow {
+            field: "quote_volume"
+        })
+    );
+    let big = trade(2, "79228162514264337593543950335", "1");
+    let mut a = Candle::from_trade(CandleInterval::OneMinute, t, &big).unwrap();
+    let before = a.clone();
+    let b = Candle::from_trade(CandleInterval::OneMinute, t, &trade(3, "1", "1")).unwrap();
+    assert_eq!(
+        a.merge(&b),
+        Err(CandleOverflow {
+            field: "quote_volume"
+        })
+    );
+    assert_eq!(a, before);
+    assert!(Candle::roll_up([a, b], CandleInterval::OneHour).is_err());
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub async fn candles<C: ConnectionTrait>(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(match interval {
         CandleInterval::OneMinute => minutes,
-        _ => Candle::roll_up(minutes, interval),
+        _ => Candle::roll_up(minutes, interval)
+            .map_err(|source| HistoryError::Overflow { interval, source })?,
     })
 }
 

@@ -45,6 +45,15 @@ pub enum HistoryError {
     /// Reading the database failed, or a stored row is not valid.
     #[error("reading stored history failed")]
     Storage(#[from] StorageError),
+    /// Rolling candles up to the interval asked for would overflow a decimal sum.
+    #[error("the {interval} candles' sums overflow the decimal range; ask for a smaller interval")]
+    Overflow {
+        /// The interval asked for.
+        interval: tickmesh_domain::CandleInterval,
+        /// Which sum.
+        #[source]
+        source: tickmesh_domain::CandleOverflow,
+    },
 }
 
 impl From<DbErr> for HistoryError {

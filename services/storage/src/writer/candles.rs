@@ -2,6 +2,7 @@
 //! where the merge happens in Rust because decimals are stored as text. PostgreSQL merges in
 //! the batch statement instead ([`super::postgres`]).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
@@ -30,11 +31,20 @@ pub(super) async fn upsert<C: ConnectionTrait>(
 ) -> Result<usize, StorageError> {
     let mut candles: BTreeMap<CandleKey, Candle> = BTreeMap::new();
     for (event, trade) in new_trades {
-        let candle = Candle::from_trade(CandleInterval::OneMinute, event.exchange_time, trade);
-        candles
-            .entry((event.exchange, event.market, candle.open_time))
-            .and_modify(|c| c.merge(&candle))
-            .or_insert(candle);
+        let overflow = |source| StorageError::CandleOverflow {
+            exchange: event.exchange,
+            market: event.market,
+            trade_id: trade.trade_id.0,
+            source,
+        };
+        let candle = Candle::from_trade(CandleInterval::OneMinute, event.exchange_time, trade)
+            .map_err(overflow)?;
+        match candles.entry((event.exchange, event.market, candle.open_time)) {
+            Entry::Occupied(mut stored) => stored.get_mut().merge(&candle).map_err(overflow)?,
+            Entry::Vacant(slot) => {
+                slot.insert(candle);
+            }
+        }
     }
     let markets: BTreeSet<(Exchange, Market)> = candles.keys().map(|&(e, m, _)| (e, m)).collect();
     // One read per chunk of markets rather than one per market: with hundreds of markets a
@@ -69,7 +79,15 @@ pub(super) async fn upsert<C: ConnectionTrait>(
             })?;
             let stored = model.to_candle()?;
             if let Some(candle) = candles.get_mut(&(exchange, market, stored.open_time)) {
-                candle.merge(&stored);
+                let last = candle.last_trade.1;
+                candle
+                    .merge(&stored)
+                    .map_err(|source| StorageError::CandleOverflow {
+                        exchange,
+                        market,
+                        trade_id: last.0,
+                        source,
+                    })?;
             }
         }
     }
