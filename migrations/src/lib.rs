@@ -1,6 +1,6 @@
 //! Database migrations (sea-orm-migration) for PostgreSQL and SQLite.
 //!
-//! The same migrations run on both backends (DESIGN section 4). They differ in one place only:
+//! The same migrations run on both backends. They differ in one place only:
 //! decimal columns are `NUMERIC` on PostgreSQL and `TEXT` on SQLite. A SQLite column declared
 //! `DECIMAL`, `NUMERIC` or `REAL` has numeric affinity and turns the text of a price into a
 //! binary float on insert, so `0.00079276` would come back rounded; `TEXT` affinity keeps the
@@ -23,6 +23,7 @@ mod m20260101_000004_orderbook_snapshots;
 mod m20260101_000005_candles_1m;
 mod m20261126_000006_byte_order_keys;
 mod m20261126_000007_market_ids;
+mod m20261206_000008_decimal_range;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000005_candles_1m::Migration),
             Box::new(m20261126_000006_byte_order_keys::Migration),
             Box::new(m20261126_000007_market_ids::Migration),
+            Box::new(m20261206_000008_decimal_range::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ const TABLES: [&str; 6] = [
 ];
 
 /// Migrations in this build: one per table, the byte-order key columns, the market ids.
-const MIGRATIONS: usize = 7;
+const MIGRATIONS: usize = 8;
 
 async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
     let path = dir.path().join("tickmesh.db");

@@ -12,13 +12,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tickmesh_bridge::{BridgeConfig, BridgeStats, run_bridge};
 use tickmesh_bus::memory::MemoryLog;
+use tickmesh_bus::pump::PumpStop;
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
 use tickmesh_bus_redis::{RedisBus, RedisConfig};
 use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, Side, Trade, TradeId, UtcMicros};
 use tickmesh_e2e::{redis_url, unique, unreachable};
 use tickmesh_proto::codec;
 use tickmesh_proto::routing::TopicNames;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug)]
 struct Switch {
@@ -94,7 +94,7 @@ async fn a_replacement_bridge_reclaims_what_a_dead_one_left_pending() {
         Arc::clone(&sink) as Arc<dyn DurableLog>,
         config("bridge-a"),
         Arc::clone(&first_stats),
-        CancellationToken::new(),
+        PumpStop::default(),
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while first_stats.snapshot().sink_failures == 0 {
@@ -111,7 +111,7 @@ async fn a_replacement_bridge_reclaims_what_a_dead_one_left_pending() {
     // Kafka is back; a bridge with another name takes over the abandoned entries.
     sink.down.store(false, Ordering::SeqCst);
     let stats = Arc::new(BridgeStats::new());
-    let stop = CancellationToken::new();
+    let stop = PumpStop::default();
     let second = tokio::spawn(run_bridge(
         Arc::new(redis.clone()) as Arc<dyn DurableLog>,
         Arc::clone(&sink) as Arc<dyn DurableLog>,
@@ -130,7 +130,7 @@ async fn a_replacement_bridge_reclaims_what_a_dead_one_left_pending() {
     }
     // Sampled backlog: nothing pending in the group once the replacement acknowledged.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    stop.cancel();
+    stop.now.cancel();
     second.await.unwrap().unwrap();
     assert_eq!(stats.snapshot().pending, Some(0));
     assert_eq!(stats.snapshot().lag, Some(0));

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection, Statement};
 use tickmesh_bridge::{BridgeConfig, BridgeStats, run_bridge};
+use tickmesh_bus::pump::PumpStop;
 use tickmesh_bus::{DurableLog, EventPublisher, LiveBus, Received};
 use tickmesh_bus_kafka::{KafkaConfig, KafkaLog};
 use tickmesh_bus_redis::{RedisBus, RedisConfig};
@@ -21,7 +22,6 @@ use tickmesh_e2e::{database_url, kafka_brokers, redis_url, unique, unreachable};
 use tickmesh_proto::codec::decode_event;
 use tickmesh_proto::routing::{self, TopicNames};
 use tickmesh_storage::{MarketStore, StorageServiceConfig, StorageStats, StoreConfig};
-use tokio_util::sync::CancellationToken;
 
 fn d(s: &str) -> Decimal {
     parse_decimal(s).unwrap()
@@ -123,7 +123,7 @@ async fn through_every_hop(database: &str) {
     }
 
     // Hops 2 and 3: the bridge to Kafka, storage to the database.
-    let stop = CancellationToken::new();
+    let stop = PumpStop::default();
     let bridge = tokio::spawn(run_bridge(
         Arc::new(redis.clone()) as Arc<dyn DurableLog>,
         Arc::clone(&kafka) as Arc<dyn DurableLog>,
@@ -157,7 +157,7 @@ async fn through_every_hop(database: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.cancel();
+    stop.now.cancel();
     bridge.await.unwrap().unwrap();
     storage.await.unwrap().unwrap();
 

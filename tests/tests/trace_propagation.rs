@@ -39,6 +39,10 @@ async fn one_trace_spans_ingestion_bridge_and_storage() {
         .unwrap();
     tickmesh_migrations::migrate(&db).await.unwrap();
     let stop = CancellationToken::new();
+    let pumps = tickmesh_bus::pump::PumpStop {
+        now: stop.clone(),
+        when_drained: CancellationToken::new(),
+    };
 
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let publisher = tokio::spawn(run_publisher(
@@ -57,7 +61,7 @@ async fn one_trace_spans_ingestion_bridge_and_storage() {
             ..BridgeConfig::default()
         },
         Arc::new(BridgeStats::new()),
-        stop.clone(),
+        pumps.clone(),
     ));
     let stats = Arc::new(StorageStats::default());
     let storage = tokio::spawn(tickmesh_storage::run(
@@ -68,7 +72,7 @@ async fn one_trace_spans_ingestion_bridge_and_storage() {
             ..StorageServiceConfig::default()
         },
         Arc::clone(&stats),
-        stop.clone(),
+        pumps.clone(),
     ));
 
     tx.send(FeedOutput::Event(MarketEvent {

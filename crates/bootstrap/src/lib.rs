@@ -7,7 +7,9 @@
 //!   until a shutdown future completes, then draining within a grace period;
 //! - [`client`]: a channel to a tickmesh server over plain text or TLS, and bearer tokens;
 //! - [`metrics_http`]: the Prometheus `/metrics` endpoint;
-//! - [`shutdown`]: SIGTERM and SIGINT as a future.
+//! - [`shutdown`]: SIGTERM and SIGINT as a future;
+//! - [`supervise`]: the services a process hosts, watched: one failing takes the process down,
+//!   and shutdown stops them in order within a grace period.
 
 mod auth;
 pub mod client;
@@ -17,6 +19,7 @@ pub mod process;
 mod rpc_timing;
 pub mod server;
 pub mod shutdown;
+pub mod supervise;
 
 pub use client::{ClientError, bearer, connect_channel, propagate_trace};
 pub use config::{ConfigError, ConfigReader, ConfigSources, Secret};
@@ -24,3 +27,6 @@ pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;
 pub use server::{GrpcServer, ServerError, ServerSettings, TlsFiles};
 pub use shutdown::terminate_signal;
+pub use supervise::{
+    ServiceHandle, ServiceResult, ServiceStop, StopMode, Supervisor, SupervisorError,
+};

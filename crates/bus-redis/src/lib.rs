@@ -22,6 +22,7 @@ mod live;
 mod reply;
 mod resp;
 mod stream;
+mod trimmed;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -92,9 +92,47 @@ pub(crate) fn delivery(topic: &str, entry: Entry) -> Option<Delivery> {
     })
 }
 
-/// `(lag, pending)` of `group` out of an `XINFO GROUPS` reply (a flat key/value array per
-/// group). `lag` is nil when Redis cannot compute it (after deletions).
-pub(crate) fn group_backlog(value: &Reply, group: &str) -> Option<(Option<u64>, Option<u64>)> {
+/// What `XINFO GROUPS` says of one group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct GroupInfo {
+    /// Entries not yet delivered to the group, as Redis counts them (entries the stream
+    /// trimmed before the group read them stay counted; `None` when Redis cannot say).
+    pub lag: Option<u64>,
+    /// Delivered and not acknowledged.
+    pub pending: Option<u64>,
+    /// The id of the last entry delivered to the group.
+    pub last_delivered: Option<String>,
+    /// How many entries the group has read (Redis 7); trimmed entries are not counted.
+    pub entries_read: Option<u64>,
+}
+
+/// What `XINFO STREAM` says of a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StreamInfo {
+    /// Entries it holds now.
+    pub length: u64,
+    /// Entries ever added (Redis 7).
+    pub entries_added: Option<u64>,
+    /// The id of its oldest entry, if it holds any.
+    pub first_entry: Option<String>,
+}
+
+/// A flat `[name, value, name, value, ...]` reply's value of `name`.
+fn field<'a>(flat: &'a [Reply], name: &str) -> Option<&'a Reply> {
+    flat.chunks_exact(2)
+        .find(|kv| kv[0].text() == Some(name))
+        .map(|kv| &kv[1])
+}
+
+fn number(value: Option<&Reply>) -> Option<u64> {
+    match value {
+        Some(Reply::Int(n)) => u64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// `group` out of an `XINFO GROUPS` reply (a flat key/value array per group).
+pub(crate) fn group_info(value: &Reply, group: &str) -> Option<GroupInfo> {
     let Reply::Array(groups) = value else {
         return None;
     };
@@ -102,18 +140,36 @@ pub(crate) fn group_backlog(value: &Reply, group: &str) -> Option<(Option<u64>, 
         let Reply::Array(flat) = g else {
             return None;
         };
-        let field = |name: &str| {
-            flat.chunks_exact(2)
-                .find(|kv| kv[0].text() == Some(name))
-                .map(|kv| &kv[1])
-        };
-        if field("name").and_then(Reply::text) != Some(group) {
+        if field(flat, "name").and_then(Reply::text) != Some(group) {
             return None;
         }
-        let number = |name: &str| match field(name) {
-            Some(Reply::Int(n)) => u64::try_from(*n).ok(),
-            _ => None,
-        };
-        Some((number("lag"), number("pending")))
+        Some(GroupInfo {
+            lag: number(field(flat, "lag")),
+            pending: number(field(flat, "pending")),
+            last_delivered: field(flat, "last-delivered-id").and_then(text),
+            entries_read: number(field(flat, "entries-read")),
+        })
     })
+}
+
+/// An `XINFO STREAM` reply.
+pub(crate) fn stream_info(value: &Reply) -> Option<StreamInfo> {
+    let Reply::Array(flat) = value else {
+        return None;
+    };
+    let first_entry = match field(flat, "first-entry") {
+        Some(Reply::Array(entry)) => entry.first().and_then(text),
+        _ => None,
+    };
+    Some(StreamInfo {
+        length: number(field(flat, "length"))?,
+        entries_added: number(field(flat, "entries-added")),
+        first_entry,
+    })
+}
+
+/// A stream id `ms-seq` as numbers, for ordering.
+pub(crate) fn stream_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
 }

@@ -9,7 +9,7 @@ use tracing::warn;
 use crate::direct::{DirectConn, REPLY_TIMEOUT, blocking_timeout};
 use crate::reply::{self, Entry, KEY_FIELD, PAYLOAD_FIELD};
 use crate::resp::{Pipeline, Reply, Request};
-use crate::{BACKEND, RedisBus};
+use crate::{BACKEND, RedisBus, trimmed};
 
 /// The longest a single blocking read waits; longer waits are split so a dead connection is
 /// noticed within this plus [`crate::READ_SLACK`].
@@ -70,6 +70,7 @@ impl DurableLog for RedisBus {
             reclaim_after: self.config.reclaim_after,
             last_reclaim: Instant::now(),
             reclaimed: 0,
+            trimmed: 0,
         }))
     }
 }
@@ -115,6 +116,8 @@ struct RedisConsumer {
     last_reclaim: Instant,
     /// Entries taken over from other members so far.
     reclaimed: u64,
+    /// Entries this member found trimmed before they were read or finished.
+    trimmed: u64,
 }
 
 impl std::fmt::Debug for RedisConsumer {
@@ -167,6 +170,7 @@ impl RedisConsumer {
                 count = gone.len(),
                 "pending entries were trimmed before they were processed"
             );
+            self.trimmed += gone.len() as u64;
             let mut cmd = Request::new("XACK");
             cmd.arg(topic).arg(&self.group);
             for id in &gone {
@@ -304,15 +308,39 @@ impl LogConsumer for RedisConsumer {
             lag: Some(0),
             pending: Some(0),
             reclaimed: self.reclaimed,
+            trimmed: 0,
         };
         for topic in &self.topics.clone() {
             let mut cmd = Request::new("XINFO");
             cmd.arg("GROUPS").arg(topic);
-            let reply = self.query(&cmd).await?;
-            let (lag, pending) = reply::group_backlog(&reply, &self.group).unwrap_or((None, None));
+            let groups = self.query(&cmd).await?;
+            let group = reply::group_info(&groups, &self.group).unwrap_or_default();
+            let mut cmd = Request::new("XINFO");
+            cmd.arg("STREAM").arg(topic);
+            let stream = reply::stream_info(&self.query(&cmd).await?);
+            let never_read = stream
+                .as_ref()
+                .and_then(|stream| trimmed::never_read(stream, &group));
+            let raised = self
+                .query(&trimmed::raise(topic, &self.group, never_read))
+                .await?;
+            let (rose, count) = match &raised {
+                Reply::Array(pair) => match pair.as_slice() {
+                    [Reply::Int(rose), Reply::Int(count)] => (
+                        u64::try_from(*rose).unwrap_or(0),
+                        u64::try_from(*count).unwrap_or(0),
+                    ),
+                    _ => return Err(malformed("EVAL")),
+                },
+                _ => return Err(malformed("EVAL")),
+            };
+            self.trimmed += rose;
+            // Redis keeps trimmed entries in the group's lag; they will never be read.
+            let lag = group.lag.map(|lag| lag.saturating_sub(count));
             total.lag = total.lag.zip(lag).map(|(a, b)| a + b);
-            total.pending = total.pending.zip(pending).map(|(a, b)| a + b);
+            total.pending = total.pending.zip(group.pending).map(|(a, b)| a + b);
         }
+        total.trimmed = self.trimmed;
         Ok(total)
     }
 }

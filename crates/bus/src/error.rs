@@ -42,3 +42,8 @@ impl BusError {
         matches!(self, BusError::Unavailable { .. })
     }
 }
+
+/// An error with its sources, `outer: inner: innermost`, for logs and dead-letter reasons.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    tickmesh_telemetry::ErrorChain(error).to_string()
+}

@@ -23,6 +23,7 @@ mod live;
 mod log;
 pub mod memory;
 mod publish;
+pub mod pump;
 mod record;
 
 #[cfg(feature = "conformance")]

@@ -58,4 +58,8 @@ pub struct Backlog {
     /// Records this consumer took over from members that left them unacknowledged, since it
     /// joined.
     pub reclaimed: u64,
+    /// Records the log dropped (retention, stream trimming) before the group read or finished
+    /// them, as this consumer found them since it joined: lost for this group. Counted once
+    /// across the members of a group where the backend can tell.
+    pub trimmed: u64,
 }

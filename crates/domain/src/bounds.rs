@@ -12,7 +12,9 @@
 //!   (both ways: a trade "from 2100" would otherwise hold the order-book throttle, the latest
 //!   ticker and the deduper's last trade of its market for decades);
 //! * and, for records read back from the bus where the receipt time is itself untrusted, every
-//!   time lies between [`EARLIEST`] and the reader's clock plus the skew ([`EventBounds::check_stored`]).
+//!   time lies between [`EARLIEST`] (the Unix epoch: no exchange clock runs before it, and a
+//!   negative time breaks the arithmetic of candle boundaries) and the reader's clock plus the
+//!   skew ([`EventBounds::check_stored`]).
 //!
 //! The limits on values are constants, not settings: they are far beyond any real market (the
 //! most expensive asset on a Korean exchange trades near 10^8 KRW) and they are what keeps the
@@ -32,8 +34,8 @@ pub const MAX_PRICE: Decimal = Decimal::from_parts(1_316_134_912, 2_328, 0, fals
 pub const MAX_SIZE: Decimal = MAX_PRICE;
 /// The largest 24-hour volume or turnover a ticker may carry (10^20).
 pub const MAX_VOLUME: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
-/// No market event is older than this (2009-01-03T00:00:00Z, the first Bitcoin block).
-pub const EARLIEST: UtcMicros = UtcMicros(1_230_940_800_000_000);
+/// No stored event is older than this: the Unix epoch.
+pub const EARLIEST: UtcMicros = UtcMicros(0);
 
 /// Why an event was refused. The [`RejectReason`] of each is a fixed label for metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +81,7 @@ pub enum Rejection {
         /// The largest distance allowed.
         max_skew: Duration,
     },
-    /// A time before [`EARLIEST`].
+    /// A time before [`EARLIEST`], the Unix epoch.
     TooEarly {
         /// Which time (`exchange_time`, `received_time`).
         field: &'static str,
@@ -177,9 +179,8 @@ impl fmt::Display for Rejection {
             }
             Rejection::TooEarly { field, time } => write!(
                 f,
-                "{field} {} µs is before {} µs (2009-01-03)",
-                time.as_micros(),
-                EARLIEST.as_micros()
+                "{field} {} µs is before the unix epoch",
+                time.as_micros()
             ),
         }
     }

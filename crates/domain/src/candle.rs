@@ -121,12 +121,9 @@ impl Candle {
         time: UtcMicros,
         trade: &Trade,
     ) -> Result<Candle, CandleOverflow> {
-        let quote_volume = trade
-            .price
-            .checked_mul(trade.size)
-            .ok_or(CandleOverflow {
-                field: "quote_volume",
-            })?;
+        let quote_volume = trade.price.checked_mul(trade.size).ok_or(CandleOverflow {
+            field: "quote_volume",
+        })?;
         Ok(Candle {
             open_time: time.floor_to(interval.duration()),
             open: trade.price,

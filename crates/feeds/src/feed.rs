@@ -140,6 +140,11 @@ impl FeedHandle {
         Arc::clone(&self.status)
     }
 
+    /// The feed's task, which ends after shutdown is cancelled or the output closes.
+    pub fn into_task(self) -> JoinHandle<()> {
+        self.task
+    }
+
     /// Waits for the feed to stop (after shutdown is cancelled or the output closes).
     pub async fn join(self) {
         if let Err(e) = self.task.await {

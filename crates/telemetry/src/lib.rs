@@ -6,10 +6,12 @@
 //! Call [`init`] once, early in `main`, and keep the returned [`TelemetryGuard`] alive until
 //! the process exits: dropping it flushes spans still waiting in the batch exporter.
 
+mod errors;
 mod logs;
 mod metrics;
 pub mod propagation;
 
+pub use errors::ErrorChain;
 pub use logs::{
     LogFormat, LogFormatError, OTLP_ENDPOINT_VAR, TelemetryConfig, TelemetryError, TelemetryGuard,
     init,

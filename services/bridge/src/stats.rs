@@ -1,6 +1,11 @@
 //! The bridge's figures for `BridgeService.GetStats` and metrics: lag, throughput, pending.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use tickmesh_bus::pump::{PumpEvents, WriteError};
+use tickmesh_bus::{Backlog, BusError};
 
 /// Counters and gauges of a running bridge, updated lock-free.
 #[derive(Debug, Default)]
@@ -17,6 +22,9 @@ pub struct BridgeStats {
     reclaimed: AtomicU64,
     age_us: AtomicI64,
     sink_down: AtomicBool,
+    trimmed: AtomicU64,
+    /// When the rate was last computed, and `forwarded` then.
+    rate_base: Mutex<Option<(Instant, u64)>>,
 }
 
 /// A copy of [`BridgeStats`] at one moment.
@@ -48,6 +56,9 @@ pub struct BridgeSnapshot {
     pub age_us: i64,
     /// Whether the last write to the sink failed.
     pub sink_down: bool,
+    /// Stream entries trimmed before the group read (or finished) them, as this bridge found
+    /// them: lost for good.
+    pub trimmed: u64,
 }
 
 fn gauge(value: i64) -> Option<u64> {
@@ -78,42 +89,65 @@ impl BridgeStats {
             per_second: self.rate.load(Ordering::Relaxed),
             age_us: self.age_us.load(Ordering::Relaxed),
             sink_down: self.sink_down.load(Ordering::Relaxed),
+            trimmed: self.trimmed.load(Ordering::Relaxed),
         }
     }
 
-    pub(crate) fn reading(&self, n: usize) {
+    /// The oldest event of a write the sink just confirmed was received `age_us` ago.
+    pub(crate) fn confirmed(&self, age_us: i64) {
+        self.age_us.store(age_us, Ordering::Relaxed);
+        self.sink_down.store(false, Ordering::Relaxed);
+    }
+}
+
+impl PumpEvents for BridgeStats {
+    fn read(&self, n: usize) {
         self.in_flight.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    pub(crate) fn forwarded(&self, n: usize, dead_letters: usize, age_us: Option<i64>) {
-        self.forwarded.fetch_add(n as u64, Ordering::Relaxed);
-        self.dead_letters
-            .fetch_add(dead_letters as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.fetch_sub(n as u64, Ordering::Relaxed);
-        self.sink_down.store(false, Ordering::Relaxed);
-        if let Some(age) = age_us {
-            self.age_us.store(age, Ordering::Relaxed);
-        }
+    fn source_failed(&self, _error: &BusError) {
+        self.source_failures.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn sink_failed(&self) {
+    fn write_failed(&self, _error: &WriteError) {
         self.sink_failures.fetch_add(1, Ordering::Relaxed);
         self.sink_down.store(true, Ordering::Relaxed);
     }
 
-    pub(crate) fn source_failed(&self) {
-        self.source_failures.fetch_add(1, Ordering::Relaxed);
+    fn dead_lettered(&self, n: usize) {
+        self.dead_letters.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    pub(crate) fn backlog(&self, lag: Option<u64>, pending: Option<u64>, reclaimed: u64) {
-        self.reclaimed.store(reclaimed, Ordering::Relaxed);
+    fn trimmed(&self, n: u64) {
+        self.trimmed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn backlog(&self, backlog: &Backlog) {
+        self.reclaimed.store(backlog.reclaimed, Ordering::Relaxed);
         let signed = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok()).unwrap_or(-1);
-        self.lag.store(signed(lag), Ordering::Relaxed);
-        self.pending.store(signed(pending), Ordering::Relaxed);
+        self.lag.store(signed(backlog.lag), Ordering::Relaxed);
+        self.pending
+            .store(signed(backlog.pending), Ordering::Relaxed);
+        let forwarded = self.forwarded.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let mut base = self
+            .rate_base
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, count)) = *base {
+            let elapsed = now.duration_since(at).as_secs_f64();
+            if elapsed > 0.0 {
+                let per_second = forwarded.saturating_sub(count) as f64 / elapsed;
+                self.rate
+                    .store(per_second.round() as u64, Ordering::Relaxed);
+            }
+        }
+        *base = Some((now, forwarded));
     }
 
-    pub(crate) fn rate(&self, per_second: u64) {
-        self.rate.store(per_second, Ordering::Relaxed);
+    fn settled(&self, n: usize, _write_started: Instant) {
+        self.forwarded.fetch_add(n as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_sub(n as u64, Ordering::Relaxed);
     }
 }

@@ -9,13 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tickmesh_bridge::{BridgeConfig, BridgeStats, run_bridge};
 use tickmesh_bus::memory::MemoryLog;
+use tickmesh_bus::pump::{PumpStop, RetryPolicy};
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
 use tickmesh_domain::{
     Exchange, Market, MarketEvent, Payload, Side, Ticker, Trade, TradeId, UtcMicros,
 };
-use tickmesh_feeds::BackoffConfig;
 use tickmesh_proto::{codec, routing};
-use tokio_util::sync::CancellationToken;
 
 /// A sink that can be switched off, over an in-process log.
 #[derive(Debug)]
@@ -68,7 +67,7 @@ fn config() -> BridgeConfig {
     BridgeConfig {
         batch_max: 8,
         poll_wait: Duration::from_millis(20),
-        retry: BackoffConfig {
+        retry: RetryPolicy {
             initial: Duration::from_millis(5),
             max: Duration::from_millis(20),
         },
@@ -105,11 +104,11 @@ fn start(
     sink: &Arc<Switch>,
 ) -> (
     Arc<BridgeStats>,
-    CancellationToken,
+    PumpStop,
     tokio::task::JoinHandle<Result<(), BusError>>,
 ) {
     let stats = Arc::new(BridgeStats::new());
-    let stop = CancellationToken::new();
+    let stop = PumpStop::default();
     let task = tokio::spawn(run_bridge(
         Arc::clone(source) as Arc<dyn DurableLog>,
         Arc::clone(sink) as Arc<dyn DurableLog>,
@@ -140,7 +139,7 @@ async fn events_reach_their_topics_in_order_and_garbage_reaches_the_dlq() {
 
     let (stats, stop, task) = start(&source, &sink);
     until("every entry", || stats.snapshot().forwarded == 22).await;
-    stop.cancel();
+    stop.now.cancel();
     task.await.unwrap().unwrap();
 
     let trades = read_all(&sink.log, routing::TRADES_TOPIC).await;
@@ -201,7 +200,7 @@ async fn nothing_is_acknowledged_while_the_sink_is_down_and_a_restart_sends_it_o
     assert_eq!(stats.snapshot().forwarded, 0);
     assert_eq!(stats.snapshot().in_flight, 5);
     // The bridge dies with its batch unconfirmed.
-    stop.cancel();
+    stop.now.cancel();
     task.await.unwrap().unwrap();
 
     sink.down.store(false, Ordering::SeqCst);
@@ -217,7 +216,7 @@ async fn nothing_is_acknowledged_while_the_sink_is_down_and_a_restart_sends_it_o
         stats.snapshot().forwarded == 8
     })
     .await;
-    stop.cancel();
+    stop.now.cancel();
     task.await.unwrap().unwrap();
     assert_eq!(read_all(&sink.log, routing::TRADES_TOPIC).await.len(), 8);
 }

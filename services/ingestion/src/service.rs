@@ -60,9 +60,36 @@ impl Default for IngestionConfig {
     }
 }
 
-/// Starting ingestion failed.
+/// The first of `tasks` to end, with its name (its handle stays in place, finished).
+async fn first_to_end(
+    tasks: &mut [(String, JoinHandle<()>)],
+) -> (String, Result<(), tokio::task::JoinError>) {
+    if tasks.is_empty() {
+        return std::future::pending().await;
+    }
+    std::future::poll_fn(|cx| {
+        for (name, task) in tasks.iter_mut() {
+            if let std::task::Poll::Ready(outcome) = std::pin::Pin::new(task).poll(cx) {
+                return std::task::Poll::Ready((name.clone(), outcome));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Starting or running ingestion failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestionError {
+    /// One of ingestion's tasks ended before it was asked to stop.
+    #[error("the {task} task ended unexpectedly")]
+    TaskEnded {
+        /// Which (`upbit feed`, `publisher`, `subscription follower`...).
+        task: String,
+        /// How, when it panicked.
+        #[source]
+        source: Option<tokio::task::JoinError>,
+    },
     /// An exchange's REST base URL is unusable.
     #[error("cannot set up the {exchange} rest client")]
     Rest {
@@ -80,6 +107,9 @@ pub struct Ingestion {
     feeds: Vec<(Exchange, FeedHandle)>,
     stats: Arc<PublisherStats>,
     publisher: JoinHandle<()>,
+    /// Tasks that steer the feeds (following the subscription service), by name.
+    helpers: Vec<(String, JoinHandle<()>)>,
+    shutdown: CancellationToken,
 }
 
 impl Ingestion {
@@ -128,7 +158,19 @@ impl Ingestion {
             feeds,
             stats,
             publisher,
+            helpers: Vec::new(),
+            shutdown,
         })
+    }
+
+    /// Runs `task` as part of ingestion: it must run until ingestion's shutdown, and ending
+    /// before it is a failure of the service (see [`Ingestion::run`]).
+    pub fn spawn_helper(
+        &mut self,
+        name: impl Into<String>,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        self.helpers.push((name.into(), tokio::spawn(task)));
     }
 
     /// Replaces the markets collected on `exchange`.
@@ -177,13 +219,51 @@ impl Ingestion {
         Arc::clone(&self.stats)
     }
 
-    /// Waits for the feeds to stop (after shutdown) and the publisher to flush.
-    pub async fn join(self) {
-        for (_, feed) in self.feeds {
-            feed.join().await;
+    /// Runs until shutdown, then waits for the feeds to stop and the publisher to flush what
+    /// they handed it. A feed, the publisher or a helper that ends before shutdown (a panic,
+    /// say) is a failure: ingestion then stops the rest and returns it.
+    pub async fn run(self) -> Result<(), IngestionError> {
+        let Ingestion {
+            feeds,
+            publisher,
+            helpers,
+            shutdown,
+            ..
+        } = self;
+        let mut tasks: Vec<(String, JoinHandle<()>)> = Vec::with_capacity(feeds.len() + 1);
+        for (exchange, feed) in feeds {
+            tasks.push((format!("{exchange} feed"), feed.into_task()));
         }
-        if let Err(e) = self.publisher.await {
-            tracing::warn!(error = %e, "ingestion publisher task failed");
+        tasks.extend(helpers);
+        let mut publisher = publisher;
+        let failure = tokio::select! {
+            () = shutdown.cancelled() => None,
+            (name, outcome) = first_to_end(&mut tasks) => Some(IngestionError::TaskEnded {
+                task: name,
+                source: outcome.err(),
+            }),
+            outcome = &mut publisher => {
+                shutdown.cancel();
+                return Err(IngestionError::TaskEnded { task: "publisher".to_owned(), source: outcome.err() });
+            }
+        };
+        // The feeds stop on shutdown; the publisher ends once every feed dropped its sender.
+        shutdown.cancel();
+        for (name, task) in tasks {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                tracing::error!(task = %name, error = %e, "ingestion task panicked while stopping");
+            }
+        }
+        let flushed = publisher.await;
+        match (failure, flushed) {
+            (Some(failure), _) => Err(failure),
+            (None, Err(e)) => Err(IngestionError::TaskEnded {
+                task: "publisher".to_owned(),
+                source: Some(e),
+            }),
+            (None, Ok(())) => Ok(()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What can go wrong while storing market data.
 
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr};
 use tickmesh_bus::BusError;
 use tickmesh_domain::{Exchange, Market};
 
@@ -39,6 +39,17 @@ pub enum StorageError {
         /// The id.
         trade_id: u64,
     },
+    /// An event outside what tickmesh stores (a value out of range, a time before 2009 or in
+    /// the future); retrying will not help, the record is dead-lettered.
+    #[error("{exchange} {market} event cannot be stored: {rejection}")]
+    OutOfBounds {
+        /// The exchange.
+        exchange: Exchange,
+        /// The market.
+        market: Market,
+        /// What is wrong.
+        rejection: tickmesh_domain::Rejection,
+    },
     /// Folding a trade into its one-minute candle would overflow a decimal sum; retrying will
     /// not help, the trade is dead-lettered.
     #[error("trade {trade_id} of {exchange} {market} overflows its candle")]
@@ -73,11 +84,13 @@ impl StorageError {
     /// as opposed to input that will never be storable.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StorageError::Db(_) | StorageError::Connect { .. } => true,
+            StorageError::Db(e) => !refuses_data(e),
+            StorageError::Connect { .. } => true,
             StorageError::Bus(e) => e.is_retryable(),
             StorageError::UnsupportedUrl { .. }
             | StorageError::TradeIdOutOfRange { .. }
             | StorageError::CandleOverflow { .. }
+            | StorageError::OutOfBounds { .. }
             | StorageError::InvalidRow { .. } => false,
         }
     }
@@ -95,18 +108,33 @@ impl StorageError {
     }
 }
 
-/// Displays an error with its sources, `outer: inner: innermost`, for logs and dead letters.
-#[derive(Debug)]
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(e) = source {
-            write!(f, ": {e}")?;
-            source = e.source();
-        }
-        Ok(())
+/// Whether the database refused a statement because of the values in it, so the same rows
+/// will never be accepted: PostgreSQL SQLSTATE classes 22 (data exception: a number out of
+/// range, an invalid value) and 23 (integrity constraint violation: a `CHECK`, a `NOT NULL`),
+/// and SQLite's primary codes for the same (`SQLITE_TOOBIG`, `SQLITE_CONSTRAINT`,
+/// `SQLITE_MISMATCH`, `SQLITE_RANGE`). Everything else (connections, timeouts, locks,
+/// serialization failures, a full disk) may pass when retried.
+pub fn refuses_data(error: &DbErr) -> bool {
+    use sea_orm::sqlx;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // Extended codes carry the primary code in their low byte.
+        return code
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, 18 | 19 | 20 | 25));
     }
+    code.starts_with("22") || code.starts_with("23")
 }
+
+pub use tickmesh_telemetry::ErrorChain;

@@ -2,7 +2,7 @@
 //! idempotently.
 //!
 //! Events arrive on the `tickmesh.trades`, `tickmesh.tickers` and `tickmesh.orderbooks` topics
-//! (DESIGN section 1). [`run`] reads them as consumer group `storage`, writes each batch in one
+//! [`run`] reads them as consumer group `storage`, writes each batch in one
 //! transaction with [`MarketStore`], and acknowledges the batch only after the transaction
 //! committed; rows are keyed on natural keys and written with `ON CONFLICT`, so a batch
 //! delivered again after a crash changes nothing. Records that are not valid events go to
@@ -34,9 +34,9 @@ mod stats;
 pub mod writer;
 
 pub use connect::connect;
-pub use consumer::{StorageServiceConfig, run};
+pub use consumer::{StorageServiceConfig, Storing, run};
 pub use decimal::StoredDecimal;
-pub use error::{ErrorChain, StorageError};
+pub use error::{ErrorChain, StorageError, refuses_data};
 pub use grpc::{HistoryGrpc, server as history_server};
 pub use history::HistoryError;
 pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};

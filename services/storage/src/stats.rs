@@ -1,7 +1,10 @@
 //! Counters of the storage service, shared with whoever reports them (metrics, gRPC).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tickmesh_bus::BusError;
+use tickmesh_bus::pump::{PumpEvents, WriteError};
 
 use tickmesh_domain::UtcMicros;
 
@@ -106,19 +109,32 @@ impl StorageStats {
         );
     }
 
-    pub(crate) fn dead_lettered(&self, records: usize) {
+    /// Order books left out unexamined because the throttle was certain to drop them: handled
+    /// events, like the ones written.
+    pub(crate) fn books_skipped(&self, books: usize) {
+        self.events_written
+            .fetch_add(u64::try_from(books).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+impl PumpEvents for StorageStats {
+    fn source_failed(&self, _error: &BusError) {
+        self.bus_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn write_failed(&self, _error: &WriteError) {
+        self.db_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn dead_lettered(&self, records: usize) {
         self.dlq.fetch_add(
             u64::try_from(records).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
     }
 
-    pub(crate) fn db_error(&self) {
-        self.db_errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn bus_error(&self) {
-        self.bus_errors.fetch_add(1, Ordering::Relaxed);
+    fn settled(&self, _records: usize, write_started: Instant) {
+        self.batch_took(write_started.elapsed());
     }
 }
 

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use common::{MINUTE, TestDb, book, book_times, btc, ticker, trade};
 use prost::Message as _;
 use tickmesh_bus::memory::MemoryLog;
+use tickmesh_bus::pump::PumpStop;
 use tickmesh_bus::{DurableLog, Record};
 use tickmesh_domain::{Exchange, MarketEvent, Side};
 use tickmesh_proto::codec::encode_event;
@@ -25,7 +26,6 @@ use tickmesh_proto::routing::{
 use tickmesh_storage::{
     MarketStore, StorageServiceConfig, StorageStats, StorageStatsSnapshot, StoreConfig, query, run,
 };
-use tokio_util::sync::CancellationToken;
 
 fn record(event: &MarketEvent) -> Record {
     Record::new(event.partition_key(), encode_event(event))
@@ -45,11 +45,11 @@ fn start(
     db: &TestDb,
 ) -> (
     Arc<StorageStats>,
-    CancellationToken,
-    tokio::task::JoinHandle<Result<(), tickmesh_storage::StorageError>>,
+    PumpStop,
+    tokio::task::JoinHandle<Result<(), tickmesh_bus::BusError>>,
 ) {
     let stats = Arc::new(StorageStats::new());
-    let shutdown = CancellationToken::new();
+    let shutdown = PumpStop::default();
     let service = tokio::spawn(run(
         Arc::new(log.clone()),
         MarketStore::new(db.conn.clone(), StoreConfig::default()),
@@ -127,7 +127,7 @@ async fn events_reach_the_database_and_garbage_the_dlq(topics: TopicNames) {
         .unwrap();
 
     let stats = Arc::new(StorageStats::new());
-    let shutdown = CancellationToken::new();
+    let shutdown = PumpStop::default();
     let service = tokio::spawn(run(
         Arc::new(log.clone()),
         MarketStore::new(db.conn.clone(), StoreConfig::default()),
@@ -140,7 +140,7 @@ async fn events_reach_the_database_and_garbage_the_dlq(topics: TopicNames) {
     ));
     wait_for(&stats, |s| s.events_written == 4 && s.dlq == 2).await;
     // The batch in hand is finished (acknowledged) before `run` returns.
-    shutdown.cancel();
+    shutdown.now.cancel();
     service.await.unwrap().unwrap();
 
     let snapshot = stats.snapshot();
@@ -229,7 +229,7 @@ async fn books_the_throttle_would_drop_are_counted_and_not_stored() {
     ];
     log.append(&topics.orderbooks, &books).await.unwrap();
     wait_for(&stats, |s| s.events_written == 4).await;
-    shutdown.cancel();
+    shutdown.now.cancel();
     service.await.unwrap().unwrap();
 
     assert_eq!(
@@ -256,7 +256,7 @@ async fn a_failing_database_is_retried_and_nothing_is_acknowledged_before_the_co
 
     tickmesh_migrations::migrate(&db.conn).await.unwrap();
     wait_for(&stats, |s| s.batches == 1).await;
-    shutdown.cancel();
+    shutdown.now.cancel();
     service.await.unwrap().unwrap();
 
     assert_eq!(stats.snapshot().trades_inserted, 1);
@@ -281,7 +281,7 @@ async fn shutdown_interrupts_retries_without_acknowledging() {
     .unwrap();
     let (stats, shutdown, service) = start(&log, &db);
     wait_for(&stats, |s| s.db_errors >= 1).await;
-    shutdown.cancel();
+    shutdown.now.cancel();
     tokio::time::timeout(Duration::from_secs(2), service)
         .await
         .expect("run returns promptly on shutdown")

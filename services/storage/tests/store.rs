@@ -365,6 +365,7 @@ async fn order_books_are_throttled_per_market(db: TestDb) {
         db.conn.clone(),
         StoreConfig {
             orderbook_interval: Duration::ZERO,
+            ..StoreConfig::default()
         },
     );
     let all = every
@@ -389,7 +390,9 @@ async fn trade_ids_beyond_bigint_are_a_clear_error(db: TestDb) {
         "trade id 9223372036854775808 of bithumb BTC/KRW exceeds the largest storable id \
          9223372036854775807"
     );
-    assert!(tickmesh_storage::validate(&events[1]).is_err());
+    let bounds = tickmesh_domain::EventBounds::default();
+    let now = tickmesh_domain::UtcMicros::now();
+    assert!(tickmesh_storage::validate(&events[1], &bounds, now).is_err());
     // Nothing of the batch was written.
     assert!(query::trade_ids(&db.conn).await.unwrap().is_empty());
 

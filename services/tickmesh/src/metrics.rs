@@ -110,6 +110,11 @@ pub fn register_bridge(metrics: &Metrics, stats: Arc<BridgeStats>) {
             "Entries sent to the dead-letter topic",
             b.dead_letters,
         )?;
+        s.counter(
+            "stream_trimmed",
+            "Stream entries trimmed before the bridge group read or finished them (lost)",
+            b.trimmed,
+        )?;
         s.gauge(
             "lag",
             "Stream entries not yet read by the bridge group (-1 when unknown)",

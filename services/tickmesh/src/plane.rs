@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use tickmesh_bootstrap::{ServiceHandle, ServiceStop, StopMode};
 use tickmesh_bridge::{BridgeStats, run_bridge};
 use tickmesh_bus::memory::MemoryBus;
+use tickmesh_bus::pump::PumpStop;
 use tickmesh_bus::{DurableLog, EventPublisher, LiveBus};
 use tickmesh_bus_kafka::KafkaLog;
 use tickmesh_bus_redis::RedisBus;
 use tickmesh_ingestion::Ingestion;
 use tickmesh_storage::{ShardedStore, StorageStats};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::settings::DataPlaneConfig;
 
@@ -79,42 +79,57 @@ impl Adapters {
     }
 }
 
-/// A started service: what to wait for at shutdown.
-#[derive(Debug)]
-pub enum Running {
-    /// Ingestion (feeds and publisher).
-    Ingestion(Ingestion),
-    /// A task that ends at shutdown.
-    Task(&'static str, JoinHandle<anyhow::Result<()>>),
+/// The gRPC services each service backs, for their health.
+pub mod grpc_names {
+    use tonic::server::NamedService;
+
+    /// `HistoryService` (storage).
+    pub const STORAGE: &[&str] = &[
+        <tickmesh_proto::history::v1::history_service_server::HistoryServiceServer<
+            tickmesh_storage::HistoryGrpc,
+        > as NamedService>::NAME,
+    ];
+    /// `BridgeService`.
+    pub const BRIDGE: &[&str] = &[
+        <tickmesh_proto::bridge::v1::bridge_service_server::BridgeServiceServer<
+            tickmesh_bridge::grpc::BridgeGrpc,
+        > as NamedService>::NAME,
+    ];
+    /// `IngestionService`.
+    pub const INGESTION: &[&str] = &[
+        <tickmesh_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer<
+            tickmesh_ingestion::grpc::IngestionGrpc,
+        > as NamedService>::NAME,
+    ];
 }
 
-impl Running {
-    /// Waits for the service to finish after shutdown was signalled.
-    pub async fn join(self) -> anyhow::Result<()> {
-        match self {
-            Running::Ingestion(ingestion) => {
-                ingestion.join().await;
-                Ok(())
-            }
-            Running::Task(name, task) => task
-                .await
-                .with_context(|| format!("the {name} task panicked"))?
-                .with_context(|| format!("{name} failed")),
-        }
+/// How the bridge and storage stop: draining what is in the log when its producer runs in
+/// this process and stops first (`tickmesh up`), at once when another process keeps writing.
+fn stop_mode(drain: bool) -> StopMode {
+    if drain {
+        StopMode::Drain
+    } else {
+        StopMode::Now
     }
 }
 
-/// Starts ingestion on `adapters.publisher`.
+/// The pump's stop from a service's.
+fn pump_stop(stop: &ServiceStop) -> PumpStop {
+    PumpStop {
+        now: stop.now.clone(),
+        when_drained: stop.when_drained.clone(),
+    }
+}
+
 /// Starts ingestion on `adapters.publisher`. With `follow` (the subscription service's URL
-/// and CA) the feeds follow its watch; with `follows_in_process` the caller steers them;
-/// otherwise they collect `ingestion.markets`.
+/// and CA) the feeds follow its watch; with `follows_in_process` the caller steers them (see
+/// [`Ingestion::spawn_helper`]); otherwise they collect `ingestion.markets`.
 pub fn start_ingestion(
     config: &DataPlaneConfig,
     adapters: &Adapters,
     follow: Option<(String, Option<std::path::PathBuf>)>,
     follows_in_process: bool,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<Running> {
+) -> anyhow::Result<(Ingestion, ServiceStop)> {
     let mut ingestion_config = config.ingestion.clone();
     match &follow {
         Some((url, _)) => {
@@ -134,56 +149,85 @@ pub fn start_ingestion(
             tracing::info!(markets = %names.join(","), "ingestion starting on fixed markets");
         }
     }
-    let ingestion = Ingestion::start(
+    let stop = ServiceStop::default();
+    let mut ingestion = Ingestion::start(
         ingestion_config,
         Arc::clone(&adapters.publisher),
         Some(Arc::clone(&adapters.live)),
-        shutdown.clone(),
+        stop.now.clone(),
     )
     .context("cannot start ingestion")?;
     if let Some((url, ca)) = follow {
-        tokio::spawn(tickmesh_ingestion::follow::follow_subscriptions(
+        let task = tickmesh_ingestion::follow::follow_subscriptions(
             url,
             ca,
             ingestion.controls(),
-            shutdown.clone(),
-        ));
+            stop.now.clone(),
+        );
+        ingestion.spawn_helper("subscription follower", task);
     }
-    Ok(Running::Ingestion(ingestion))
+    Ok((ingestion, stop))
 }
 
-/// Starts the bridge from `adapters.stream` to `adapters.topics`.
+/// Runs started ingestion as a supervised service.
+pub fn ingestion_service(ingestion: Ingestion, stop: ServiceStop) -> ServiceHandle {
+    ServiceHandle::spawn(
+        "ingestion",
+        grpc_names::INGESTION.to_vec(),
+        stop,
+        StopMode::Now,
+        async move { Ok(ingestion.run().await?) },
+    )
+}
+
+/// Starts the bridge from `adapters.stream` to `adapters.topics`; with `drain` it empties the
+/// stream before stopping.
 pub fn start_bridge(
     config: &DataPlaneConfig,
     adapters: &Adapters,
-    shutdown: &CancellationToken,
-) -> (Arc<BridgeStats>, Running) {
+    drain: bool,
+) -> (Arc<BridgeStats>, ServiceHandle) {
     let stats = Arc::new(BridgeStats::new());
-    let task = tokio::spawn({
+    let stop = ServiceStop::default();
+    let service = {
         let (stream, topics) = (Arc::clone(&adapters.stream), Arc::clone(&adapters.topics));
-        let (config, stats, shutdown) =
-            (config.bridge.clone(), Arc::clone(&stats), shutdown.clone());
-        async move { Ok(run_bridge(stream, topics, config, stats, shutdown).await?) }
-    });
-    (stats, Running::Task("bridge", task))
+        let (config, stats, pump) = (config.bridge.clone(), Arc::clone(&stats), pump_stop(&stop));
+        async move { Ok(run_bridge(stream, topics, config, stats, pump).await?) }
+    };
+    let handle = ServiceHandle::spawn(
+        "bridge",
+        grpc_names::BRIDGE.to_vec(),
+        stop,
+        stop_mode(drain),
+        service,
+    );
+    (stats, handle)
 }
 
-/// Starts storage on `adapters.topics`, writing to `db`.
+/// Starts storage on `adapters.topics`, writing to `db`; with `drain` it empties the topics
+/// before stopping.
 pub fn start_storage(
     config: &DataPlaneConfig,
     adapters: &Adapters,
     db: sea_orm::DatabaseConnection,
-    shutdown: &CancellationToken,
-) -> (Arc<StorageStats>, Running) {
+    drain: bool,
+) -> (Arc<StorageStats>, ServiceHandle) {
     let store = ShardedStore::new(db, config.store.clone(), config.storage.writers);
     let stats = Arc::new(StorageStats::default());
-    let task = tokio::spawn({
+    let stop = ServiceStop::default();
+    let service = {
         let topics = Arc::clone(&adapters.topics);
-        let (config, stats, shutdown) =
-            (config.storage.clone(), Arc::clone(&stats), shutdown.clone());
-        async move { Ok(tickmesh_storage::run(topics, store, config, stats, shutdown).await?) }
-    });
-    (stats, Running::Task("storage", task))
+        let (config, stats, pump) = (config.storage.clone(), Arc::clone(&stats), pump_stop(&stop));
+        async move { Ok(tickmesh_storage::run(topics, store, config, stats, pump).await?) }
+    };
+    let handle = ServiceHandle::spawn(
+        "storage",
+        grpc_names::STORAGE.to_vec(),
+        stop,
+        stop_mode(drain),
+        service,
+    );
+    (stats, handle)
 }
 
 /// Opens `database.url`, applying pending migrations when `database.migrate` is on.

@@ -102,6 +102,7 @@ impl DataPlaneConfig {
                     "storage.orderbook_interval",
                     StoreConfig::default().orderbook_interval,
                 ),
+                ..StoreConfig::default()
             },
         }
     }

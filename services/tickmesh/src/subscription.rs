@@ -10,7 +10,10 @@ use tickmesh_subscription::subscriptions::{DbStore, MarketCatalog, Subscriptions
 use tickmesh_telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
 
-use crate::plane::{Adapters, Running};
+use tickmesh_bootstrap::{ServiceHandle, ServiceStop, StopMode};
+use tonic::server::NamedService as _;
+
+use crate::plane::Adapters;
 use crate::settings::DataPlaneConfig;
 
 /// Per-client buffer of StreamTicks, in events: a client this far behind gets `lagged`.
@@ -24,10 +27,11 @@ pub async fn start(
     config: &DataPlaneConfig,
     adapters: &Adapters,
     db: sea_orm::DatabaseConnection,
-    shutdown: &CancellationToken,
     server: GrpcServer,
     metrics: &Metrics,
-) -> anyhow::Result<(Arc<Subscriptions>, Running, GrpcServer)> {
+) -> anyhow::Result<(Arc<Subscriptions>, ServiceHandle, GrpcServer)> {
+    let stop = ServiceStop::default();
+    let shutdown = &stop.now;
     let catalog = fetch_catalog(config, &MarketCatalog::default()).await;
     let core = Arc::new(
         Subscriptions::new(Arc::new(DbStore::new(db)), catalog).with_shutdown(shutdown.clone()),
@@ -51,7 +55,15 @@ pub async fn start(
             tickmesh_subscription::stream::server(hub.clone(), STREAM_CLIENT_CAPACITY),
             descriptors,
         );
-    let task = tokio::spawn({
+    let grpc = vec![
+        tickmesh_proto::subscription::v1::subscription_service_server::SubscriptionServiceServer::<
+            tickmesh_subscription::subscriptions::SubscriptionGrpc,
+        >::NAME,
+        tickmesh_proto::stream::v1::tick_stream_service_server::TickStreamServiceServer::<
+            tickmesh_subscription::stream::TickStreamGrpc,
+        >::NAME,
+    ];
+    let service = {
         let (config, shutdown, core) = (config.clone(), shutdown.clone(), Arc::clone(&core));
         async move {
             let mut refresh_at = tokio::time::Instant::now() + CATALOG_REFRESH;
@@ -78,8 +90,9 @@ pub async fn start(
             core.shutdown();
             Ok(())
         }
-    });
-    Ok((core, Running::Task("subscription", task), server))
+    };
+    let handle = ServiceHandle::spawn("subscription", grpc, stop, StopMode::Now, service);
+    Ok((core, handle, server))
 }
 
 /// Steers ingestion's feeds from the subscription service in the same process (`tickmesh

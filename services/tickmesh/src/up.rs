@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use tickmesh_bootstrap::{ConfigSources, GrpcServer, ProcessConfig};
+use tickmesh_bootstrap::{
+    ConfigSources, GrpcServer, ProcessConfig, ServiceHandle, ServiceStop, StopMode, Supervisor,
+};
 use tickmesh_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::plane::{self, Adapters, Running};
+use crate::plane::{self, Adapters};
 use crate::settings::DataPlaneConfig;
 
 /// Options shared by `tickmesh up` and `tickmesh serve`.
@@ -204,15 +206,9 @@ async fn host(
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let (running, server) = start(
-        &plane,
-        &adapters,
-        services,
-        &stop,
-        GrpcServer::new().with_rpc_metrics(tickmesh_telemetry::RpcMetrics::register(&metrics)),
-        &metrics,
-    )
-    .await?;
+    let server =
+        GrpcServer::new().with_rpc_metrics(tickmesh_telemetry::RpcMetrics::register(&metrics));
+    let (mut handles, server) = start(&plane, &adapters, services, server, &metrics).await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -236,69 +232,80 @@ async fn host(
         services = ?server.service_names(),
         "{name} up ({}): grpc listening on {grpc_addr}", names.join(", ")
     );
-    let served = server
-        .serve(listener, &config.server, stop.clone().cancelled_owned())
-        .await
-        .context("grpc server failed");
-    stop.cancel();
-    let mut failures = Vec::new();
-    for service in running {
-        if let Err(e) = service.join().await {
-            failures.push(e);
-        }
-    }
+    // The server drains its calls while the services stop, and stops last: stream clients
+    // are let go when the subscription service stops.
+    let health = server.health();
+    let settings = config.server.clone();
+    let serving = stop.clone();
+    handles.push(ServiceHandle::spawn(
+        "grpc server",
+        Vec::new(),
+        ServiceStop::default(),
+        StopMode::Now,
+        async move {
+            Ok(server
+                .serve(listener, &settings, serving.cancelled_owned())
+                .await?)
+        },
+    ));
+    let supervised = Supervisor::new(handles, health)
+        .run(stop.clone(), config.server.shutdown_grace)
+        .await;
     if let Some(task) = metrics_task {
         task.await
             .context("metrics endpoint task panicked")?
             .context("metrics endpoint failed")?;
     }
-    served?;
-    if let Some(first) = failures.into_iter().next() {
-        return Err(first);
-    }
+    supervised.with_context(|| format!("{name} stopped because a service failed"))?;
     tracing::info!("{name} stopped");
     Ok(())
 }
 
 /// Starts `services` in flow order, so each finds its consumers' side ready, and registers
 /// each started service's metrics (only those: a process serves the metrics of what it runs).
+/// Returns the services in the order they stop: ingestion first, then what drains after it.
 async fn start(
     plane: &DataPlaneConfig,
     adapters: &Adapters,
     services: &[Service],
-    stop: &CancellationToken,
     mut server: GrpcServer,
     metrics: &Metrics,
-) -> anyhow::Result<(Vec<Running>, GrpcServer)> {
+) -> anyhow::Result<(Vec<ServiceHandle>, GrpcServer)> {
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
-    let mut running = Vec::new();
     let has = |s: Service| services.contains(&s);
+    // Everything in one process: the bridge and storage drain what ingestion left them when
+    // the process stops, since nothing else will read the in-process log afterwards.
+    let drain = has(Service::Ingestion) && has(Service::Bridge) && has(Service::Storage);
     let db = if has(Service::Storage) || has(Service::Subscription) {
         Some(plane::open_database(plane).await?)
     } else {
         None
     };
+    let mut storage = None;
     if let (true, Some(db)) = (has(Service::Storage), &db) {
-        let (stats, task) = plane::start_storage(plane, adapters, db.clone(), stop);
+        let (stats, handle) = plane::start_storage(plane, adapters, db.clone(), drain);
         crate::metrics::register_storage(metrics, stats);
         server = server.add_service(tickmesh_storage::history_server(db.clone()), descriptors);
-        running.push(task);
+        storage = Some(handle);
     }
     let mut core = None;
+    let mut subscription = None;
     if let (true, Some(db)) = (has(Service::Subscription), &db) {
-        let (subscriptions, task, with) =
-            crate::subscription::start(plane, adapters, db.clone(), stop, server, metrics).await?;
+        let (subscriptions, handle, with) =
+            crate::subscription::start(plane, adapters, db.clone(), server, metrics).await?;
         server = with;
         core = Some(subscriptions);
-        running.push(task);
+        subscription = Some(handle);
     }
-    if services.contains(&Service::Bridge) {
-        let (stats, task) = plane::start_bridge(plane, adapters, stop);
+    let mut bridge = None;
+    if has(Service::Bridge) {
+        let (stats, handle) = plane::start_bridge(plane, adapters, drain);
         crate::metrics::register_bridge(metrics, Arc::clone(&stats));
         server = server.add_service(tickmesh_bridge::grpc::server(stats), descriptors);
-        running.push(task);
+        bridge = Some(handle);
     }
-    if services.contains(&Service::Ingestion) {
+    let mut ingestion = None;
+    if has(Service::Ingestion) {
         // In one process ingestion follows the subscription service directly; alone it
         // follows `ingestion.subscriptions_url`, or collects `ingestion.markets`.
         let follow = plane
@@ -306,27 +313,29 @@ async fn start(
             .clone()
             .filter(|_| core.is_none())
             .map(|url| (url, plane.subscriptions_ca.clone()));
-        let ingestion = plane::start_ingestion(plane, adapters, follow, core.is_some(), stop)?;
-        if let (Some(core), Running::Ingestion(i)) = (&core, &ingestion) {
-            tokio::spawn(crate::subscription::follow_in_process(
+        let (mut started, stop) = plane::start_ingestion(plane, adapters, follow, core.is_some())?;
+        if let Some(core) = &core {
+            let task = crate::subscription::follow_in_process(
                 Arc::clone(core),
-                i.controls(),
-                stop.clone(),
-            ));
-        }
-        if let Running::Ingestion(i) = &ingestion {
-            crate::metrics::register_ingestion(
-                metrics,
-                i.statuses(),
-                i.publisher_stats_shared(),
-                plane.ingestion.publisher.buffer_capacity,
+                started.controls(),
+                stop.now.clone(),
             );
-            server =
-                server.add_service(tickmesh_ingestion::grpc::server(i.statuses()), descriptors);
+            started.spawn_helper("in-process subscription follower", task);
         }
-        running.push(ingestion);
+        crate::metrics::register_ingestion(
+            metrics,
+            started.statuses(),
+            started.publisher_stats_shared(),
+            plane.ingestion.publisher.buffer_capacity,
+        );
+        server = server.add_service(
+            tickmesh_ingestion::grpc::server(started.statuses()),
+            descriptors,
+        );
+        ingestion = Some(plane::ingestion_service(started, stop));
     }
-    Ok((running, server))
+    let stop_order = [ingestion, bridge, storage, subscription];
+    Ok((stop_order.into_iter().flatten().collect(), server))
 }
 
 /// Installs logging and tracing for the process; the guard flushes spans when dropped.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::{BusError, Cursor, Delivery, DurableLog, LogConsumer, Record};
+use crate::{Backlog, BusError, Cursor, Delivery, DurableLog, LogConsumer, Record};
 
 /// In-process topics with consumer groups.
 #[derive(Debug, Clone)]
@@ -27,6 +27,23 @@ struct Inner {
 struct State {
     topics: HashMap<String, Topic>,
     groups: HashMap<String, Group>,
+}
+
+impl State {
+    /// Counts `seq` of `topic`, dropped by retention, against every group that had not
+    /// finished it: not yet read, or read and not acknowledged.
+    fn count_dropped(&mut self, topic: &str, seq: u64) {
+        for group in self.groups.values_mut() {
+            let Some(&next) = group.next.get(topic) else {
+                continue;
+            };
+            let key = (topic.to_owned(), seq);
+            let pending = group.pending.values().any(|p| p.contains_key(&key));
+            if seq >= next || pending {
+                group.trimmed += 1;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +70,8 @@ struct Group {
     next: HashMap<String, u64>,
     /// Given but not acknowledged, per consumer name, with when it was given.
     pending: HashMap<String, BTreeMap<(String, u64), Instant>>,
+    /// Records retention dropped before the group finished them.
+    trimmed: u64,
 }
 
 impl Inner {
@@ -102,12 +121,14 @@ impl DurableLog for MemoryLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
         {
             let mut state = self.inner.lock();
-            let log = state.topics.entry(topic.to_owned()).or_default();
             for record in records {
+                let log = state.topics.entry(topic.to_owned()).or_default();
                 log.records.push_back(record.clone());
                 if log.records.len() > self.inner.retain {
                     log.records.pop_front();
+                    let dropped = log.first;
                     log.first += 1;
+                    state.count_dropped(topic, dropped);
                 }
             }
         }
@@ -136,6 +157,7 @@ impl DurableLog for MemoryLog {
         for (topic, first) in firsts {
             joined.next.entry(topic).or_insert(first);
         }
+        let trimmed_at_join = state.groups.get(group).map_or(0, |g| g.trimmed);
         let backlog = state
             .groups
             .get(group)
@@ -155,6 +177,7 @@ impl DurableLog for MemoryLog {
             group: group.to_owned(),
             name: consumer.to_owned(),
             backlog,
+            trimmed_at_join,
         }))
     }
 }
@@ -168,6 +191,8 @@ struct MemoryConsumer {
     name: String,
     /// Pending records of an earlier member under this name, delivered first.
     backlog: VecDeque<(String, u64)>,
+    /// The group's trimmed count when this member joined.
+    trimmed_at_join: u64,
 }
 
 impl MemoryConsumer {
@@ -281,6 +306,36 @@ impl LogConsumer for MemoryConsumer {
         }
         Ok(())
     }
+
+    /// The group's lag and pending count over this member's topics, and what retention
+    /// dropped before the group finished it since this member joined (every member of a
+    /// group reports the group's count: `tickmesh up` runs one member per group).
+    async fn backlog(&mut self) -> Result<Backlog, BusError> {
+        let state = self.inner.lock();
+        let Some(group) = state.groups.get(&self.group) else {
+            return Ok(Backlog::default());
+        };
+        let lag = self
+            .topics
+            .iter()
+            .filter_map(|t| {
+                let topic = state.topics.get(t)?;
+                let next = group.next.get(t).copied().unwrap_or(0).max(topic.first);
+                Some(topic.end().saturating_sub(next))
+            })
+            .sum();
+        let pending = group
+            .pending
+            .values()
+            .map(|p| p.keys().filter(|(t, _)| self.topics.contains(t)).count() as u64)
+            .sum();
+        Ok(Backlog {
+            lag: Some(lag),
+            pending: Some(pending),
+            reclaimed: 0,
+            trimmed: group.trimmed.saturating_sub(self.trimmed_at_join),
+        })
+    }
 }
 
 /// Drops the records of `log` every group reading it has acknowledged, so memory follows the
@@ -349,5 +404,21 @@ mod tests {
         assert_eq!(payloads, expected);
         slow.ack(&rest).await.unwrap();
         assert!(log.is_empty("t"));
+    }
+
+    #[tokio::test]
+    async fn records_dropped_before_a_group_finished_them_are_counted() {
+        let log = MemoryLog::new(5);
+        let mut reader = log.consume(&["t"], "g", "a").await.unwrap();
+        log.append("t", &records(3)).await.unwrap();
+        let first = reader.poll(2, Duration::ZERO).await.unwrap();
+        reader.ack(&first[..1]).await.unwrap();
+        // Record 1 is pending, record 2 unread; 8 more push out 1 to 5 (0 was acknowledged
+        // and already released).
+        log.append("t", &records(8)).await.unwrap();
+        let backlog = reader.backlog().await.unwrap();
+        assert_eq!(backlog.trimmed, 5);
+        assert_eq!(backlog.lag, Some(5));
+        assert_eq!(backlog.pending, Some(1));
     }
 }

@@ -46,7 +46,11 @@ fn the_limits_are_the_round_numbers_they_claim() {
     assert_eq!(MAX_VOLUME, Decimal::from(100_000_000_000_000_000_000u128));
     // The largest notional fits a Decimal with a wide margin: no trade can overflow a candle.
     assert!(MAX_PRICE.checked_mul(MAX_SIZE).is_some());
-    assert!(MAX_PRICE.checked_mul(MAX_SIZE * Decimal::from(700)).is_some());
+    assert!(
+        MAX_PRICE
+            .checked_mul(MAX_SIZE * Decimal::from(700))
+            .is_some()
+    );
 }
 
 #[test]
@@ -159,7 +163,13 @@ fn reasons_have_fixed_labels_in_order() {
     let labels: Vec<&str> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
     assert_eq!(
         labels,
-        ["oversize", "book_depth", "time_skew", "bad_value", "unsubscribed"]
+        [
+            "oversize",
+            "book_depth",
+            "time_skew",
+            "bad_value",
+            "unsubscribed"
+        ]
     );
     for (i, reason) in RejectReason::ALL.iter().enumerate() {
         assert_eq!(reason.index(), i);

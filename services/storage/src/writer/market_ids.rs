@@ -32,7 +32,7 @@ impl MarketIds {
     pub(super) async fn resolve<C: ConnectionTrait>(
         &mut self,
         db: &C,
-        events: &[MarketEvent],
+        events: &[&MarketEvent],
     ) -> Result<(), StorageError> {
         let missing: BTreeSet<(Exchange, Market)> = events
             .iter()

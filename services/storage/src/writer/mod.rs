@@ -41,7 +41,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QuerySelect, TransactionTrait,
 };
-use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, UtcMicros};
+use tickmesh_domain::{EventBounds, Exchange, Market, MarketEvent, Payload, UtcMicros};
 
 use self::insert::{BookRef, TickerRef, TradeRef};
 use self::market_ids::MarketIds;
@@ -54,12 +54,15 @@ use crate::entity::orderbook_snapshots;
 pub struct StoreConfig {
     /// Minimum exchange time between two stored snapshots of one market's order book.
     pub orderbook_interval: Duration,
+    /// What an event may carry to be stored (see [`validate`]).
+    pub bounds: EventBounds,
 }
 
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
         StoreConfig {
             orderbook_interval: Duration::from_secs(1),
+            bounds: EventBounds::default(),
         }
     }
 }
@@ -94,8 +97,21 @@ impl WriteSummary {
 }
 
 /// Checks that `event` can be stored, so a caller can set it aside (dead-letter it) instead
-/// of failing a whole batch: trade ids must fit the `BIGINT` column.
-pub fn validate(event: &MarketEvent) -> Result<(), StorageError> {
+/// of failing a whole batch: its values and times are within `bounds` (see
+/// [`EventBounds::check_stored`]: nothing a candle sums can overflow, no time before 2009 or
+/// after `now` plus the skew) and its trade id fits the `BIGINT` column.
+pub fn validate(
+    event: &MarketEvent,
+    bounds: &EventBounds,
+    now: UtcMicros,
+) -> Result<(), StorageError> {
+    bounds
+        .check_stored(event, now)
+        .map_err(|rejection| StorageError::OutOfBounds {
+            exchange: event.exchange,
+            market: event.market,
+            rejection,
+        })?;
     if let Payload::Trade(trade) = &event.payload {
         insert::trade_id(event.exchange, event.market, trade.trade_id)?;
     }
@@ -165,21 +181,36 @@ impl MarketStore {
         &self.db
     }
 
+    /// How this store stores.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
     /// Writes `events` in one transaction; nothing is written when it fails.
     ///
     /// Idempotent: writing the same events again changes no row and no candle. Fails without
     /// writing anything when an event cannot be stored (see [`validate`]).
     pub async fn write(&mut self, events: &[MarketEvent]) -> Result<WriteSummary, StorageError> {
+        let events: Vec<&MarketEvent> = events.iter().collect();
+        self.write_refs(&events).await
+    }
+
+    /// [`MarketStore::write`] of borrowed events.
+    pub async fn write_refs(
+        &mut self,
+        events: &[&MarketEvent],
+    ) -> Result<WriteSummary, StorageError> {
         if events.is_empty() {
             return Ok(WriteSummary::default());
         }
+        let now = UtcMicros::now();
         for event in events {
-            validate(event)?;
+            validate(event, &self.config.bounds, now)?;
         }
         let mut trades = Vec::new();
         let mut tickers = Vec::new();
         let mut books = Vec::new();
-        for event in events {
+        for &event in events {
             match &event.payload {
                 Payload::Trade(t) => trades.push((event, t)),
                 Payload::Ticker(t) => tickers.push((event, t)),

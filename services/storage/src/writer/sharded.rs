@@ -51,17 +51,30 @@ impl ShardedStore {
         }
     }
 
+    /// How the writers store.
+    pub fn config(&self) -> &StoreConfig {
+        self.shards[0].config()
+    }
+
+    /// The database the writers write to.
+    pub fn db(&self) -> &DatabaseConnection {
+        self.shards[0].db()
+    }
+
     /// How many writers there are.
     pub fn writers(&self) -> usize {
         self.shards.len()
     }
 
     /// Splits `events` into one group per writer, keeping each market's events in order.
-    pub fn split(&self, events: Vec<MarketEvent>) -> Vec<Vec<MarketEvent>> {
+    pub fn split<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a MarketEvent>,
+    ) -> Vec<Vec<&'a MarketEvent>> {
         if self.shards.len() == 1 {
-            return vec![events];
+            return vec![events.into_iter().collect()];
         }
-        let mut groups: Vec<Vec<MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
+        let mut groups: Vec<Vec<&MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
         for event in events {
             let index = self.shard_of(event.exchange, event.market);
             if let Some(group) = groups.get_mut(index) {
@@ -90,14 +103,14 @@ impl ShardedStore {
     /// Writes each group (from [`ShardedStore::split`]) with its writer, all at once.
     pub async fn write(
         &mut self,
-        groups: &[Vec<MarketEvent>],
+        groups: &[Vec<&MarketEvent>],
     ) -> Result<WriteSummary, StorageError> {
         let writes = self
             .shards
             .iter_mut()
             .zip(groups)
             .filter(|(_, group)| !group.is_empty())
-            .map(|(store, group)| store.write(group));
+            .map(|(store, group)| store.write_refs(group));
         let mut total = WriteSummary::default();
         for result in futures::future::join_all(writes).await {
             total.add(&result?);
