@@ -182,7 +182,16 @@ impl DurableLog for KafkaLog {
         self.ensure_topics(&[topic]).await?;
         produce::produce_batch(&self.producer, topic, records, DELIVERY_TIMEOUT)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| {
+                if produce::refuses_record(&e) {
+                    BusError::Rejected {
+                        backend: BACKEND,
+                        reason: format!("{e} (a record of the batch can never be written to {topic})"),
+                    }
+                } else {
+                    unavailable(e)
+                }
+            })?;
         Ok(())
     }
 

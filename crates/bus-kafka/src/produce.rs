@@ -42,11 +42,20 @@ impl BatchDelivery {
         })
     }
 
+    /// Keeps the first error, or the first that names a record (a refusal wins over an
+    /// outage: it says which records can never be written).
     fn fail(&self, error: KafkaError) {
-        self.first_error
+        let mut first = self
+            .first_error
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert(error);
+            .unwrap_or_else(PoisonError::into_inner);
+        let replace = match first.as_ref() {
+            None => true,
+            Some(kept) => !refuses_record(kept) && refuses_record(&error),
+        };
+        if replace {
+            *first = Some(error);
+        }
     }
 
     /// One record (or the sender's own hold) is settled; the last one wakes the waiter.
@@ -56,6 +65,24 @@ impl BatchDelivery {
             self.done.notify_one();
         }
     }
+}
+
+/// Whether `error` says a record can never be written, whatever the broker's state: too
+/// large, corrupt, or with a timestamp the topic refuses. Everything else (timeouts, leaders
+/// moving, brokers down, a full queue, authorization) may pass later, or is the cluster's
+/// problem rather than the record's.
+pub(crate) fn refuses_record(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::InvalidTimestamp
+                | RDKafkaErrorCode::InvalidRecord
+        )
+    )
 }
 
 /// Routes librdkafka's delivery reports to their batch.
@@ -122,7 +149,7 @@ pub(crate) async fn produce_batch(
     batch.settle_one();
     batch.done.notified().await;
     if let Some(error) = refused {
-        return Err(error);
+        batch.fail(error);
     }
     match batch
         .first_error

@@ -60,9 +60,20 @@ impl ConnError {
 }
 
 impl From<ConnError> for BusError {
+    /// Error replies that no retry can change (a key of another type, a user without the
+    /// permission, credentials refused) are refusals; everything else (a connection, a
+    /// timeout, `LOADING`, `READONLY` after a failover, `OOM`) may pass later.
     fn from(e: ConnError) -> BusError {
         match e {
             ConnError::Locate(e) => e,
+            ConnError::Server(server)
+                if matches!(server.code(), "WRONGTYPE" | "NOPERM" | "NOAUTH" | "WRONGPASS") =>
+            {
+                BusError::Rejected {
+                    backend: BACKEND,
+                    reason: server.to_string(),
+                }
+            }
             e => BusError::unavailable(BACKEND, e),
         }
     }

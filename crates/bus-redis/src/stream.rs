@@ -41,6 +41,19 @@ impl DurableLog for RedisBus {
         if records.is_empty() {
             return Ok(());
         }
+        if let Some(record) = records
+            .iter()
+            .find(|r| r.size() > tickmesh_bus::MAX_RECORD_BYTES)
+        {
+            return Err(BusError::Rejected {
+                backend: BACKEND,
+                reason: format!(
+                    "a record of {} bytes is larger than the {} bytes a stream entry may have",
+                    record.size(),
+                    tickmesh_bus::MAX_RECORD_BYTES
+                ),
+            });
+        }
         let mut pipeline = Pipeline::default();
         for record in records {
             self.queue_xadd(&mut pipeline, topic, record);

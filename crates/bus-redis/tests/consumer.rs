@@ -156,3 +156,39 @@ async fn a_read_cancelled_halfway_does_not_shift_later_replies() {
         consumer.ack(&got).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn entries_trimmed_before_the_group_read_them_are_counted_once_across_members() {
+    let topic = unique("consumer-trimmed");
+    let group = unique("g");
+    let mut config = RedisConfig::new(redis_url());
+    config.stream_maxlen = 10;
+    let bus = RedisBus::connect(config)
+        .await
+        .unwrap_or_else(|e| unreachable("redis", &redis_url(), &e));
+    let mut first = bus.consume(&[&topic], &group, "c1").await.unwrap();
+    let mut second = bus.consume(&[&topic], &group, "c2").await.unwrap();
+    bus.append(&topic, &conformance::records("k", 0, 5)).await.unwrap();
+    let read = collect(first.as_mut(), 2).await;
+    first.ack(&read).await.unwrap();
+    assert_eq!(first.backlog().await.unwrap().trimmed, 0);
+
+    // 300 more, one call each: `MAXLEN ~ 10` trims whole nodes as it goes, unread or not.
+    for i in 0..300 {
+        bus.append(&topic, &conformance::records("k", 5 + i, 1))
+            .await
+            .unwrap();
+    }
+    let held: u64 = cmd(&["XLEN", &topic]).await;
+    let backlog = first.backlog().await.unwrap();
+    // Everything is either read (2), still held (all unread now), or counted as trimmed.
+    assert_eq!(backlog.trimmed, 305 - 2 - held, "held {held}");
+    assert_eq!(backlog.lag, Some(held), "the lag leaves out what will never be read");
+    // The other member finds the same loss already reported: counted once.
+    assert_eq!(second.backlog().await.unwrap().trimmed, 0);
+    // What is held is still read, and reading on adds nothing to the count.
+    let rest = collect(second.as_mut(), usize::try_from(held).unwrap()).await;
+    second.ack(&rest).await.unwrap();
+    assert_eq!(first.backlog().await.unwrap().trimmed, 305 - 2 - held);
+    assert_eq!(second.backlog().await.unwrap().trimmed, 0);
+}

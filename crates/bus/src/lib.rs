@@ -34,4 +34,6 @@ pub use inbox::{Inbox, InboxSender, Received};
 pub use live::{LiveBus, LiveMessage, channel_matches};
 pub use log::{Backlog, DurableLog, LogConsumer};
 pub use publish::{EventPublisher, Outgoing};
-pub use record::{CONTENT_TYPE, Cursor, Delivery, Record, TRACEPARENT, content_type_protobuf};
+pub use record::{
+    CONTENT_TYPE, Cursor, Delivery, MAX_RECORD_BYTES, Record, TRACEPARENT, content_type_protobuf,
+};

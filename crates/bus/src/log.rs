@@ -10,7 +10,10 @@ use crate::{BusError, Delivery, Record};
 ///
 /// Contract (checked by [`crate::conformance::log`]):
 /// - `append` returns only once the log holds the records durably (Kafka `acks=all`, Redis
-///   `XADD` replies), in order per key.
+///   `XADD` replies), in order per key. It fails with [`BusError::Rejected`] when a record can
+///   never be written (larger than the broker takes, say), in which case other records of
+///   the call may or may not have been written; with [`BusError::Unavailable`] when the same
+///   call may succeed later.
 /// - Every consumer group reads every record appended to its topics, from the beginning of
 ///   what the log retains when the group is new.
 /// - A consumer that rejoins its group under the same name first receives again every record

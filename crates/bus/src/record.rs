@@ -10,6 +10,11 @@ pub const TRACEPARENT: &str = "traceparent";
 /// Header naming the payload encoding.
 pub const CONTENT_TYPE: &str = "content-type";
 
+/// The largest record the in-process and Redis adapters take, like Kafka's default
+/// `message.max.bytes`: every market event is far smaller (frames are bounded at the edge), so
+/// anything larger is refused as never writable instead of filling memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
 /// The content type of tickmesh's protobuf `MarketEvent` payloads.
 pub fn content_type_protobuf() -> Bytes {
     Bytes::from_static(b"application/x-protobuf; messageType=tickmesh.market.v1.MarketEvent")
@@ -51,6 +56,17 @@ impl Record {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+
+    /// The record's size on the wire, near enough: key, payload and headers.
+    pub fn size(&self) -> usize {
+        self.key.len()
+            + self.payload.len()
+            + self
+                .headers
+                .iter()
+                .map(|(name, value)| name.len() + value.len())
+                .sum::<usize>()
     }
 
     /// The W3C `traceparent` the record carries, if it has one in UTF-8: the trace a batch

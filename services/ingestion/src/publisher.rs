@@ -142,7 +142,19 @@ pub async fn run_publisher(
         tokio::select! {
             received = input.recv(), if reading => match received {
                 Some(FeedOutput::Event(event)) => {
-                    match buffer.push(outgoings.outgoing(&event)) {
+                    let outgoing = outgoings.outgoing(&event);
+                    if outgoing.record.size() > tickmesh_bus::MAX_RECORD_BYTES {
+                        // Only an event carrying a raw frame near the frame limit can get
+                        // here; no bus would take it, and it must not stall the others.
+                        stats.dropped();
+                        warn!(
+                            exchange = %event.exchange, market = %event.market,
+                            bytes = outgoing.record.size(),
+                            "dropping an event larger than any bus takes; lower ingestion.max_frame_bytes or stop keeping raw frames"
+                        );
+                        continue;
+                    }
+                    match buffer.push(outgoing) {
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
                             stats.dropped();

@@ -46,6 +46,32 @@ pub async fn run(log: &dyn DurableLog, prefix: &str) {
     unacknowledged_records_come_back_to_a_rejoining_consumer(log, prefix).await;
     one_consumer_reads_several_topics(log, prefix).await;
     abandoned_records_go_to_another_member(log, prefix).await;
+    an_oversize_record_is_refused_and_the_log_goes_on(log, prefix).await;
+}
+
+/// A record far larger than any event (4 MiB) is refused as never writable, not as an
+/// outage, and records before and after it are written and read as usual.
+pub async fn an_oversize_record_is_refused_and_the_log_goes_on(log: &dyn DurableLog, prefix: &str) {
+    let topic = format!("{prefix}.oversize");
+    let before = records("upbit:BTC/KRW", 0, 2);
+    log.append(&topic, &before).await.unwrap();
+    let huge = Record::new("upbit:BTC/KRW", vec![b'x'; 4 << 20]);
+    let refused = log.append(&topic, std::slice::from_ref(&huge)).await;
+    assert!(
+        matches!(refused, Err(crate::BusError::Rejected { .. })),
+        "a 4 MiB record must be refused as never writable, got {refused:?}"
+    );
+    let after = records("upbit:BTC/KRW", 2, 2);
+    log.append(&topic, &after).await.unwrap();
+    let mut consumer = log
+        .consume(&[&topic], &format!("{prefix}-oversize"), "c")
+        .await
+        .unwrap();
+    let got = collect(consumer.as_mut(), 4).await;
+    let payloads: Vec<_> = plain(&got).into_iter().map(|r| r.payload).collect();
+    let expected: Vec<_> = before.iter().chain(&after).map(|r| r.payload.clone()).collect();
+    assert_eq!(payloads, expected);
+    consumer.ack(&got).await.unwrap();
 }
 
 /// Each group reads every record, in order, with key, payload and headers intact.

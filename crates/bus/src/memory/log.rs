@@ -119,6 +119,16 @@ impl MemoryLog {
 #[async_trait]
 impl DurableLog for MemoryLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        if let Some(record) = records.iter().find(|r| r.size() > crate::MAX_RECORD_BYTES) {
+            return Err(BusError::Rejected {
+                backend: "memory",
+                reason: format!(
+                    "a record of {} bytes is larger than the {} bytes a record may have",
+                    record.size(),
+                    crate::MAX_RECORD_BYTES
+                ),
+            });
+        }
         {
             let mut state = self.inner.lock();
             for record in records {
