@@ -1,80 +1,41 @@
-//! One WebSocket session: subscribe, stay alive, follow the desired set, parse, and report why
-//! it ended.
+//! One WebSocket session: subscribe, stay alive, follow the desired set, parse, check, and
+//! report why it ended.
 //!
 //! A session never reconnects by itself; [`crate::feed`] decides what to do with its
-//! [`SessionEnd`].
+//! [`SessionEnd`]. Everything it reads passes the [`crate::edge`] checks before the deduper;
+//! backfill runs in a task of its own ([`crate::recovery`]) while the session goes on reading.
+
+mod end;
+mod inbound;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use tickmesh_domain::{FeedGap, Market, MarketEvent, Payload, TradeId, UtcMicros};
+use tickmesh_domain::{Market, MarketEvent, TradeId, UtcMicros};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument as _;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use crate::backfill::backfill;
+pub use end::SessionEnd;
+
 use crate::dedupe::{LastTrade, TradeDeduper};
+use crate::edge::{Gate, Refusal, refused};
 use crate::feed::{FeedConfig, FeedOutput};
-use crate::protocol::{Control, TradeHistory, WireProtocol};
+use crate::protocol::{TradeHistory, WireProtocol};
 use crate::ratelimit::MessageRateLimiter;
+use crate::recovery::{Outage, Recovered, Recovery, Unrecovered};
 use crate::status::FeedStatus;
 
 /// The socket type sessions run on.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Why a session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEnd {
-    /// tickmesh is shutting down.
-    Shutdown,
-    /// The desired set became empty, so the socket was closed on purpose.
-    Unsubscribed,
-    /// Whoever consumes the feed's output went away.
-    DownstreamClosed,
-    /// The exchange sent a close frame.
-    ServerClosed(String),
-    /// The connection ended without a close frame (the exchanges' idle cut looks like this).
-    Dropped(String),
-    /// Nothing at all, not even a pong, arrived for the idle timeout: a dead or stalled socket.
-    IdleTimeout(Duration),
-    /// The exchange reported an error and closes the socket after it.
-    ExchangeError(String),
-}
-
-impl SessionEnd {
-    /// Returns whether the feed should reconnect after this end.
-    pub fn should_reconnect(&self) -> bool {
-        !matches!(
-            self,
-            SessionEnd::Shutdown | SessionEnd::DownstreamClosed | SessionEnd::Unsubscribed
-        )
-    }
-}
-
-impl fmt::Display for SessionEnd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionEnd::Shutdown => f.write_str("shutting down"),
-            SessionEnd::Unsubscribed => f.write_str("no market subscribed"),
-            SessionEnd::DownstreamClosed => f.write_str("output channel closed"),
-            SessionEnd::ServerClosed(why) => write!(f, "exchange closed the connection: {why}"),
-            SessionEnd::Dropped(why) => {
-                write!(f, "connection dropped without a close frame: {why}")
-            }
-            SessionEnd::IdleTimeout(after) => write!(f, "no traffic for {after:?}"),
-            SessionEnd::ExchangeError(why) => write!(f, "exchange error: {why}"),
-        }
-    }
-}
 
 /// Everything a session borrows from its feed.
 pub(crate) struct SessionContext<'a> {
@@ -87,30 +48,40 @@ pub(crate) struct SessionContext<'a> {
     pub dedupe: &'a mut TradeDeduper,
     pub shutdown: &'a CancellationToken,
     pub limiter: &'a mut MessageRateLimiter,
+    /// Outages not yet recovered, kept across sessions.
+    pub unrecovered: &'a mut Unrecovered,
+    /// Whether the startup window is still to be recovered (until a backfill starts).
+    pub startup_due: &'a mut bool,
 }
 
 /// How long backfill waits for the exchange to confirm the resubscription after a reconnect.
 const BACKFILL_CONFIRM_WAIT: Duration = Duration::from_secs(5);
-
-/// How many malformed frames are logged in full before sampling one in a thousand.
-const LOGGED_PARSE_ERRORS: u64 = 10;
 
 impl SessionContext<'_> {
     /// Runs a session on an open socket until it ends. `reconnected` triggers backfill.
     pub(crate) async fn run(&mut self, mut ws: Socket, reconnected: bool) -> SessionEnd {
         self.protocol.reset();
         let mut current: BTreeSet<Market> = BTreeSet::new();
+        let mut gate = Gate::new(self.config.edge.bounds);
         let mut pending_change = true;
-        let startup = !reconnected && !self.config.startup_backfill.is_zero();
-        // Where each market's outage began: the newest trade seen before this session, or when
-        // the market was first watched if it showed no trade. Taken now, because the new
-        // session's first frames (an exchange's snapshot of its latest trade) would otherwise
-        // move it past the trades made during the outage.
-        let outage_since = self.dedupe.outage_starts();
-        let mut backfill_due = reconnected || startup;
-        // Set once the subscription request is out: backfill runs when the exchange confirms
+        if reconnected {
+            // Where each market's outage began: the newest trade seen before this session, or
+            // when the market was first watched if it showed no trade. Taken now, because the
+            // new session's first frames (an exchange's snapshot of its latest trade) would
+            // otherwise move it past the trades made during the outage.
+            for (market, since) in self.dedupe.outage_starts() {
+                let outage = Outage {
+                    since,
+                    report_gap: true,
+                };
+                self.unrecovered.add(market, outage);
+            }
+        }
+        let mut backfill_due = *self.startup_due || !self.unrecovered.is_empty();
+        // Set once the subscription request is out: backfill starts when the exchange confirms
         // it, or at this deadline if it never does.
         let mut backfill_deadline: Option<Instant> = None;
+        let mut recovery: Option<Recovery> = None;
         let mut last_inbound = Instant::now();
         let mut ping = tokio::time::interval(self.config.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -130,6 +101,8 @@ impl SessionContext<'_> {
                         return end;
                     }
                     self.dedupe.retain_markets(|m| desired.contains(m));
+                    self.unrecovered.retain(|m| desired.contains(m));
+                    gate.set_subscribed(&desired, Instant::now());
                     let asked_at = UtcMicros::now();
                     for &market in &desired {
                         self.dedupe.watch(market, asked_at);
@@ -149,9 +122,7 @@ impl SessionContext<'_> {
                 }
                 backfill_due = false;
                 backfill_deadline = None;
-                if let Err(end) = self.backfill_all(&current, startup, &outage_since).await {
-                    return end;
-                }
+                recovery = self.start_recovery(&current);
             }
             let resend_at = Instant::now() + self.limiter.delay_until_allowed(Instant::now());
             let backfill_at =
@@ -169,14 +140,22 @@ impl SessionContext<'_> {
                 }
                 () = tokio::time::sleep_until(resend_at), if pending_change => {}
                 () = tokio::time::sleep_until(backfill_at), if backfill_deadline.is_some() => {}
+                recovered = next_recovered(&mut recovery), if recovery.is_some() => match recovered {
+                    Some(recovered) => {
+                        if let Err(end) = self.apply_recovered(recovered, &gate).await {
+                            return end;
+                        }
+                    }
+                    None => recovery = None,
+                },
                 _ = ping.tick() => {
                     if let Err(e) = ws.send(Message::Ping(Bytes::from_static(b"tickmesh"))).await {
-                        return SessionEnd::Dropped(e.to_string());
+                        return SessionEnd::dropped(e);
                     }
                     if let Some(text) = self.protocol.keepalive()
                         && let Err(e) = ws.send(Message::text(text)).await
                     {
-                        return SessionEnd::Dropped(e.to_string());
+                        return SessionEnd::dropped(e);
                     }
                 }
                 () = tokio::time::sleep_until(last_inbound + self.config.idle_timeout) => {
@@ -187,12 +166,21 @@ impl SessionContext<'_> {
                     let received = UtcMicros::now();
                     let payload = match frame {
                         None => return SessionEnd::Dropped("stream ended".to_owned()),
-                        Some(Err(e)) => return SessionEnd::Dropped(e.to_string()),
+                        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                            // Past the hard cap the socket refused to buffer the frame and is
+                            // unusable; the reconnect backfills what it carried.
+                            let refusal = Refusal::Oversize { bytes: size, limit: self.config.edge.max_frame_bytes };
+                            refused(self.status, self.config.exchange, None, &refusal);
+                            return SessionEnd::Oversize(format!("{size} bytes, the socket reads at most {max_size}"));
+                        }
+                        Some(Err(e)) => return SessionEnd::dropped(e),
                         Some(Ok(Message::Binary(b))) => b,
                         Some(Ok(Message::Text(t))) => Bytes::from(t),
                         Some(Ok(Message::Close(frame))) => {
-                            let why = frame.map_or_else(|| "no reason".to_owned(), |f| format!("{} {}", f.code, f.reason));
-                            return SessionEnd::ServerClosed(why);
+                            return match frame {
+                                Some(f) => SessionEnd::server_closed(f.code, &f.reason),
+                                None => SessionEnd::ServerClosed("no reason".to_owned()),
+                            };
                         }
                         Some(Ok(_)) => {
                             // Pings are answered by tungstenite itself; pongs prove liveness.
@@ -200,7 +188,7 @@ impl SessionContext<'_> {
                             continue;
                         }
                     };
-                    if let Some(end) = self.handle_payload(&payload, received, &mut events).await {
+                    if let Some(end) = self.handle_payload(&payload, received, &mut events, &gate).await {
                         return end;
                     }
                 }
@@ -219,146 +207,51 @@ impl SessionContext<'_> {
             self.limiter.record(Instant::now());
             ws.send(Message::text(message))
                 .await
-                .map_err(|e| SessionEnd::Dropped(e.to_string()))?;
+                .map_err(SessionEnd::dropped)?;
         }
         Ok(())
     }
 
-    async fn handle_payload(
-        &mut self,
-        payload: &[u8],
-        received: UtcMicros,
-        events: &mut Vec<MarketEvent>,
-    ) -> Option<SessionEnd> {
-        events.clear();
-        match self.protocol.parse(payload, received, events) {
-            Ok(Control::Data) => {
-                self.status.record_message(received, events.len() as u64);
-                // One span per data frame, at debug level so it costs nothing unless asked for
-                // (`log.filter = "info,tickmesh_feeds=debug"` with OTLP export on).
-                let frame = tracing::debug_span!(
-                    "feed.frame",
-                    exchange = %self.config.exchange,
-                    events = events.len()
-                );
-                let forwarded = async {
-                    for event in events.drain(..) {
-                        if let Payload::Trade(trade) = &event.payload
-                            && !self.dedupe.first_sighting(
-                                event.market,
-                                trade.trade_id,
-                                event.exchange_time,
-                            )
-                        {
-                            self.status.record_duplicate();
-                            continue;
-                        }
-                        if self.out.send(FeedOutput::Event(event)).await.is_err() {
-                            return false;
-                        }
-                    }
-                    true
-                }
-                .instrument(frame)
-                .await;
-                if !forwarded {
-                    return Some(SessionEnd::DownstreamClosed);
-                }
-            }
-            Ok(Control::Keepalive | Control::Ignored) => self.status.record_traffic(received),
-            Ok(Control::Ack(id)) => {
-                debug!(exchange = %self.config.exchange, request_id = id, "subscription acknowledged")
-            }
-            Ok(Control::Rejected {
-                request_id,
-                message,
-            }) => {
-                warn!(exchange = %self.config.exchange, ?request_id, %message, "exchange rejected a subscription request");
-            }
-            Ok(Control::Fatal(message)) => return Some(SessionEnd::ExchangeError(message)),
-            Err(e) => {
-                let count = self.status.record_parse_error();
-                if count <= LOGGED_PARSE_ERRORS || count.is_multiple_of(1_000) {
-                    let sample = String::from_utf8_lossy(&payload[..payload.len().min(256)]);
-                    warn!(exchange = %self.config.exchange, error = %e, %sample, count, "skipping malformed frame");
-                }
+    /// Starts backfilling every outage still unrecovered among `current`, plus at startup the
+    /// configured window before now (not reported as a gap: there was no outage this process
+    /// saw). `None` when there is nothing to recover.
+    fn start_recovery(&mut self, current: &BTreeSet<Market>) -> Option<Recovery> {
+        let now = UtcMicros::now();
+        if std::mem::take(self.startup_due) {
+            // The window is fixed by the clock, not by the trades seen so far: live trades
+            // arriving before the subscription was confirmed must not narrow it.
+            let lookback =
+                i64::try_from(self.config.startup_backfill.as_micros()).unwrap_or(i64::MAX);
+            let since = LastTrade {
+                time: UtcMicros(now.as_micros().saturating_sub(lookback)),
+                id: TradeId(0),
+            };
+            for &market in current {
+                let outage = Outage {
+                    since,
+                    report_gap: false,
+                };
+                self.unrecovered.add(market, outage);
             }
         }
-        None
+        self.unrecovered.retain(|m| current.contains(m));
+        let jobs = self.unrecovered.pending();
+        if jobs.is_empty() {
+            return None;
+        }
+        Some(Recovery::spawn(
+            Arc::clone(self.history),
+            jobs,
+            self.config.backfill,
+            now,
+        ))
     }
+}
 
-    /// Recovers trades missed during the outage for every market with a known last trade, or
-    /// at `startup` those of the configured time before it (not reported as a gap: there was
-    /// no outage this process saw).
-    async fn backfill_all(
-        &mut self,
-        markets: &BTreeSet<Market>,
-        startup: bool,
-        outage_since: &std::collections::HashMap<Market, LastTrade>,
-    ) -> Result<(), SessionEnd> {
-        let reconnected_at = UtcMicros::now();
-        let lookback = i64::try_from(self.config.startup_backfill.as_micros()).unwrap_or(i64::MAX);
-        for &market in markets {
-            // At startup the window is fixed by the clock, not by the trades seen so far: live
-            // trades arriving before the subscription was confirmed must not narrow it.
-            let since = if startup {
-                LastTrade {
-                    time: UtcMicros(reconnected_at.as_micros().saturating_sub(lookback)),
-                    id: TradeId(0),
-                }
-            } else {
-                match outage_since.get(&market) {
-                    Some(since) => *since,
-                    None => continue,
-                }
-            };
-            let result = backfill(self.history.as_ref(), market, since, self.config.backfill).await;
-            let (recovered, complete) = match result {
-                Ok(found) => {
-                    let mut recovered = 0u64;
-                    for (time, trade) in found.trades {
-                        if !self.dedupe.first_sighting(market, trade.trade_id, time) {
-                            continue;
-                        }
-                        recovered += 1;
-                        let event = MarketEvent {
-                            exchange: self.config.exchange,
-                            market,
-                            exchange_time: time,
-                            received_time: UtcMicros::now(),
-                            payload: Payload::Trade(trade),
-                            raw: None,
-                        };
-                        if self.out.send(FeedOutput::Event(event)).await.is_err() {
-                            return Err(SessionEnd::DownstreamClosed);
-                        }
-                    }
-                    (recovered, found.complete)
-                }
-                Err(e) => {
-                    warn!(exchange = %self.config.exchange, %market, error = %e, "trade backfill failed");
-                    (0, false)
-                }
-            };
-            self.status.record_events(reconnected_at, recovered);
-            if startup {
-                info!(exchange = %self.config.exchange, %market, recovered, "recovered recent trades at startup");
-                continue;
-            }
-            self.status.record_gap(recovered);
-            let gap = FeedGap {
-                exchange: self.config.exchange,
-                market,
-                from: since.time,
-                to: reconnected_at,
-                backfilled_trades: recovered,
-                complete,
-            };
-            info!(exchange = %gap.exchange, %market, recovered, complete, "reported feed gap after reconnect");
-            if self.out.send(FeedOutput::Gap(gap)).await.is_err() {
-                return Err(SessionEnd::DownstreamClosed);
-            }
-        }
-        Ok(())
+/// The next result of the running backfill (never resolves without one).
+async fn next_recovered(recovery: &mut Option<Recovery>) -> Option<Recovered> {
+    match recovery {
+        Some(recovery) => recovery.next().await,
+        None => std::future::pending().await,
     }
 }
