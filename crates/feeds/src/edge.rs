@@ -11,7 +11,7 @@
 //!   [`EventBounds::max_levels`] levels per book side (`book_depth`), and an exchange time
 //!   within [`EventBounds::max_skew`] of its receipt (`time_skew`);
 //! * a backfilled trade passes [`EventBounds::check_stored`] instead: REST history is
-//!   legitimately older than the skew, but never in the future or before 2009.
+//!   legitimately older than the skew, but never in the future or before the Unix epoch.
 //!
 //! A snapshot counts as live: the last trade of a quiet market that Upbit and Bithumb send on
 //! subscribing, or the empty book with a days-old time Korbit sends for a pair without orders,
