@@ -3,7 +3,7 @@
 //!
 //! A session never reconnects by itself; [`crate::feed`] decides what to do with its
 //! [`SessionEnd`]. Everything it reads passes the [`crate::edge`] checks before the deduper;
-//! backfill runs in a task of its own ([`crate::recovery`]) while the session goes on reading.
+//! backfill runs in a task of its own (`recovery`) while the session goes on reading.
 
 mod end;
 mod inbound;
