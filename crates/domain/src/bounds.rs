@@ -310,15 +310,43 @@ fn check_ticker(ticker: &Ticker) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// `value <= max` for a whole, positive `max` (the limits above), exactly and without the
+/// rescaling a `Decimal` comparison does when scales differ (every event passes several of
+/// these): a decimal is its mantissa over 10^scale, so it is at most `max` when its mantissa
+/// is at most `max` × 10^scale, a product that only overflows a `u128` when it exceeds every
+/// 96-bit mantissa. (A `Decimal`'s scale is at most 28, so the table always has its power.)
+fn at_most(value: Decimal, max: Decimal) -> bool {
+    debug_assert!(max.scale() == 0 && max.is_sign_positive());
+    if value.is_sign_negative() {
+        return true;
+    }
+    let mantissa = value.mantissa().unsigned_abs();
+    let bound = POWERS_OF_TEN
+        .get(value.scale() as usize)
+        .and_then(|power| max.mantissa().unsigned_abs().checked_mul(*power));
+    bound.is_none_or(|bound| mantissa <= bound)
+}
+
+/// 10^0 to 10^28, every scale a [`Decimal`] can have.
+const POWERS_OF_TEN: [u128; 29] = {
+    let mut powers = [1u128; 29];
+    let mut i = 1;
+    while i < powers.len() {
+        powers[i] = powers[i - 1] * 10;
+        i += 1;
+    }
+    powers
+};
+
 /// `0 < value <= max`.
 fn positive(value: Decimal, max: Decimal, field: impl Fn() -> String) -> Result<(), Rejection> {
-    if value <= Decimal::ZERO {
+    if value.is_sign_negative() || value.is_zero() {
         return Err(Rejection::NotPositive {
             field: field(),
             value,
         });
     }
-    if value > max {
+    if !at_most(value, max) {
         return Err(Rejection::TooLarge {
             field: field(),
             value,
@@ -336,7 +364,7 @@ fn within(value: Decimal, max: Decimal, field: &str) -> Result<(), Rejection> {
             value,
         });
     }
-    if value > max {
+    if !at_most(value, max) {
         return Err(Rejection::TooLarge {
             field: field.to_owned(),
             value,

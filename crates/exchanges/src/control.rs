@@ -2,6 +2,8 @@
 
 use tickmesh_domain::Exchange;
 
+use crate::Untrusted;
+
 /// What a frame meant to the connection. Market data is appended to the caller's vector and
 /// reported as [`Control::Data`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +18,11 @@ pub enum Control {
     Rejected {
         /// The request id, when the request carried one.
         request_id: Option<u64>,
-        /// The exchange's code and explanation, for the log.
+        /// The exchange's code and explanation, for the log: escaped and cut ([`Untrusted`]).
         message: String,
     },
-    /// The exchange reported an error and will close the socket (Upbit/Bithumb `error`).
+    /// The exchange reported an error and will close the socket (Upbit/Bithumb `error`); the
+    /// message is escaped and cut ([`Untrusted`]).
     Fatal(String),
     /// Recognised and deliberately ignored (a subscription listing, for example).
     Ignored,
@@ -31,15 +34,15 @@ pub enum Control {
 pub struct FrameError {
     /// Which exchange sent it.
     pub exchange: Exchange,
-    /// What was wrong.
+    /// What was wrong, escaped and cut ([`Untrusted`]): reasons quote the frame's own text.
     pub reason: String,
 }
 
 impl FrameError {
-    pub(crate) fn new(exchange: Exchange, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(exchange: Exchange, reason: impl AsRef<str>) -> Self {
         Self {
             exchange,
-            reason: reason.into(),
+            reason: Untrusted::escaped(reason.as_ref()),
         }
     }
 }
@@ -47,8 +50,9 @@ impl FrameError {
 /// A REST body that was not what the endpoint documents, or an error envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestBodyError {
-    /// The exchange answered with its error envelope (Bithumb does so with HTTP 200).
-    #[error("{exchange} answered with an error: {name}: {message}")]
+    /// The exchange answered with its error envelope (Bithumb does so with HTTP 200). The
+    /// texts are the exchange's; they are shown escaped and cut ([`Untrusted`]).
+    #[error("{exchange} answered with an error: {}: {}", Untrusted::text(.name), Untrusted::text(.message))]
     Exchange {
         /// Which exchange.
         exchange: Exchange,
@@ -57,8 +61,8 @@ pub enum RestBodyError {
         /// The exchange's message.
         message: String,
     },
-    /// The body did not parse.
-    #[error("unexpected {exchange} response body: {reason}")]
+    /// The body did not parse (the reason may quote the body; it is shown escaped and cut).
+    #[error("unexpected {exchange} response body: {}", Untrusted::text(.reason))]
     Body {
         /// Which exchange.
         exchange: Exchange,

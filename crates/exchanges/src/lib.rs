@@ -19,7 +19,9 @@ pub mod quotation;
 mod scan;
 #[cfg(test)]
 mod testing;
+mod untrusted;
 pub mod upbit;
 
 pub use control::{Control, FrameError, RestBodyError};
 pub use numbers::{decimal_text, integer_text};
+pub use untrusted::{UNTRUSTED_LIMIT, Untrusted};

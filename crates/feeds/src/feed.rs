@@ -23,8 +23,10 @@ use tracing::{info, warn};
 use crate::backfill::BackfillLimits;
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::dedupe::TradeDeduper;
+use crate::edge::EdgeLimits;
 use crate::protocol::{TradeHistory, WireProtocol};
 use crate::ratelimit::MessageRateLimiter;
+use crate::recovery::Unrecovered;
 use crate::session::{SessionContext, SessionEnd};
 use crate::status::{FeedState, FeedStatus};
 
@@ -65,6 +67,8 @@ pub struct FeedConfig {
     pub startup_backfill: Duration,
     /// Message limits of the exchange (empty when it publishes none).
     pub message_limits: Vec<crate::ratelimit::RateLimit>,
+    /// What frames and events must satisfy to be forwarded (see [`crate::edge`]).
+    pub edge: EdgeLimits,
 }
 
 impl FeedConfig {
@@ -95,6 +99,7 @@ impl FeedConfig {
             backfill: BackfillLimits::default(),
             startup_backfill: Duration::ZERO,
             message_limits,
+            edge: EdgeLimits::default(),
         }
     }
 }
@@ -193,6 +198,8 @@ async fn run_feed(
     let mut backoff = Backoff::new(config.backoff, seed);
     let mut dedupe = TradeDeduper::new(config.dedupe_window);
     let mut limiter = MessageRateLimiter::new(config.message_limits.clone());
+    let mut unrecovered = Unrecovered::default();
+    let mut startup_due = !config.startup_backfill.is_zero();
     let mut connected_before = false;
     loop {
         let wanted = desired.borrow_and_update().clone();
@@ -206,7 +213,7 @@ async fn run_feed(
             continue;
         }
         status.set_state(FeedState::Connecting);
-        let connect = tokio::time::timeout(config.connect_timeout, connect(&config.ws_url));
+        let connect = tokio::time::timeout(config.connect_timeout, connect(&config));
         let end = tokio::select! {
             () = shutdown.cancelled() => return,
             result = connect => match result {
@@ -228,6 +235,8 @@ async fn run_feed(
                         dedupe: &mut dedupe,
                         shutdown: &shutdown,
                         limiter: &mut limiter,
+                        unrecovered: &mut unrecovered,
+                        startup_due: &mut startup_due,
                     };
                     let end = session.run(ws, reconnected).await;
                     if started.elapsed() >= config.healthy_after {
@@ -235,7 +244,7 @@ async fn run_feed(
                     }
                     end
                 }
-                Ok(Err(e)) => SessionEnd::Dropped(format!("connect failed: {e}")),
+                Ok(Err(e)) => SessionEnd::dropped(format_args!("connect failed: {e}")),
                 Err(_) => SessionEnd::Dropped(format!("connect timed out after {:?}", config.connect_timeout)),
             },
         };
@@ -264,19 +273,28 @@ async fn run_feed(
 /// them per read, and a larger frame just takes more reads.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
-fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+/// The socket's settings: the read buffer, and the hard cap on messages and frames, so a
+/// peer announcing a huge frame is cut off before its payload is buffered (tungstenite would
+/// otherwise accept 64 MiB).
+fn socket_config(edge: &EdgeLimits) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(edge.hard_cap()))
+        .max_frame_size(Some(edge.hard_cap()))
 }
 
 async fn connect(
-    url: &str,
+    config: &FeedConfig,
 ) -> Result<crate::session::Socket, tokio_tungstenite::tungstenite::Error> {
     // rustls needs a process-wide crypto provider for wss://; installing twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Nagle off: the feed writes small control frames (subscriptions, pings) that must not
     // wait for an acknowledgement of the previous write.
-    let (ws, _response) =
-        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true).await?;
+    let (ws, _response) = tokio_tungstenite::connect_async_with_config(
+        config.ws_url.as_str(),
+        Some(socket_config(&config.edge)),
+        true,
+    )
+    .await?;
     Ok(ws)
 }

@@ -78,7 +78,7 @@ pub enum RestError {
         url: String,
         /// HTTP status.
         status: u16,
-        /// The exchange's message.
+        /// The exchange's message, escaped and cut ([`tickmesh_exchanges::Untrusted`]).
         message: String,
     },
     /// The body did not parse.
@@ -86,8 +86,16 @@ pub enum RestError {
     Body {
         /// The URL requested.
         url: String,
-        /// What was wrong.
+        /// What was wrong, escaped and cut (it may quote the body).
         reason: String,
+    },
+    /// The body was longer than the client reads.
+    #[error("response from {url} is larger than {limit} bytes")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The most the client reads.
+        limit: usize,
     },
 }
 

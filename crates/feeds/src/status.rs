@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use tickmesh_domain::{Exchange, Market, UtcMicros};
+use tickmesh_domain::{Exchange, Market, RejectReason, UtcMicros};
 
 /// Where a feed's connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +46,26 @@ pub struct FeedSnapshot {
     pub backfilled_trades: u64,
     /// Duplicate trades dropped.
     pub duplicates: u64,
+    /// Frames and events refused at the edge, indexed by [`RejectReason::index`].
+    pub rejected: [u64; RejectReason::ALL.len()],
     /// Receipt time of the last frame of any kind.
     pub last_message_time: Option<UtcMicros>,
     /// Events per second over the last minute.
     pub events_per_second: f64,
     /// Why the previous session ended.
     pub last_disconnect_reason: Option<String>,
+}
+
+impl FeedSnapshot {
+    /// Frames and events refused at the edge for `reason`.
+    pub fn rejected(&self, reason: RejectReason) -> u64 {
+        self.rejected[reason.index()]
+    }
+
+    /// Frames and events refused at the edge, all reasons.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
 }
 
 #[derive(Debug)]
@@ -72,6 +86,7 @@ pub struct FeedStatus {
     gaps: AtomicU64,
     backfilled: AtomicU64,
     duplicates: AtomicU64,
+    rejected: [AtomicU64; RejectReason::ALL.len()],
     last_message_micros: AtomicI64,
     /// Events per second for the last 60 seconds, indexed by epoch second modulo 60; each
     /// slot stores (second << 32 | count) so stale slots are recognised without a sweep.
@@ -91,6 +106,7 @@ impl FeedStatus {
             gaps: AtomicU64::new(0),
             backfilled: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
+            rejected: std::array::from_fn(|_| AtomicU64::new(0)),
             last_message_micros: AtomicI64::new(i64::MIN),
             per_second: std::array::from_fn(|_| AtomicU64::new(0)),
             slow: Mutex::new(Slow {
@@ -140,6 +156,12 @@ impl FeedStatus {
     /// Counts a malformed frame and returns the running total.
     pub fn record_parse_error(&self) -> u64 {
         self.parse_errors.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Counts a frame or event refused at the edge and returns the running total of its
+    /// reason.
+    pub fn record_rejection(&self, reason: RejectReason) -> u64 {
+        self.rejected[reason.index()].fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Counts a duplicate trade dropped.
@@ -203,6 +225,7 @@ impl FeedStatus {
             gaps: self.gaps.load(Ordering::Relaxed),
             backfilled_trades: self.backfilled.load(Ordering::Relaxed),
             duplicates: self.duplicates.load(Ordering::Relaxed),
+            rejected: std::array::from_fn(|i| self.rejected[i].load(Ordering::Relaxed)),
             last_message_time: (last != i64::MIN).then_some(UtcMicros(last)),
             events_per_second: recent as f64 / 60.0,
             last_disconnect_reason: guard.last_disconnect_reason.clone(),
@@ -223,6 +246,9 @@ mod tests {
         }
         status.record_parse_error();
         status.record_gap(7);
+        assert_eq!(status.record_rejection(RejectReason::TimeSkew), 1);
+        assert_eq!(status.record_rejection(RejectReason::TimeSkew), 2);
+        status.record_rejection(RejectReason::Unsubscribed);
         status.set_state(FeedState::Connected);
         let snap = status.snapshot(t.add_micros(59_999_999));
         assert_eq!(
@@ -230,6 +256,10 @@ mod tests {
             (120, 240, 1)
         );
         assert_eq!((snap.gaps, snap.backfilled_trades), (1, 7));
+        assert_eq!(snap.rejected(RejectReason::TimeSkew), 2);
+        assert_eq!(snap.rejected(RejectReason::Unsubscribed), 1);
+        assert_eq!(snap.rejected(RejectReason::Oversize), 0);
+        assert_eq!(snap.rejected_total(), 3);
         assert_eq!(snap.state, FeedState::Connected);
         assert_eq!(snap.events_per_second, 4.0);
         // A minute later the window holds nothing.

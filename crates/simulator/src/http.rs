@@ -1,8 +1,11 @@
 //! One port per exchange: plain HTTP for the REST endpoints and the WebSocket upgrade on the
 //! exchange's WebSocket path, served by hyper with the handshake done here.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -23,6 +26,42 @@ use crate::engine::Engine;
 use crate::ws::{self, Dialect};
 use crate::{Fault, SimulatorConfig, ws_path};
 
+/// REST requests whose arrival is remembered, newest kept.
+const REST_LOG_CAPACITY: usize = 10_000;
+
+/// The REST side's fault and request log.
+#[derive(Debug, Default)]
+pub(crate) struct RestState {
+    /// Delay before every answer, in microseconds.
+    delay_micros: AtomicU64,
+    /// Arrival of the latest requests, oldest first, at most [`REST_LOG_CAPACITY`].
+    arrivals: Mutex<VecDeque<Instant>>,
+}
+
+impl RestState {
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.delay_micros.store(micros, Ordering::Relaxed);
+    }
+
+    fn delay(&self) -> Duration {
+        Duration::from_micros(self.delay_micros.load(Ordering::Relaxed))
+    }
+
+    fn arrived(&self) {
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        if arrivals.len() == REST_LOG_CAPACITY {
+            arrivals.pop_front();
+        }
+        arrivals.push_back(Instant::now());
+    }
+
+    pub(crate) fn arrivals(&self) -> Vec<Instant> {
+        let arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        arrivals.iter().copied().collect()
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub engine: Arc<Engine>,
@@ -32,6 +71,8 @@ pub(crate) struct Shared {
     pub connections: Arc<std::sync::atomic::AtomicUsize>,
     /// WebSocket connections ended so far.
     pub closed: Arc<std::sync::atomic::AtomicUsize>,
+    /// The REST side's delay and request log.
+    pub rest: Arc<RestState>,
 }
 
 /// Accepts connections until shutdown.
@@ -85,6 +126,11 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !is_upgrade {
+        shared.rest.arrived();
+        let delay = shared.rest.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let query = req.uri().query().unwrap_or("").to_owned();
         let (status, text) = crate::rest::respond(&shared.engine, &path, &query);
         return Ok(body(status, text, true));

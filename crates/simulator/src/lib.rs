@@ -7,7 +7,28 @@
 //!
 //! Markets follow a seeded price walk, so a run replays exactly; every trade id emitted is
 //! logged for tests to compare against what a client received. Faults are injected on demand:
-//! drop every connection, stall, send garbage, duplicate frames.
+//! drop every connection, stall, send garbage, duplicate frames, send a hostile frame
+//! ([`Poison`]), or answer REST slowly ([`Simulator::set_rest_delay`]).
+//!
+//! # Hostile frames
+//!
+//! [`Fault::Poison`] sends one frame a broken or malicious endpoint could send, in the
+//! exchange's own dialect (binary frames for Upbit and Bithumb in the connection's DEFAULT or
+//! SIMPLE keys, text for Korbit), about the first market the connection subscribes to:
+//!
+//! | kind | frame |
+//! |---|---|
+//! | [`Poison::NegativeTime`] | a trade dated `-9999999999999999` ms |
+//! | [`Poison::FarFuture`] | a trade dated 2100-01-01 |
+//! | [`Poison::HugePrice`] | a trade of price `79228162514264337593543950335`, size 3 |
+//! | [`Poison::DeepBook`] | an order book of 1,000 levels per side (about 100 KiB) |
+//! | [`Poison::DeepNesting`] | a trade whose price is an array nested 10,000 deep |
+//! | [`Poison::Unsubscribed`] | a trade of `KRW-FAKE1` (`fake1_krw`), which is not listed |
+//! | [`Poison::Oversize`] | a valid trade frame padded past 2 MiB with a long string |
+//!
+//! Poison trades carry ids from [`POISON_ID_BASE`] up, which no simulated market reaches, and
+//! stay out of the REST history and of [`Simulator::emitted_trades`]: a client that refuses
+//! every poison receives exactly the emitted trades.
 
 mod engine;
 mod http;
@@ -28,6 +49,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use engine::{SimBook, SimEvent, SimTicker, SimTrade};
+pub use render::poison::POISON_ID_BASE;
 pub use rng::Rng;
 
 /// What a simulator serves and how fast.
@@ -94,6 +116,41 @@ pub enum Fault {
     Garbage(u32),
     /// Send each of the next this-many data frames twice.
     Duplicate(u32),
+    /// Send one hostile frame (see the crate docs).
+    Poison(Poison),
+}
+
+/// A hostile frame [`Fault::Poison`] sends; see the table in the crate docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Poison {
+    /// A trade dated `-9999999999999999` ms.
+    NegativeTime,
+    /// A trade dated 2100-01-01.
+    FarFuture,
+    /// A trade of price `79228162514264337593543950335` (the largest decimal) and size 3.
+    HugePrice,
+    /// An order book of 1,000 levels per side.
+    DeepBook,
+    /// A trade whose price is an array nested 10,000 deep (valid JSON a parser must refuse
+    /// without recursing that deep).
+    DeepNesting,
+    /// A trade of a market nobody subscribed (`KRW-FAKE1`, `fake1_krw`).
+    Unsubscribed,
+    /// A valid trade frame longer than 2 MiB.
+    Oversize,
+}
+
+impl Poison {
+    /// Every kind.
+    pub const ALL: [Poison; 7] = [
+        Poison::NegativeTime,
+        Poison::FarFuture,
+        Poison::HugePrice,
+        Poison::DeepBook,
+        Poison::DeepNesting,
+        Poison::Unsubscribed,
+        Poison::Oversize,
+    ];
 }
 
 /// The WebSocket path an exchange serves.
@@ -110,6 +167,7 @@ pub struct Simulator {
     exchange: Exchange,
     addr: SocketAddr,
     engine: Arc<engine::Engine>,
+    rest: Arc<http::RestState>,
     faults: broadcast::Sender<Fault>,
     paused: Arc<AtomicBool>,
     connections: Arc<AtomicUsize>,
@@ -145,6 +203,7 @@ impl Simulator {
         let connections = Arc::new(AtomicUsize::new(0));
         let closed = Arc::new(AtomicUsize::new(0));
         let config = Arc::new(config);
+        let rest = Arc::new(http::RestState::default());
         let shared = http::Shared {
             engine: engine.clone(),
             config: config.clone(),
@@ -152,6 +211,7 @@ impl Simulator {
             shutdown: shutdown.clone(),
             connections: connections.clone(),
             closed: closed.clone(),
+            rest: rest.clone(),
         };
         let mut tasks = vec![tokio::spawn(http::serve(listener, shared))];
         if config.trades_per_second > 0.0 {
@@ -167,6 +227,7 @@ impl Simulator {
             exchange,
             addr,
             engine,
+            rest,
             faults,
             paused,
             connections,
@@ -268,6 +329,17 @@ impl Simulator {
     pub fn inject(&self, fault: Fault) {
         // No receiver means no open connection: nothing to inject into.
         let _ = self.faults.send(fault);
+    }
+
+    /// Delays every REST answer by `delay` from now on (zero: answer at once), as a slow or
+    /// stuck exchange would; WebSocket connections are not affected.
+    pub fn set_rest_delay(&self, delay: Duration) {
+        self.rest.set_delay(delay);
+    }
+
+    /// When each REST request arrived, oldest first (the latest 10,000 only).
+    pub fn rest_requests(&self) -> Vec<std::time::Instant> {
+        self.rest.arrivals()
     }
 
     /// WebSocket connections that have ended so far (a count that never goes down, so a test

@@ -128,6 +128,24 @@ impl Scrape<'_> {
         Ok(())
     }
 
+    /// A counter family with two labels: one series per `([first, second], count)`.
+    pub fn counters2(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: [&str; 2],
+        values: &[([&str; 2], u64)],
+    ) -> fmt::Result {
+        let mut family = self
+            .encoder
+            .encode_descriptor(name, help, None, MetricType::Counter)?;
+        for ([first, second], count) in values {
+            let labels = [(labels[0], *first), (labels[1], *second)];
+            ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
     /// A gauge family with one label: one series per `(label value, value)`.
     pub fn gauges(
         &mut self,
@@ -222,6 +240,12 @@ mod tests {
                 &[("upbit", n), ("korbit", 1)],
             )?;
             s.gauges("connected", "Connected", "exchange", &[("upbit", 1.0)])?;
+            s.counters2(
+                "rejected",
+                "Rejected",
+                ["exchange", "reason"],
+                &[(["upbit", "oversize"], n), (["korbit", "time_skew"], 0)],
+            )?;
             s.counter("plain", "Plain", n)?;
             s.gauge("level", "Level", 2.5)?;
             s.histogram(
@@ -239,6 +263,8 @@ mod tests {
             "tickmesh_feed_events_total{exchange=\"upbit\"} 7",
             "tickmesh_feed_events_total{exchange=\"korbit\"} 1",
             "tickmesh_feed_connected{exchange=\"upbit\"} 1",
+            "tickmesh_feed_rejected_total{exchange=\"upbit\",reason=\"oversize\"} 7",
+            "tickmesh_feed_rejected_total{exchange=\"korbit\",reason=\"time_skew\"} 0",
             "tickmesh_feed_plain_total 7",
             "tickmesh_feed_level 2.5",
             "tickmesh_feed_batch_seconds_count 2",

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tickmesh_bus::EventPublisher;
 use tickmesh_domain::{Exchange, Market, UtcMicros};
 use tickmesh_feeds::{
-    Endpoints, FeedConfig, FeedHandle, FeedSnapshot, RestClient, RestError, protocol_for,
-    spawn_feed,
+    EdgeLimits, Endpoints, FeedConfig, FeedHandle, FeedSnapshot, RestClient, RestError,
+    protocol_for, spawn_feed,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -40,6 +40,9 @@ pub struct IngestionConfig {
     /// Trades of this long before a feed's first connection are recovered from REST, so a
     /// restarted process fills its downtime (storage drops the repeats).
     pub startup_backfill: std::time::Duration,
+    /// What every frame and event from an exchange must satisfy to be forwarded: the frame
+    /// size limit, the order book level cap and the clock skew allowed.
+    pub edge: EdgeLimits,
 }
 
 impl Default for IngestionConfig {
@@ -56,6 +59,7 @@ impl Default for IngestionConfig {
             feed_channel: 8_192,
             publisher: PublisherConfig::default(),
             startup_backfill: std::time::Duration::from_secs(60),
+            edge: EdgeLimits::default(),
         }
     }
 }
@@ -132,6 +136,7 @@ impl Ingestion {
             )?;
             let mut feed_config = FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone());
             feed_config.startup_backfill = config.startup_backfill;
+            feed_config.edge = config.edge;
             let handle = spawn_feed(
                 feed_config,
                 protocol_for(feed.exchange),

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use tickmesh_bridge::BridgeStats;
+use tickmesh_domain::RejectReason;
 use tickmesh_feeds::FeedState;
 use tickmesh_ingestion::PublisherStats;
 use tickmesh_ingestion::grpc::FeedStatuses;
@@ -57,6 +58,22 @@ pub fn register_ingestion(
             "Outages reported as gaps",
             "exchange",
             &per(|f| f.gaps),
+        )?;
+        // Every reason of every exchange, 0 included, so a rate over it is defined from the
+        // first scrape.
+        let rejected: Vec<([&str; 2], u64)> = feeds
+            .iter()
+            .flat_map(|f| {
+                RejectReason::ALL
+                    .into_iter()
+                    .map(move |r| ([f.exchange.as_str(), r.as_str()], f.rejected(r)))
+            })
+            .collect();
+        s.counters2(
+            "rejected",
+            "Frames and events refused at the edge, by reason",
+            ["exchange", "reason"],
+            &rejected,
         )?;
         let connected: Vec<(&str, f64)> = feeds
             .iter()

@@ -176,7 +176,31 @@ fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
     p.overflow = r.get("ingestion.overflow", OverflowPolicy::default());
     p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);
     config.startup_backfill = r.duration("ingestion.startup_backfill", config.startup_backfill);
+    read_edge(r, &mut config.edge);
     config
+}
+
+/// The smallest `ingestion.max_frame_bytes` accepted: a full 30-level book in Upbit's DEFAULT
+/// keys is a few KiB, so less would refuse ordinary frames.
+const MIN_FRAME_BYTES: usize = 16 * 1024;
+
+/// `ingestion.max_frame_bytes`, `ingestion.max_book_levels` and `ingestion.max_clock_skew`.
+fn read_edge(r: &mut ConfigReader<'_>, edge: &mut tickmesh_feeds::EdgeLimits) {
+    edge.max_frame_bytes = r.get("ingestion.max_frame_bytes", edge.max_frame_bytes);
+    if edge.max_frame_bytes < MIN_FRAME_BYTES {
+        r.invalid(
+            "ingestion.max_frame_bytes",
+            format!("must be at least {MIN_FRAME_BYTES} bytes"),
+        );
+    }
+    edge.bounds.max_levels = r.get("ingestion.max_book_levels", edge.bounds.max_levels);
+    if edge.bounds.max_levels == 0 {
+        r.invalid("ingestion.max_book_levels", "must be at least 1");
+    }
+    edge.bounds.max_skew = r.duration("ingestion.max_clock_skew", edge.bounds.max_skew);
+    if edge.bounds.max_skew.is_zero() {
+        r.invalid("ingestion.max_clock_skew", "must be more than 0s");
+    }
 }
 
 fn read_bridge(r: &mut ConfigReader<'_>) -> BridgeConfig {

@@ -75,6 +75,8 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         .env("TICKMESH__INGESTION__OVERFLOW", "drop-some")
         .env("TICKMESH__INGESTION__MARKETS", "BTC,???")
         .env("TICKMESH__BUS__KAFKA_OPTIONS", "acks")
+        .env("TICKMESH__INGESTION__MAX_FRAME_BYTES", "100")
+        .env("TICKMESH__INGESTION__MAX_CLOCK_SKEW", "soon")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -83,6 +85,8 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         "`ingestion.overflow`",
         "`ingestion.markets`",
         "`bus.kafka_options`",
+        "`ingestion.max_frame_bytes`",
+        "`ingestion.max_clock_skew`",
     ] {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }

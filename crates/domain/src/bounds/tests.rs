@@ -175,3 +175,43 @@ fn reasons_have_fixed_labels_in_order() {
         assert_eq!(reason.index(), i);
     }
 }
+
+#[test]
+fn the_fast_limit_comparison_agrees_with_decimal_ordering() {
+    let mut values: Vec<Decimal> = [
+        "0",
+        "-0",
+        "0.00000001",
+        "1",
+        "116539000.00000000",
+        "9999999999999.9999999999999999",
+        "10000000000000",
+        "10000000000000.0000000000000000",
+        "10000000000000.0000000000000001",
+        "10000000000001",
+        "100000000000000000000",
+        "100000000000000000000.00000001",
+        "79228162514264337593543950335",
+        "7.9228162514264337593543950335",
+        "-5",
+    ]
+    .iter()
+    .map(|t| t.parse().unwrap())
+    .collect();
+    // Every scale of a few mantissas, so each side of the limit is met at each scale.
+    for scale in 0..=28 {
+        for mantissa in [
+            1i128,
+            10_000_000_000_000,
+            99_999_999_999_999,
+            i128::from(u64::MAX),
+        ] {
+            values.push(Decimal::from_i128_with_scale(mantissa, scale));
+        }
+    }
+    for max in [MAX_PRICE, MAX_VOLUME] {
+        for value in &values {
+            assert_eq!(at_most(*value, max), *value <= max, "{value} <= {max}");
+        }
+    }
+}

@@ -140,7 +140,7 @@ fn control(envelope: &Envelope<'_>, status: &str) -> Result<Control, String> {
             };
             Ok(Control::Rejected {
                 request_id: envelope.request_id,
-                message,
+                message: crate::Untrusted::escaped(&message),
             })
         }
         other => Err(format!("unknown status `{other}`")),

@@ -57,11 +57,11 @@ fn route(
     out: &mut Vec<MarketEvent>,
 ) -> Result<Control, String> {
     if let Some(error) = &frame.error {
-        return Ok(Control::Fatal(format!(
+        return Ok(Control::Fatal(crate::Untrusted::escaped(&format!(
             "{}: {}",
             error.name(),
             error.message()
-        )));
+        ))));
     }
     if let Some(status) = &frame.status {
         return if status == "UP" {

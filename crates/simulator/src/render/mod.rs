@@ -7,6 +7,7 @@
 //! about a third of its CPU (docs/benchmarks.md, stop 18).
 
 pub(crate) mod korbit;
+pub(crate) mod poison;
 pub(crate) mod quotation;
 
 use rust_decimal::Decimal;

@@ -20,7 +20,7 @@ pub(crate) enum Keys {
 
 impl Keys {
     /// The DEFAULT or the SIMPLE spelling of a key.
-    fn pick<'a>(self, default: &'a str, simple: &'a str) -> &'a str {
+    pub(crate) fn pick<'a>(self, default: &'a str, simple: &'a str) -> &'a str {
         match self {
             Keys::Default => default,
             Keys::Simple => simple,

@@ -58,6 +58,12 @@ impl Dialect for Korbit {
         self.markets()
     }
 
+    fn poison(&self, poison: crate::Poison, engine: &Engine, now_ms: i64) -> Option<String> {
+        let market = self.markets().into_iter().next()?;
+        let mid = super::mid_price(engine, market);
+        crate::render::poison::korbit(market, poison, mid, now_ms)
+    }
+
     fn request(&mut self, text: &str, engine: &Engine, now_ms: i64) -> Reply {
         let Ok(Value::Array(objects)) = serde_json::from_str::<Value>(text) else {
             return Reply {

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tickmesh_domain::Market;
 
 use crate::engine::{Engine, SimEvent};
-use crate::{Fault, SimulatorConfig};
+use crate::{Fault, Poison, SimulatorConfig};
 
 /// What a dialect wants done after a client request.
 #[derive(Debug, Default)]
@@ -49,6 +49,17 @@ pub(crate) trait Dialect: Send {
     fn idle_cut(&self) -> bool;
     /// The markets this connection subscribes to, any kind.
     fn subscribed(&self) -> BTreeSet<Market>;
+    /// Renders a hostile frame (about the first market subscribed), `None` while nothing is
+    /// subscribed.
+    fn poison(&self, poison: Poison, engine: &Engine, now_ms: i64) -> Option<String>;
+}
+
+/// A plausible whole price of `market` now, for the levels of a poison book.
+pub(crate) fn mid_price(engine: &Engine, market: Market) -> i64 {
+    engine
+        .snapshot(market)
+        .and_then(|(_, ticker, _)| i64::try_from(ticker.last.trunc().mantissa()).ok())
+        .unwrap_or(1_000)
 }
 
 /// Forgets a connection's subscriptions when it ends, however it ends.
@@ -142,6 +153,13 @@ pub(crate) async fn run<S>(
                     }
                 }
                 Ok(Fault::Duplicate(n)) => duplicates += n,
+                Ok(Fault::Poison(poison)) => {
+                    if let Some(text) = dialect.poison(poison, &engine, now_ms())
+                        && ws.send(frame(text)).await.is_err()
+                    {
+                        return;
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },

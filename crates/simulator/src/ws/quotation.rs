@@ -141,6 +141,20 @@ impl Dialect for Quotation {
         self.markets()
     }
 
+    fn poison(&self, poison: crate::Poison, engine: &Engine, now_ms: i64) -> Option<String> {
+        let market = self.markets().into_iter().next()?;
+        let mid = super::mid_price(engine, market);
+        let frame = crate::render::poison::quotation(
+            self.exchange,
+            self.keys,
+            market,
+            poison,
+            mid,
+            now_ms,
+        )?;
+        Some(self.wrap(frame))
+    }
+
     fn request(&mut self, text: &str, engine: &Engine, now_ms: i64) -> Reply {
         let Ok(Value::Array(objects)) = serde_json::from_str::<Value>(text) else {
             return self.fatal("WRONG_FORMAT", "Format 이 맞지 않습니다.");

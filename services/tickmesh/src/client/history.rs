@@ -181,6 +181,7 @@ pub async fn run_feeds(args: FeedsArgs) -> anyhow::Result<()> {
             "MESSAGES",
             "RECONNECTS",
             "GAPS",
+            "REJECTED",
             "LAST MESSAGE",
         ]
         .map(String::from)
@@ -204,6 +205,8 @@ pub async fn run_feeds(args: FeedsArgs) -> anyhow::Result<()> {
             f.messages.to_string(),
             f.reconnects.to_string(),
             f.gaps.to_string(),
+            // Frames and events refused at the edge, all reasons (`ListFeeds` has each).
+            f.rejected.iter().map(|r| r.count).sum::<u64>().to_string(),
             time_text(f.last_message_time.as_ref()),
         ]
     }));
