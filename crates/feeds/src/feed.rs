@@ -145,9 +145,11 @@ impl FeedHandle {
         Arc::clone(&self.status)
     }
 
-    /// The feed's task, which ends after shutdown is cancelled or the output closes.
-    pub fn into_task(self) -> JoinHandle<()> {
-        self.task
+    /// The feed's task, which ends after shutdown is cancelled or the output closes, and the
+    /// desired set's sender. The feed also ends once every holder of that sender (this and
+    /// every [`FeedControl`]) dropped it, so keep it for as long as the feed should run.
+    pub fn into_parts(self) -> (JoinHandle<()>, FeedControl) {
+        (self.task, FeedControl(self.desired))
     }
 
     /// Waits for the feed to stop (after shutdown is cancelled or the output closes).

@@ -64,17 +64,18 @@ impl Default for IngestionConfig {
     }
 }
 
-/// The first of `tasks` to end, with its name (its handle stays in place, finished).
+/// The index of the first of `tasks` to end, and how it ended (its handle stays in place,
+/// finished: it must not be awaited again).
 async fn first_to_end(
     tasks: &mut [(String, JoinHandle<()>)],
-) -> (String, Result<(), tokio::task::JoinError>) {
+) -> (usize, Result<(), tokio::task::JoinError>) {
     if tasks.is_empty() {
         return std::future::pending().await;
     }
     std::future::poll_fn(|cx| {
-        for (name, task) in tasks.iter_mut() {
+        for (index, (_, task)) in tasks.iter_mut().enumerate() {
             if let std::task::Poll::Ready(outcome) = std::pin::Pin::new(task).poll(cx) {
-                return std::task::Poll::Ready((name.clone(), outcome));
+                return std::task::Poll::Ready((index, outcome));
             }
         }
         std::task::Poll::Pending
@@ -236,17 +237,25 @@ impl Ingestion {
             ..
         } = self;
         let mut tasks: Vec<(String, JoinHandle<()>)> = Vec::with_capacity(feeds.len() + 1);
+        // A feed ends when its desired set's sender is gone: held here until the end.
+        let mut controls = Vec::with_capacity(feeds.len());
         for (exchange, feed) in feeds {
-            tasks.push((format!("{exchange} feed"), feed.into_task()));
+            let (task, control) = feed.into_parts();
+            tasks.push((format!("{exchange} feed"), task));
+            controls.push(control);
         }
         tasks.extend(helpers);
         let mut publisher = publisher;
         let failure = tokio::select! {
             () = shutdown.cancelled() => None,
-            (name, outcome) = first_to_end(&mut tasks) => Some(IngestionError::TaskEnded {
-                task: name,
-                source: outcome.err(),
-            }),
+            (index, outcome) = first_to_end(&mut tasks) => {
+                // Finished: awaiting it again would panic.
+                let (name, _) = tasks.swap_remove(index);
+                Some(IngestionError::TaskEnded {
+                    task: name,
+                    source: outcome.err(),
+                })
+            }
             outcome = &mut publisher => {
                 shutdown.cancel();
                 return Err(IngestionError::TaskEnded { task: "publisher".to_owned(), source: outcome.err() });
@@ -261,6 +270,7 @@ impl Ingestion {
                 tracing::error!(task = %name, error = %e, "ingestion task panicked while stopping");
             }
         }
+        drop(controls);
         let flushed = publisher.await;
         match (failure, flushed) {
             (Some(failure), _) => Err(failure),

@@ -110,9 +110,9 @@ async fn a_panic_or_an_unasked_end_is_a_failure_too() {
         ServiceStop::default(),
         StopMode::Now,
         async {
-            let overflow: Option<u8> = None;
-            #[allow(clippy::expect_used)]
-            overflow.expect("Multiplication overflowed");
+            if tokio::time::Instant::now().elapsed() < Duration::from_secs(60) {
+                panic!("Multiplication overflowed");
+            }
             Ok(())
         },
     );
