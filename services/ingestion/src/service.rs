@@ -234,7 +234,7 @@ impl Ingestion {
             publisher,
             helpers,
             shutdown,
-            ..
+            stats,
         } = self;
         let mut tasks: Vec<(String, JoinHandle<()>)> = Vec::with_capacity(feeds.len() + 1);
         // A feed ends when its desired set's sender is gone: held here until the end.
@@ -272,6 +272,12 @@ impl Ingestion {
         }
         drop(controls);
         let flushed = publisher.await;
+        let totals = stats.snapshot();
+        tracing::info!(
+            published = totals.published,
+            dropped = totals.dropped,
+            "ingestion stopped"
+        );
         match (failure, flushed) {
             (Some(failure), _) => Err(failure),
             (None, Err(e)) => Err(IngestionError::TaskEnded {

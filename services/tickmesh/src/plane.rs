@@ -192,7 +192,16 @@ pub fn start_bridge(
     let service = {
         let (stream, topics) = (Arc::clone(&adapters.stream), Arc::clone(&adapters.topics));
         let (config, stats, pump) = (config.bridge.clone(), Arc::clone(&stats), pump_stop(&stop));
-        async move { Ok(run_bridge(stream, topics, config, stats, pump).await?) }
+        async move {
+            run_bridge(stream, topics, config, Arc::clone(&stats), pump).await?;
+            let totals = stats.snapshot();
+            tracing::info!(
+                forwarded = totals.forwarded,
+                dead_lettered = totals.dead_letters,
+                "bridge stopped"
+            );
+            Ok(())
+        }
     };
     let handle = ServiceHandle::spawn(
         "bridge",
@@ -218,7 +227,16 @@ pub fn start_storage(
     let service = {
         let topics = Arc::clone(&adapters.topics);
         let (config, stats, pump) = (config.storage.clone(), Arc::clone(&stats), pump_stop(&stop));
-        async move { Ok(tickmesh_storage::run(topics, store, config, stats, pump).await?) }
+        async move {
+            tickmesh_storage::run(topics, store, config, Arc::clone(&stats), pump).await?;
+            let totals = stats.snapshot();
+            tracing::info!(
+                events = totals.events_written,
+                dead_lettered = totals.dlq,
+                "storage stopped"
+            );
+            Ok(())
+        }
     };
     let handle = ServiceHandle::spawn(
         "storage",

@@ -78,6 +78,8 @@ impl DataPlaneConfig {
         bridge.topics = topics.clone();
         let mut storage = read_storage(r);
         storage.topics = topics.clone();
+        let ingestion = read_ingestion(r);
+        let bounds = ingestion.edge.bounds;
         DataPlaneConfig {
             redis,
             kafka,
@@ -94,7 +96,7 @@ impl DataPlaneConfig {
                 "subscription.sync_interval",
                 std::time::Duration::from_secs(2),
             ),
-            ingestion: read_ingestion(r),
+            ingestion,
             bridge,
             storage,
             store: StoreConfig {
@@ -102,7 +104,9 @@ impl DataPlaneConfig {
                     "storage.orderbook_interval",
                     StoreConfig::default().orderbook_interval,
                 ),
-                ..StoreConfig::default()
+                // Storage checks what it reads against the limits ingestion enforced, so an
+                // event ingestion let through is never refused one hop later.
+                bounds,
             },
         }
     }

@@ -86,8 +86,8 @@ impl Proc {
         self.child.wait().unwrap();
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    pub fn terminate(mut self) {
+    /// Sends SIGTERM, waits for a clean exit and returns everything it logged.
+    pub fn terminate(mut self) -> Vec<serde_json::Value> {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -100,7 +100,7 @@ impl Proc {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "{} exited with {status}", self.name);
-                return;
+                return self.logs_when_done();
             }
             assert!(
                 Instant::now() < deadline,
@@ -109,6 +109,25 @@ impl Proc {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its status and everything it
+    /// logged.
+    pub fn wait_exit(mut self, limit: Duration) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.logs_when_done());
+            }
+            assert!(Instant::now() < deadline, "{} still running after {limit:?}", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The logs once the process exited: the reader thread gets the last lines a moment later.
+    fn logs_when_done(&self) -> Vec<serde_json::Value> {
+        std::thread::sleep(Duration::from_millis(200));
+        self.logs.lock().unwrap().clone()
     }
 
     /// The log events so far whose message contains `text`.
