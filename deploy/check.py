@@ -12,8 +12,10 @@ Reads a `kubectl kustomize` rendering and asserts what the binary needs:
 * liveness and readiness (and startup, when present) probes are native gRPC probes on 50051;
 * every `TICKMESH__...` key in ConfigMaps, env and the compose file is a documented config key
   (README.md's configuration tables: TICKMESH__BUS__REDIS_URL is bus.redis_url);
-* credentials (database.url, server.api_token, bus.redis_url, bus.kafka_options) come from
-  secretKeyRef, never from a literal or a ConfigMap;
+* credentials (database.url, bus.redis_url, bus.kafka_options and every key whose name is a
+  password, token or secret: server.api_token, bus.redis_password, bus.kafka_password, ...)
+  come from secretKeyRef, never from a literal or a ConfigMap, and no literal or ConfigMap
+  value of any key looks like one (a URL with a password, `password=...`);
 * a Service selects each Deployment and exposes grpc 50051 (appProtocol grpc) and 9464;
 * ingestion follows the subscription Service (ingestion.subscriptions_url);
 * GRPCRoutes send each gRPC service to the Deployment that serves it;
@@ -37,7 +39,16 @@ SERVICES = ("subscription", "ingestion", "bridge", "storage")
 GRPC_PORT = 50051
 METRICS_PORT = 9464
 DEFAULT_SHUTDOWN_GRACE_S = 4.0
-SECRET_KEYS = {"database.url", "server.api_token", "bus.redis_url", "bus.kafka_options"}
+# Keys whose values may carry a credential although their names do not say so.
+CREDENTIAL_URL_KEYS = {"database.url", "bus.redis_url", "bus.kafka_options"}
+# A URL with a password in its user info, or a password/secret/token parameter or option.
+CREDENTIAL_VALUE = re.compile(r"://[^/@\s:]*:[^@\s/]+@|(?i:(password|passwd|secret|token)\s*=)")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether config key `key` (dotted) holds a credential, as the binary's `Secret`s do."""
+    last = key.rsplit(".", 1)[-1]
+    return key in CREDENTIAL_URL_KEYS or any(w in last for w in ("password", "token", "secret"))
 EXCHANGES = ("upbit", "bithumb", "korbit")
 # Which Deployment serves which gRPC service (DESIGN section 2).
 GRPC_SERVICES = {
@@ -104,10 +115,12 @@ class Checker:
             by_kind.setdefault(o.get("kind", "?"), []).append(o)
         configmaps = {o["metadata"]["name"]: o.get("data") or {} for o in by_kind.get("ConfigMap", [])}
         for name, data in configmaps.items():
-            for k in data:
+            for k, v in data.items():
                 self.key_documented(f"ConfigMap/{name}", k)
-                if k.startswith("TICKMESH__") and env_key(k) in SECRET_KEYS:
+                if k.startswith("TICKMESH__") and is_secret_key(env_key(k)):
                     self.fail(f"ConfigMap/{name}", f"{k} carries a credential: use a secretKeyRef")
+                elif CREDENTIAL_VALUE.search(str(v)):
+                    self.fail(f"ConfigMap/{name}", f"the value of {k} looks like a credential: use a secretKeyRef")
 
         deployments: dict[str, dict] = {}
         grace = DEFAULT_SHUTDOWN_GRACE_S
@@ -245,8 +258,10 @@ class Checker:
             name = e["name"]
             self.key_documented(where, name)
             secret = (e.get("valueFrom") or {}).get("secretKeyRef")
-            if name.startswith("TICKMESH__") and env_key(name) in SECRET_KEYS and not secret:
+            if name.startswith("TICKMESH__") and is_secret_key(env_key(name)) and not secret:
                 self.fail(where, f"{name} carries a credential: reference a Secret (secretKeyRef), never a literal")
+            elif "value" in e and CREDENTIAL_VALUE.search(str(e["value"])):
+                self.fail(where, f"the value of {name} looks like a credential: reference a Secret (secretKeyRef)")
             if "value" in e:
                 env[name] = str(e["value"])
             else:

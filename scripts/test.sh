@@ -2,13 +2,15 @@
 # The whole tickmesh test suite, as CI runs it (.ci/run calls this script).
 #
 # Installs what is missing (idempotent; seconds when everything is present), starts a private
-# Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), runs
-# fmt, clippy, buf lint and every test, and stops what it started.
+# Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), a
+# second tansu with SASL behind TLS and a TLS-only PostgreSQL for the TLS tests, runs fmt,
+# clippy, buf lint and every test, and stops what it started.
 #
 # Environment:
 #   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
-#   TICKMESH_TEST_REDIS_URL, TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL
-#                    use these services instead of starting them
+#   TICKMESH_TEST_REDIS_URL, TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL,
+#   TICKMESH_TEST_TLS_DATABASE_URL, TICKMESH_TEST_KAFKA_SECURE_BROKERS (with _CA, _USERNAME
+#   and _PASSWORD)   use these services instead of starting them
 #   extra arguments are passed to `cargo nextest run` (for example a test name filter)
 set -euo pipefail
 
@@ -42,7 +44,9 @@ install_tansu
 
 start_redis
 start_tansu
+start_kafka_secure
 start_postgres
+start_postgres_tls
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

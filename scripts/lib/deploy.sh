@@ -78,5 +78,12 @@ check_deploy() {
     expect_check_failure "$dir/bad-url.yaml" "ingestion.subscriptions_url"
     sed '0,/- serve/{n;s/- [a-z]*/- subscriptions/}' "$good" >"$dir/bad-args.yaml"
     expect_check_failure "$dir/bad-args.yaml" "do not name a service"
-    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL and a wrong service"
+    # Credentials in plain config: a password key in a ConfigMap, and a URL with a password.
+    sed 's/TICKMESH__BUS__REDIS_MASTER: mymaster/TICKMESH__BUS__REDIS_PASSWORD: hunter2/' \
+        "$dir/prod.yaml" >"$dir/bad-secret-key.yaml"
+    expect_check_failure "$dir/bad-secret-key.yaml" "TICKMESH__BUS__REDIS_PASSWORD carries a credential"
+    sed 's#: http://tickmesh-subscription:50051#: http://tickmesh:hunter2@tickmesh-subscription:50051#' \
+        "$good" >"$dir/bad-secret-value.yaml"
+    expect_check_failure "$dir/bad-secret-value.yaml" "looks like a credential"
+    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL, a wrong service and credentials in plain config"
 }

@@ -3,9 +3,10 @@
 # shellcheck shell=bash
 
 # Debian packages: C toolchain for the -sys crates (librdkafka is built from source by rdkafka,
-# sqlite by libsqlite3-sys), and Redis (server, sentinel mode and CLI), PostgreSQL and Node.js
-# where the machine lacks them.
-DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev perl python3 curl ca-certificates)
+# with TLS and SASL SCRAM from the system's OpenSSL, hence libssl-dev; sqlite by
+# libsqlite3-sys), and Redis (server, sentinel mode and CLI), PostgreSQL and Node.js where the
+# machine lacks them; stunnel4 puts TLS in front of the test broker, which has none of its own.
+DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev libssl-dev perl python3 curl ca-certificates stunnel4)
 
 install_debian_packages() {
     step "debian packages"

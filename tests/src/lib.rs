@@ -6,6 +6,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod certs;
+
 /// Redis URL: `TICKMESH_TEST_REDIS_URL`, else the local default.
 pub fn redis_url() -> String {
     var_or("TICKMESH_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -47,4 +49,18 @@ fn var_or(name: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// The value of `name`, which `./scripts/test.sh` sets for a service it starts; a failure
+/// naming the variable when it is unset, since the test cannot run without that service.
+pub fn required_var(name: &str, service: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: it names {service}, which ./scripts/test.sh starts; \
+                 run the tests through it, or start one and set {name}"
+            )
+        })
 }

@@ -14,6 +14,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
@@ -23,38 +24,23 @@ use std::time::Duration;
 pub use sources::{ConfigSources, ENV_PREFIX, Origin};
 pub use values::{parse_duration, parse_optional};
 
-/// A configured value that must never be printed, such as an api token.
-///
-/// Its `Debug` shows `***`, and it has no `Display`: the value leaves only through
-/// [`expose`](Self::expose), at the one place that compares or sends it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub use tickmesh_secret::Secret;
 
-impl Secret {
-    /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself; keep it out of logs and error messages.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// Whether the value of `key` is a secret that `Debug` output must hide (its last segment names
-/// a token, a secret or a password).
-pub(crate) fn is_secret_key(key: &str) -> bool {
+/// How the value of `key` may be shown in `Debug` output and config errors: `***` for a
+/// password, token or secret (by its last segment's name), the URL with its password masked
+/// for a `*url` key, the options with credential values masked for an `*options` key, and as
+/// it is otherwise.
+pub(crate) fn shown_value<'v>(key: &str, value: &'v str) -> Cow<'v, str> {
     let last = key.rsplit('.').next().unwrap_or(key);
-    ["token", "secret", "password"]
-        .iter()
-        .any(|word| last.contains(word))
+    if tickmesh_secret::is_credential_name(last) {
+        Cow::Borrowed("***")
+    } else if last.ends_with("url") || last.ends_with("urls") {
+        Cow::Owned(tickmesh_secret::redact_url(value))
+    } else if last.ends_with("options") {
+        Cow::Owned(tickmesh_secret::redact_options(value))
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 /// One key that could not be used.
@@ -95,13 +81,39 @@ pub enum ConfigError {
     Parse {
         /// The file.
         path: PathBuf,
-        /// The TOML parser's complaint.
+        /// Where and why the parser stopped.
         #[source]
-        source: toml::de::Error,
+        source: TomlSyntax,
     },
     /// Some keys were invalid or unknown; all of them are listed.
     #[error("invalid configuration ({} problem{}):\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, ProblemList(.0))]
     Invalid(Vec<ConfigProblem>),
+}
+
+/// A TOML syntax error by line and column. The parser's own message quotes the offending
+/// line, which may hold a password, so only its position and complaint are kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct TomlSyntax {
+    /// 1-based line of the error.
+    pub line: usize,
+    /// 1-based column (in characters) of the error.
+    pub column: usize,
+    /// The parser's complaint, without the quoted line.
+    pub message: String,
+}
+
+impl TomlSyntax {
+    pub(crate) fn new(error: &toml::de::Error, text: &str) -> Self {
+        let offset = error.span().map_or(0, |span| span.start).min(text.len());
+        let before = text.get(..offset).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        TomlSyntax {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            message: error.message().trim().to_owned(),
+        }
+    }
 }
 
 struct ProblemList<'a>(&'a [ConfigProblem]);
@@ -159,6 +171,51 @@ impl<'a> ConfigReader<'a> {
         self.get_with(key, default, parse_optional)
     }
 
+    /// A password or token (`Secret::new`); unset or empty is `None`.
+    pub fn secret(&mut self, key: &str) -> Option<Secret> {
+        self.text(key).map(Secret::new)
+    }
+
+    /// A URL that may carry a password (`Secret::url`); unset, empty or `off` is `None`.
+    pub fn secret_url(&mut self, key: &str) -> Option<Secret> {
+        self.text(key)
+            .filter(|t| !t.eq_ignore_ascii_case("off"))
+            .map(Secret::url)
+    }
+
+    /// A `key=value,...` option string that may carry a credential, parsed with
+    /// [`tickmesh_secret::split_options`]; problems name the option by position only.
+    pub fn secret_options(&mut self, key: &str) -> Vec<(String, Secret)> {
+        let Some(text) = self.text(key) else {
+            return Vec::new();
+        };
+        match tickmesh_secret::split_options(&text) {
+            Ok(pairs) => pairs
+                .into_iter()
+                .map(|(k, v)| (k, Secret::new(v)))
+                .collect(),
+            Err(e) => {
+                self.invalid(
+                    key,
+                    format!(
+                        "`{}` is invalid: {e}",
+                        tickmesh_secret::redact_options(&text)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// The trimmed text of `key` when set and not empty.
+    fn text(&mut self, key: &str) -> Option<String> {
+        self.read.insert(key.to_owned());
+        self.sources
+            .value(key)
+            .map(|(text, _)| text.trim().to_owned())
+            .filter(|t| !t.is_empty())
+    }
+
     /// The value of `key` parsed by `parse`, which says what it expected when it fails.
     pub fn get_with<T>(
         &mut self,
@@ -173,7 +230,7 @@ impl<'a> ConfigReader<'a> {
         match parse(text.trim()) {
             Ok(v) => v,
             Err(message) => {
-                let shown = if is_secret_key(key) { "***" } else { text };
+                let shown = shown_value(key, text);
                 self.problems.push(ConfigProblem {
                     key: key.to_owned(),
                     origin: Some(origin.clone()),

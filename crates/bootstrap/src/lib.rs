@@ -22,7 +22,7 @@ pub mod shutdown;
 pub mod supervise;
 
 pub use client::{ClientError, bearer, connect_channel, propagate_trace};
-pub use config::{ConfigError, ConfigReader, ConfigSources, Secret};
+pub use config::{ConfigError, ConfigReader, ConfigSources, Secret, TomlSyntax};
 pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;
 pub use server::{GrpcServer, ServerError, ServerSettings, TlsFiles};

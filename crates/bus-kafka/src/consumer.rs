@@ -74,7 +74,7 @@ impl KafkaConsumer {
             .set("queued.min.messages", "100")
             .set("fetch.queue.backoff.ms", "50");
         for (k, v) in &config.extra {
-            client.set(k, v);
+            client.set(k, v.expose());
         }
         let consumer: StreamConsumer = client.create().map_err(unavailable)?;
         consumer.subscribe(topics).map_err(unavailable)?;

@@ -12,6 +12,7 @@
 
 mod consumer;
 mod produce;
+mod security;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::FromClientConfigAndContext as _;
 use rdkafka::error::RDKafkaErrorCode;
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
+use tickmesh_secret::Secret;
+
+pub use security::{KafkaSecurity, SaslMechanism, SecurityProtocol};
 
 const BACKEND: &str = "kafka";
 
@@ -38,8 +42,11 @@ pub struct KafkaConfig {
     pub replication: i32,
     /// Group session timeout; the broker drops a silent member after it.
     pub session_timeout: Duration,
-    /// Further librdkafka properties (`security.protocol`, `sasl.*`, ...), applied last.
-    pub extra: Vec<(String, String)>,
+    /// TLS and SASL: the common settings, typed.
+    pub security: KafkaSecurity,
+    /// Further librdkafka properties, applied last (they win over everything else). Values
+    /// are secrets, since some (`sasl.password`, `ssl.key.password`) are.
+    pub extra: Vec<(String, Secret)>,
 }
 
 impl KafkaConfig {
@@ -50,6 +57,7 @@ impl KafkaConfig {
             partitions: 3,
             replication: 1,
             session_timeout: Duration::from_secs(6),
+            security: KafkaSecurity::default(),
             extra: Vec::new(),
         }
     }
@@ -57,8 +65,9 @@ impl KafkaConfig {
     pub(crate) fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
+        self.security.apply(&mut config);
         for (k, v) in &self.extra {
-            config.set(k, v);
+            config.set(k, v.expose());
         }
         config
     }
@@ -107,7 +116,7 @@ fn producer_config(config: &KafkaConfig) -> ClientConfig {
             DELIVERY_TIMEOUT.as_millis().to_string(),
         );
     for (k, v) in &config.extra {
-        producer.set(k, v);
+        producer.set(k, v.expose());
     }
     producer
 }
@@ -186,7 +195,9 @@ impl DurableLog for KafkaLog {
                 if produce::refuses_record(&e) {
                     BusError::Rejected {
                         backend: BACKEND,
-                        reason: format!("{e} (a record of the batch can never be written to {topic})"),
+                        reason: format!(
+                            "{e} (a record of the batch can never be written to {topic})"
+                        ),
                     }
                 } else {
                     unavailable(e)
@@ -222,10 +233,12 @@ mod tests {
             ("linger.ms".into(), "50".into()),
             ("client.id".into(), "bridge-a".into()),
         ];
+        config.security.protocol = Some(SecurityProtocol::Ssl);
         let producer = producer_config(&config);
         assert_eq!(producer.get("linger.ms"), Some("50"));
         assert_eq!(producer.get("client.id"), Some("bridge-a"));
         assert_eq!(producer.get("acks"), Some("all"));
+        assert_eq!(producer.get("security.protocol"), Some("ssl"));
         let defaults = producer_config(&KafkaConfig::new("127.0.0.1:9092"));
         assert_eq!(defaults.get("linger.ms"), Some("20"));
     }

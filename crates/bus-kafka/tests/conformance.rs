@@ -16,7 +16,7 @@ async fn kafka_log_conforms() {
     // every commit on a batch boundary, so the suite checks the adapter, not the broker.
     config
         .extra
-        .push(("batch.num.messages".to_owned(), "1".to_owned()));
+        .push(("batch.num.messages".to_owned(), "1".into()));
     let log = KafkaLog::new(config).unwrap();
     let prefix = unique("conformance");
     log.ensure_topics(&[&format!("{prefix}.probe")])

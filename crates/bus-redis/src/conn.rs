@@ -32,9 +32,14 @@ struct Current {
 }
 
 impl Commands {
-    /// Connects to the master (asking the sentinels where it is, if configured so).
+    /// Connects to the master (asking the sentinels where it is, if configured so) and checks
+    /// with a `PING` that it answers, so a wrong password shows at start-up.
     pub(crate) async fn connect(config: &RedisConfig) -> Result<Commands, BusError> {
-        let (manager, address) = config.connection_manager().await?;
+        let (mut manager, address) = config.connection_manager().await?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut manager)
+            .await
+            .map_err(unavailable)?;
         Ok(Commands {
             config: Arc::new(config.clone()),
             current: Arc::new(Mutex::new(Current { manager, address })),

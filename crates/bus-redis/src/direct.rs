@@ -8,16 +8,21 @@
 //! it cannot read, or `READONLY` from a master demoted by a failover); the next command
 //! reconnects, asking the sentinels again when configured so. Only a command that failed is
 //! affected: it is reported, and the consumer's caller retries it.
+//!
+//! A connection is plain TCP, a unix socket or TLS (rustls) over TCP, behind one boxed
+//! stream, so the hot path reads and writes the same way whichever it is; the login is
+//! `AUTH [user] password` before anything else.
 
 use std::time::Duration;
 
 use bytes::{Buf as _, BytesMut};
-use redis::ConnectionAddr;
 use tickmesh_bus::BusError;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::config::RedisConfig;
+use crate::endpoint::Address;
 use crate::resp::{self, Pipeline, ProtocolError, Reply, Request, Scan, ServerError};
+use crate::tls;
 use crate::{BACKEND, READ_SLACK};
 
 /// How long a connection attempt, handshake included, may take.
@@ -67,7 +72,10 @@ impl From<ConnError> for BusError {
         match e {
             ConnError::Locate(e) => e,
             ConnError::Server(server)
-                if matches!(server.code(), "WRONGTYPE" | "NOPERM" | "NOAUTH" | "WRONGPASS") =>
+                if matches!(
+                    server.code(),
+                    "WRONGTYPE" | "NOPERM" | "NOAUTH" | "WRONGPASS"
+                ) =>
             {
                 BusError::Rejected {
                     backend: BACKEND,
@@ -185,25 +193,31 @@ impl DirectConn {
     }
 }
 
-/// Opens a connection to the master `config` names, logs in and names it.
+/// Opens a connection to the master `config` names (over TLS when configured so), logs in
+/// and names it.
 async fn open(config: &RedisConfig, name: &str) -> Result<Open, ConnError> {
-    let (client, _) = config.locate().await?;
-    let info = client.get_connection_info();
+    let (endpoint, _) = config.master().await?;
+    // Built before connecting, so a bad CA file is reported as such, not as a timeout.
+    let tls = endpoint.tls.as_ref().map(tls::connector).transpose()?;
     let attempt = async {
-        let socket: Box<dyn Socket> = match info.addr() {
-            ConnectionAddr::Tcp(host, port) => {
+        let socket: Box<dyn Socket> = match (&endpoint.address, tls) {
+            (Address::Tcp { host, port }, tls) => {
                 let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
                 tcp.set_nodelay(true)?;
-                Box::new(tcp)
+                match tls {
+                    Some(connector) => {
+                        Box::new(connector.connect(tls::server_name(host)?, tcp).await?)
+                    }
+                    None => Box::new(tcp),
+                }
             }
             #[cfg(unix)]
-            ConnectionAddr::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
-            other => {
+            (Address::Unix(path), _) => Box::new(tokio::net::UnixStream::connect(path).await?),
+            #[cfg(not(unix))]
+            (Address::Unix(path), _) => {
                 return Err(ConnError::Locate(BusError::Rejected {
                     backend: BACKEND,
-                    reason: format!(
-                        "cannot connect to {other}: this build reaches redis over plain TCP or a unix socket (no TLS)"
-                    ),
+                    reason: format!("unix sockets are not supported here: {}", path.display()),
                 }));
             }
         };
@@ -213,18 +227,17 @@ async fn open(config: &RedisConfig, name: &str) -> Result<Open, ConnError> {
             write: Vec::new(),
             busy: false,
         };
-        let settings = info.redis_settings();
-        if let Some(password) = settings.password() {
+        if let Some(password) = &endpoint.password {
             let mut auth = Request::new("AUTH");
-            if let Some(user) = settings.username() {
+            if let Some(user) = &endpoint.username {
                 auth.arg(user);
             }
-            auth.arg(password);
+            auth.arg(password.expose());
             open.exchange(&auth).await?;
         }
-        if settings.db() != 0 {
+        if endpoint.db != 0 {
             let mut select = Request::new("SELECT");
-            select.arg(settings.db().to_string());
+            select.arg(endpoint.db.to_string());
             open.exchange(&select).await?;
         }
         let mut set_name = Request::new("CLIENT");

@@ -14,14 +14,20 @@
 //! publisher go through [`redis::aio::ConnectionManager`], which reconnects on its own. A
 //! Sentinel deployment is supported by asking the sentinels for the master's address at
 //! connect and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
+//!
+//! Every connection, of either stack, to a sentinel or the master, logs in with the configured
+//! ACL user and password and uses TLS when configured (`rediss://`, or
+//! [`RedisConfig::sentinel_tls`]), trusting [`RedisConfig::tls`]'s CA or the system's roots.
 
 mod config;
 mod conn;
 mod direct;
+mod endpoint;
 mod live;
 mod reply;
 mod resp;
 mod stream;
+mod tls;
 mod trimmed;
 
 use std::sync::Arc;
@@ -34,6 +40,8 @@ pub use config::{RedisConfig, RedisTarget};
 use conn::Commands;
 use direct::{DirectConn, REPLY_TIMEOUT};
 use resp::Pipeline;
+pub use tickmesh_secret::Secret;
+pub use tls::TlsFiles;
 
 const BACKEND: &str = "redis";
 

@@ -168,7 +168,9 @@ async fn entries_trimmed_before_the_group_read_them_are_counted_once_across_memb
         .unwrap_or_else(|e| unreachable("redis", &redis_url(), &e));
     let mut first = bus.consume(&[&topic], &group, "c1").await.unwrap();
     let mut second = bus.consume(&[&topic], &group, "c2").await.unwrap();
-    bus.append(&topic, &conformance::records("k", 0, 5)).await.unwrap();
+    bus.append(&topic, &conformance::records("k", 0, 5))
+        .await
+        .unwrap();
     let read = collect(first.as_mut(), 2).await;
     first.ack(&read).await.unwrap();
     assert_eq!(first.backlog().await.unwrap().trimmed, 0);
@@ -183,7 +185,11 @@ async fn entries_trimmed_before_the_group_read_them_are_counted_once_across_memb
     let backlog = first.backlog().await.unwrap();
     // Everything is either read (2), still held (all unread now), or counted as trimmed.
     assert_eq!(backlog.trimmed, 305 - 2 - held, "held {held}");
-    assert_eq!(backlog.lag, Some(held), "the lag leaves out what will never be read");
+    assert_eq!(
+        backlog.lag,
+        Some(held),
+        "the lag leaves out what will never be read"
+    );
     // The other member finds the same loss already reported: counted once.
     assert_eq!(second.backlog().await.unwrap().trimmed, 0);
     // What is held is still read, and reading on adds nothing to the count.

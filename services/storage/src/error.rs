@@ -13,6 +13,15 @@ pub enum StorageError {
         /// The scheme the URL had (the text before its first `:`).
         scheme: String,
     },
+    /// The database URL has a parameter that would hold a credential and that the PostgreSQL
+    /// driver does not know, so it would log it (with its value) and ignore it.
+    #[error(
+        "database url parameter `{name}` is not supported (the password goes in the user info or `password=`)"
+    )]
+    UnsupportedParameter {
+        /// The parameter's name.
+        name: String,
+    },
     /// The database could not be reached or opened.
     #[error("cannot connect to the {backend} database")]
     Connect {
@@ -88,6 +97,7 @@ impl StorageError {
             StorageError::Connect { .. } => true,
             StorageError::Bus(e) => e.is_retryable(),
             StorageError::UnsupportedUrl { .. }
+            | StorageError::UnsupportedParameter { .. }
             | StorageError::TradeIdOutOfRange { .. }
             | StorageError::CandleOverflow { .. }
             | StorageError::OutOfBounds { .. }

@@ -33,7 +33,7 @@ pub mod query;
 mod stats;
 pub mod writer;
 
-pub use connect::connect;
+pub use connect::{connect, connect_with_ca};
 pub use consumer::{StorageServiceConfig, Storing, run};
 pub use decimal::StoredDecimal;
 pub use error::{ErrorChain, StorageError, refuses_data};

@@ -51,7 +51,15 @@ fn whale(id: u64, at: i64) -> MarketEvent {
 async fn poison_is_dead_lettered_and_the_rest_stored(db: TestDb) {
     let log = MemoryLog::new(10_000);
     let mut records: Vec<Record> = (1..=5)
-        .map(|id| record(&trade(MINUTE + id * 1_000, id as u64, "148000000", "0.01", Side::Buy)))
+        .map(|id| {
+            record(&trade(
+                MINUTE + id * 1_000,
+                id as u64,
+                "148000000",
+                "0.01",
+                Side::Buy,
+            ))
+        })
         .collect();
     // The trade of the report that stopped storage: the largest decimal as a price.
     let mut huge = trade(MINUTE + 6_000, 6, "1", "3", Side::Buy);
@@ -68,11 +76,20 @@ async fn poison_is_dead_lettered_and_the_rest_stored(db: TestDb) {
         "1",
         Side::Sell,
     )));
-    records.push(Record::new("bithumb:BTC/KRW", Bytes::from_static(b"\xff garbage")));
+    records.push(Record::new(
+        "bithumb:BTC/KRW",
+        Bytes::from_static(b"\xff garbage"),
+    ));
     records.extend((0..800).map(|i| record(&whale(1_000 + i, MINUTE + 10_000 + i as i64))));
-    records.extend(
-        (9..=12).map(|id| record(&trade(MINUTE + id * 1_000, id as u64, "148000000", "0.01", Side::Buy))),
-    );
+    records.extend((9..=12).map(|id| {
+        record(&trade(
+            MINUTE + id * 1_000,
+            id as u64,
+            "148000000",
+            "0.01",
+            Side::Buy,
+        ))
+    }));
     log.append(TRADES_TOPIC, &records).await.unwrap();
 
     let stats = Arc::new(StorageStats::new());
@@ -119,10 +136,7 @@ async fn poison_is_dead_lettered_and_the_rest_stored(db: TestDb) {
         .unwrap();
     assert_eq!(candles.len(), 1);
     assert_eq!(candles[0].trade_count, 792);
-    assert_eq!(
-        candles[0].quote_volume,
-        d("79200000000000000000000000000")
-    );
+    assert_eq!(candles[0].quote_volume, d("79200000000000000000000000000"));
 
     // Dead-lettered, each with why.
     let mut dlq = log.consume(&[DLQ_TOPIC], "inspect", "i").await.unwrap();
@@ -131,18 +145,31 @@ async fn poison_is_dead_lettered_and_the_rest_stored(db: TestDb) {
     let reason = |i: usize| {
         String::from_utf8(dead[i].record.header(DEAD_LETTER_REASON).unwrap().to_vec()).unwrap()
     };
-    assert!(reason(0).contains("price 79228162514264337593543950335 is above the limit"), "{}", reason(0));
+    assert!(
+        reason(0).contains("price 79228162514264337593543950335 is above the limit"),
+        "{}",
+        reason(0)
+    );
     assert!(reason(1).contains("before the unix epoch"), "{}", reason(1));
-    assert!(reason(2).contains("exceeds the largest storable id"), "{}", reason(2));
-    assert!(reason(3).starts_with("not a protobuf market event"), "{}", reason(3));
+    assert!(
+        reason(2).contains("exceeds the largest storable id"),
+        "{}",
+        reason(2)
+    );
+    assert!(
+        reason(3).starts_with("not a protobuf market event"),
+        "{}",
+        reason(3)
+    );
     for i in 4..12 {
         let why = reason(i);
         assert!(
-            why.contains("overflows its candle") || why.contains("candles_1m_quote_volume_in_range"),
+            why.contains("overflows its candle")
+                || why.contains("candles_1m_quote_volume_in_range"),
             "{why}"
         );
     }
     assert_eq!(stats.snapshot().dlq, 12);
 }
 
-common::on_both_backends!(poison_is_dead_lettered_and_the_rest_stored);
+on_both_backends!(poison_is_dead_lettered_and_the_rest_stored);

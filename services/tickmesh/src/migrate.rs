@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::plane::redact;
+use tickmesh_bootstrap::Secret;
+
 use crate::up::{HostArgs, block_on, read_config};
 
 /// Options of `tickmesh migrate`.
@@ -24,11 +25,12 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
         listen: None,
     })?;
     if let Some(url) = args.database_url {
-        plane.database_url = url;
+        plane.database_url = Secret::url(url);
     }
     block_on(async move {
-        let url = redact(&plane.database_url);
-        let db = tickmesh_storage::connect(&plane.database_url)
+        // Shown with its password masked.
+        let url = &plane.database_url;
+        let db = tickmesh_storage::connect_with_ca(url.expose(), plane.database_ca.as_deref())
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         let applied = tickmesh_migrations::migrate(&db)

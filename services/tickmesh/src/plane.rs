@@ -253,27 +253,16 @@ pub async fn open_database(
     config: &DataPlaneConfig,
 ) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let url = &config.database_url;
-    let db = tickmesh_storage::connect(url)
+    let db = tickmesh_storage::connect_with_ca(url.expose(), config.database_ca.as_deref())
         .await
-        .with_context(|| format!("cannot open the database {}", redact(url)))?;
+        .with_context(|| format!("cannot open the database {url}"))?;
     if config.migrate {
         let applied = tickmesh_migrations::migrate(&db)
             .await
-            .with_context(|| format!("cannot migrate the database {}", redact(url)))?;
+            .with_context(|| format!("cannot migrate the database {url}"))?;
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
         }
     }
     Ok(db)
-}
-
-/// The URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme && url[scheme + 3..at].contains(':') => {
-            let user = url[scheme + 3..at].split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -1,19 +1,22 @@
 //! The data plane's typed configuration, read from the `bus`, `database`, `ingestion`,
 //! `bridge` and `storage` sections. Which adapter each port gets is decided here and only
 //! here: a configured Redis URL, Kafka brokers or PostgreSQL URL swaps in the real adapter,
-//! and without them `tickmesh up` runs on the in-process bus and a SQLite file.
+//! and without them `tickmesh up` runs on the in-process bus and a SQLite file. How each
+//! backend is reached (logins, TLS) is read in `backends`.
 
 use std::collections::BTreeSet;
 
-use tickmesh_bootstrap::ConfigReader;
+use tickmesh_bootstrap::{ConfigReader, Secret};
 use tickmesh_bridge::BridgeConfig;
 use tickmesh_bus_kafka::KafkaConfig;
-use tickmesh_bus_redis::{RedisConfig, RedisTarget};
+use tickmesh_bus_redis::RedisConfig;
 use tickmesh_domain::{Exchange, Market};
 use tickmesh_feeds::Endpoints;
 use tickmesh_ingestion::{ExchangeFeed, IngestionConfig, OverflowPolicy};
 use tickmesh_proto::routing::{self, TopicNames};
 use tickmesh_storage::{StorageServiceConfig, StoreConfig};
+
+use crate::backends;
 
 /// The default database of `tickmesh up`: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tickmesh.db";
@@ -33,7 +36,9 @@ pub struct DataPlaneConfig {
     /// Kafka topic names (`bus.topic_prefix` before the defaults).
     pub topics: TopicNames,
     /// `database.url`: `postgres://...` or `sqlite://FILE`.
-    pub database_url: String,
+    pub database_url: Secret,
+    /// `database.ca`: the CA certificate (PEM) a PostgreSQL server's must chain to.
+    pub database_ca: Option<std::path::PathBuf>,
     /// `database.migrate`: apply pending migrations at start.
     pub migrate: bool,
     /// `ingestion.subscriptions_url`: the subscription service a separate ingestion follows;
@@ -59,20 +64,12 @@ impl DataPlaneConfig {
     pub fn read(r: &mut ConfigReader<'_>) -> DataPlaneConfig {
         let stream = r.get("bus.stream", routing::EVENTS_STREAM.to_owned());
         let topics = TopicNames::with_prefix(&r.get("bus.topic_prefix", String::new()));
-        let redis = read_redis(r).map(|mut redis| {
+        let redis = backends::read_redis(r).map(|mut redis| {
             redis.stream = stream.clone();
             redis
         });
-        let kafka = r
-            .optional::<String>("bus.kafka_brokers", None)
-            .filter(|b| !b.is_empty())
-            .map(|brokers| {
-                let mut kafka = KafkaConfig::new(brokers);
-                kafka.partitions = r.get("bus.kafka_partitions", kafka.partitions);
-                kafka.replication = r.get("bus.kafka_replication", kafka.replication);
-                kafka.extra = r.get_with("bus.kafka_options", Vec::new(), parse_options);
-                kafka
-            });
+        let kafka = backends::read_kafka(r);
+        let (database_url, database_ca) = backends::read_database(r, DEFAULT_DATABASE_URL);
         let mut bridge = read_bridge(r);
         bridge.stream = stream.clone();
         bridge.topics = topics.clone();
@@ -86,7 +83,8 @@ impl DataPlaneConfig {
             memory_retain: r.get("bus.memory_retain", 1_000_000),
             stream,
             topics,
-            database_url: r.get("database.url", DEFAULT_DATABASE_URL.to_owned()),
+            database_url,
+            database_ca,
             migrate: r.get("database.migrate", true),
             subscriptions_url: r
                 .optional::<String>("ingestion.subscriptions_url", None)
@@ -110,38 +108,6 @@ impl DataPlaneConfig {
             },
         }
     }
-}
-
-fn read_redis(r: &mut ConfigReader<'_>) -> Option<RedisConfig> {
-    let url = r
-        .optional::<String>("bus.redis_url", None)
-        .filter(|u| !u.is_empty());
-    let sentinels: Vec<String> = r
-        .get("bus.redis_sentinels", String::new())
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let master = r.get("bus.redis_master", "mymaster".to_owned());
-    let mut config = match (url, sentinels.is_empty()) {
-        (Some(url), true) => RedisConfig::new(url),
-        (None, false) => RedisConfig {
-            target: RedisTarget::Sentinel { sentinels, master },
-            ..RedisConfig::new(String::new())
-        },
-        (Some(_), false) => {
-            r.invalid(
-                "bus.redis_sentinels",
-                "set either bus.redis_url or bus.redis_sentinels, not both",
-            );
-            return None;
-        }
-        (None, true) => return None,
-    };
-    config.stream_maxlen = r.get("bus.stream_maxlen", config.stream_maxlen);
-    config.reclaim_after = r.duration("bus.reclaim_after", config.reclaim_after);
-    Some(config)
 }
 
 fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
@@ -225,19 +191,6 @@ fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
     config.linger = r.duration("storage.linger", config.linger);
     config.writers = r.get("storage.writers", config.writers);
     config
-}
-
-/// `key=value,key=value` librdkafka properties.
-fn parse_options(s: &str) -> Result<Vec<(String, String)>, String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .ok_or_else(|| format!("expected key=value, got `{kv}`"))
-        })
-        .collect()
 }
 
 /// A consumer name stable across restarts on the same host (the pod name on Kubernetes).

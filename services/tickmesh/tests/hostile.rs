@@ -92,9 +92,9 @@ async fn send_every_poison(sims: &Sims, grpc: &str) {
         || async {
             let after = refusals(grpc).await;
             let all_counted = after.iter().all(|(exchange, counts)| {
-                expected_per_exchange().iter().all(|(reason, n)| {
-                    counts[reason] >= before[exchange][reason] + n
-                })
+                expected_per_exchange()
+                    .iter()
+                    .all(|(reason, n)| counts[reason] >= before[exchange][reason] + n)
             });
             all_counted.then_some(after)
         },

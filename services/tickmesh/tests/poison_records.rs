@@ -51,10 +51,18 @@ async fn poison_entries_are_dead_lettered_with_their_reason_and_good_ones_stored
     let raw = "x".repeat(2 << 20);
     entries.push(("upbit:BTC/KRW".to_owned(), trade(11, price, now, Some(raw))));
     entries.push(("upbit:BTC/KRW".to_owned(), b"\x08\xff garbage".to_vec()));
-    entries.push(("upbit:BTC/KRW".to_owned(), trade(12, Decimal::MAX, now, None)));
     entries.push((
         "upbit:BTC/KRW".to_owned(),
-        trade(13, price, UtcMicros(-9_999_999_999_999_999_000), None),
+        trade(12, Decimal::MAX, now, None),
+    ));
+    entries.push((
+        "upbit:BTC/KRW".to_owned(),
+        trade(
+            13,
+            price,
+            UtcMicros::from_millis(-9_999_999_999_999_999),
+            None,
+        ),
     ));
     entries.extend((14..=20).map(good));
     let client = redis::Client::open(tickmesh_e2e::redis_url()).unwrap();
@@ -96,7 +104,9 @@ async fn poison_entries_are_dead_lettered_with_their_reason_and_good_ones_stored
 
     // The four poisons are in the dead-letter topic, each saying why and where it came from.
     let mut config = KafkaConfig::new(tickmesh_e2e::kafka_brokers());
-    config.extra.push(("batch.num.messages".to_owned(), "1".to_owned()));
+    config
+        .extra
+        .push(("batch.num.messages".to_owned(), "1".to_owned().into()));
     let kafka = KafkaLog::new(config).unwrap();
     let dlq = format!("{}.tickmesh.dlq", mesh.id);
     let mut reader = kafka
@@ -118,10 +128,26 @@ async fn poison_entries_are_dead_lettered_with_their_reason_and_good_ones_stored
     };
     let mut reasons: Vec<String> = (0..4).map(|i| header(i, DEAD_LETTER_REASON)).collect();
     reasons.sort();
-    assert!(reasons.iter().any(|r| r.starts_with("not a protobuf market event")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("Message size too large") || r.contains("too large")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("is above the limit")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("before the unix epoch")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("not a protobuf market event")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("Message size too large") || r.contains("too large")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("is above the limit")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("before the unix epoch")),
+        "{reasons:?}"
+    );
     for i in 0..4 {
         assert!(header(i, DEAD_LETTER_SOURCE).contains('@'));
     }
@@ -129,7 +155,11 @@ async fn poison_entries_are_dead_lettered_with_their_reason_and_good_ones_stored
         .iter()
         .filter(|l| l.record.header(PAYLOAD_DROPPED).is_some())
         .collect();
-    assert_eq!(stripped.len(), 1, "the oversize record went without its payload");
+    assert_eq!(
+        stripped.len(),
+        1,
+        "the oversize record went without its payload"
+    );
     assert!(stripped[0].record.payload.is_empty());
 
     // Both still running, and both stop cleanly.

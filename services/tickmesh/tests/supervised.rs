@@ -65,7 +65,10 @@ async fn up_stores_everything_ingestion_published_before_sigterm() {
     let url = format!("sqlite://{}", data.path().join("tickmesh.db").display());
     let mut env = sims.ingestion_env();
     env.push(("TICKMESH__DATABASE__URL".to_owned(), url));
-    env.push(("TICKMESH__SERVER__SHUTDOWN_GRACE".to_owned(), "12s".to_owned()));
+    env.push((
+        "TICKMESH__SERVER__SHUTDOWN_GRACE".to_owned(),
+        "12s".to_owned(),
+    ));
     let up = Proc::start("up", &["up"], &env);
     sims.wait_connected().await;
     sims.resume();
@@ -77,7 +80,11 @@ async fn up_stores_everything_ingestion_published_before_sigterm() {
     let bridge = event(&logs, "bridge stopped");
     let storage = event(&logs, "storage stopped");
     assert!(published > 3_000, "only {published} events published");
-    assert_eq!(count(bridge, "forwarded"), published, "the bridge drained the stream");
+    assert_eq!(
+        count(bridge, "forwarded"),
+        published,
+        "the bridge drained the stream"
+    );
     assert_eq!(
         count(storage, "events") + count(storage, "dead_lettered"),
         published,

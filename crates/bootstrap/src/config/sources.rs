@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, ConfigReader, is_secret_key};
+use super::{ConfigError, ConfigReader, TomlSyntax, shown_value};
 
 /// Environment variables with this prefix are configuration; `__` separates the path.
 pub const ENV_PREFIX: &str = "TICKMESH__";
@@ -30,7 +30,8 @@ impl fmt::Display for Origin {
 
 /// Every configured value as text, by dotted key, with its origin; later layers win.
 ///
-/// `Debug` shows `***` for the values of secret keys (such as `server.api_token`).
+/// `Debug` shows `***` for the values of secret keys (such as `server.api_token`), and URLs and
+/// option strings with their credentials masked.
 #[derive(Clone, Default)]
 pub struct ConfigSources {
     values: BTreeMap<String, (String, Origin)>,
@@ -39,10 +40,11 @@ pub struct ConfigSources {
 impl fmt::Debug for ConfigSources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.values.iter().map(|(key, (value, origin))| {
-                let shown = if is_secret_key(key) { "***" } else { value };
-                (key, (shown, origin))
-            }))
+            .entries(
+                self.values
+                    .iter()
+                    .map(|(key, (value, origin))| (key, (shown_value(key, value), origin))),
+            )
             .finish()
     }
 }
@@ -67,9 +69,9 @@ impl ConfigSources {
 
     /// Adds a TOML document; nested tables become dotted keys.
     pub fn add_toml(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
-        let table: toml::Table = text.parse().map_err(|source| ConfigError::Parse {
+        let table: toml::Table = text.parse().map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            source,
+            source: TomlSyntax::new(&e, text),
         })?;
         let origin = Origin::File(path.to_owned());
         flatten("", &table, &mut |key, value| {

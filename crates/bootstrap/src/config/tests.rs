@@ -130,3 +130,121 @@ fn off_switches_an_optional_value_off() {
     assert_eq!(parse_optional::<u16>("9"), Ok(Some(9)));
     assert!(parse_optional::<u16>("x").is_err());
 }
+
+const PW: &str = "pw-Sekrit,42";
+
+/// Everything a config error or `{:?}` shows, with its whole chain of sources.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    text
+}
+
+#[test]
+fn credentials_never_show_in_debug_of_the_sources() {
+    let mut sources = ConfigSources::default();
+    sources.add_env(env(&[
+        ("TICKMESH__SERVER__API_TOKEN", PW),
+        (
+            "TICKMESH__DATABASE__URL",
+            &format!("postgres://u:{PW}@db/tm?password={PW}"),
+        ),
+        (
+            "TICKMESH__BUS__REDIS_URL",
+            &format!("rediss://:{PW}@redis:6380"),
+        ),
+        ("TICKMESH__BUS__REDIS_PASSWORD", PW),
+        (
+            "TICKMESH__BUS__KAFKA_OPTIONS",
+            &format!("sasl.password={PW},linger.ms=5"),
+        ),
+    ]));
+    let shown = format!("{sources:?}");
+    assert!(!shown.contains("Sekrit"), "{shown}");
+    assert!(
+        shown.contains("postgres://u:***@db/tm?password=***"),
+        "{shown}"
+    );
+    assert!(shown.contains("rediss://:***@redis:6380"), "{shown}");
+    assert!(shown.contains("sasl.password=***,linger.ms=5"), "{shown}");
+}
+
+#[test]
+fn invalid_credential_values_are_reported_without_the_credential() {
+    let mut sources = ConfigSources::default();
+    sources.add_env(env(&[
+        (
+            "TICKMESH__BUS__KAFKA_OPTIONS",
+            &format!("acks,linger.ms=5,sasl.password={PW}"),
+        ),
+        (
+            "TICKMESH__BUS__REDIS_URL",
+            &format!("redis://u:{PW}@h:notaport"),
+        ),
+        ("TICKMESH__BUS__REDIS_PASSWORD", PW),
+    ]));
+    let mut r = sources.reader();
+    let options = r.secret_options("bus.kafka_options");
+    assert!(options.is_empty());
+    let _: u16 = r.get_with("bus.redis_url", 0, |_| Err("no port".to_owned()));
+    let _: u16 = r.get_with("bus.redis_password", 0, |_| Err("not a number".to_owned()));
+    let err = r.finish().unwrap_err();
+    let text = chain(&err);
+    assert!(!text.contains("Sekrit"), "{text}");
+    assert!(text.contains("option 1 is not key=value"), "{text}");
+    assert!(
+        text.contains("`***,linger.ms=5,sasl.password=***` is invalid"),
+        "{text}"
+    );
+    assert!(text.contains("redis://u:***@h:notaport"), "{text}");
+    assert!(text.contains("`***` is invalid: not a number"), "{text}");
+}
+
+#[test]
+fn secret_getters_wrap_what_they_read() {
+    let mut sources = ConfigSources::default();
+    sources.add_env(env(&[
+        (
+            "TICKMESH__BUS__KAFKA_OPTIONS",
+            &format!("sasl.password={PW}, acks=all"),
+        ),
+        (
+            "TICKMESH__DATABASE__URL",
+            &format!("postgres://u:{PW}@db/tm"),
+        ),
+        ("TICKMESH__BUS__REDIS_PASSWORD", PW),
+        ("TICKMESH__BUS__REDIS_URL", "off"),
+    ]));
+    let mut r = sources.reader();
+    let options = r.secret_options("bus.kafka_options");
+    let url = r.secret_url("database.url").unwrap();
+    let password = r.secret("bus.redis_password").unwrap();
+    assert_eq!(r.secret_url("bus.redis_url"), None);
+    assert_eq!(r.secret("bus.unset_password"), None);
+    r.finish().unwrap();
+    // The comma inside the password stays in the password.
+    assert_eq!(options[0].0, "sasl.password");
+    assert_eq!(options[0].1.expose(), PW);
+    assert_eq!(options[1].0, "acks");
+    assert_eq!(url.expose(), format!("postgres://u:{PW}@db/tm"));
+    assert_eq!(url.to_string(), "postgres://u:***@db/tm");
+    assert_eq!(password.expose(), PW);
+    assert!(!format!("{options:?} {url:?} {password:?}").contains("Sekrit"));
+}
+
+#[test]
+fn a_toml_syntax_error_gives_its_position_but_not_the_line() {
+    let mut sources = ConfigSources::default();
+    let text = format!("[bus]\nstream = \"s\"\nredis_password = \"{PW}\nx = 1\n");
+    let err = sources.add_toml(Path::new("t.toml"), &text).unwrap_err();
+    let shown = chain(&err);
+    assert!(!shown.contains("Sekrit"), "{shown}");
+    assert!(
+        shown.starts_with("config file t.toml is not valid toml: line 3"),
+        "{shown}"
+    );
+}

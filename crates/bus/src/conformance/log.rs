@@ -69,7 +69,11 @@ pub async fn an_oversize_record_is_refused_and_the_log_goes_on(log: &dyn Durable
         .unwrap();
     let got = collect(consumer.as_mut(), 4).await;
     let payloads: Vec<_> = plain(&got).into_iter().map(|r| r.payload).collect();
-    let expected: Vec<_> = before.iter().chain(&after).map(|r| r.payload.clone()).collect();
+    let expected: Vec<_> = before
+        .iter()
+        .chain(&after)
+        .map(|r| r.payload.clone())
+        .collect();
     assert_eq!(payloads, expected);
     consumer.ack(&got).await.unwrap();
 }

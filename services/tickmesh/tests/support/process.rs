@@ -113,13 +113,20 @@ impl Proc {
 
     /// Waits up to `limit` for the process to exit by itself; its status and everything it
     /// logged.
-    pub fn wait_exit(mut self, limit: Duration) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+    pub fn wait_exit(
+        mut self,
+        limit: Duration,
+    ) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return (status, self.logs_when_done());
             }
-            assert!(Instant::now() < deadline, "{} still running after {limit:?}", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{} still running after {limit:?}",
+                self.name
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
