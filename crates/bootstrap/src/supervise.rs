@@ -126,9 +126,16 @@ impl Supervisor {
         grace: Duration,
     ) -> Result<(), SupervisorError> {
         let failure = tokio::select! {
+            biased;
             () = shutdown.cancelled() => None,
             (index, outcome) = first_to_end(&mut self.services) => {
                 let service = self.services.remove(index);
+                // Services watching the same signal (the gRPC server) may end on it before
+                // this loop sees it: after a shutdown request, a clean end is no failure.
+                if shutdown.is_cancelled() && matches!(outcome, Ok(Ok(()))) {
+                    shutdown.cancel();
+                    return self.stop_in_order(grace).await.map_or(Ok(()), Err);
+                }
                 let error = failure_of(service.name, outcome);
                 tracing::error!(service = service.name, error = %tickmesh_telemetry::ErrorChain(&error), "a service failed; stopping the process");
                 for grpc in &service.grpc {

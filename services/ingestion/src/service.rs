@@ -247,14 +247,20 @@ impl Ingestion {
         tasks.extend(helpers);
         let mut publisher = publisher;
         let failure = tokio::select! {
+            biased;
             () = shutdown.cancelled() => None,
             (index, outcome) = first_to_end(&mut tasks) => {
                 // Finished: awaiting it again would panic.
                 let (name, _) = tasks.swap_remove(index);
-                Some(IngestionError::TaskEnded {
-                    task: name,
-                    source: outcome.err(),
-                })
+                // Feeds end on shutdown too and may get there first: no failure then.
+                if shutdown.is_cancelled() && outcome.is_ok() {
+                    None
+                } else {
+                    Some(IngestionError::TaskEnded {
+                        task: name,
+                        source: outcome.err(),
+                    })
+                }
             }
             outcome = &mut publisher => {
                 shutdown.cancel();

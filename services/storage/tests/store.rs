@@ -55,7 +55,8 @@ async fn awkward_decimals_round_trip_exactly(db: TestDb) {
             MINUTE + 2_000,
             17_883_351_803_770_005,
             "0.00079276",
-            "0E-8",
+            // A trade's size is positive; zeros with a scale are the ticker's below.
+            "1E-8",
             Side::Buy,
         ),
         trade(
@@ -90,7 +91,7 @@ async fn awkward_decimals_round_trip_exactly(db: TestDb) {
     }
     assert_eq!(trades[0].data.price.to_string(), "116539000");
     assert_eq!(trades[0].data.size.to_string(), "0.00079276");
-    assert_eq!(trades[1].data.size.to_string(), "0.00000000");
+    assert_eq!(trades[1].data.size.to_string(), "0.00000001");
 
     let tickers = query::tickers(&db.conn, Exchange::Bithumb, btc())
         .await

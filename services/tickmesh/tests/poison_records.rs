@@ -38,7 +38,7 @@ fn trade(id: u64, price: Decimal, at: UtcMicros, raw: Option<String>) -> Vec<u8>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_entries_are_dead_lettered_with_their_reason_and_good_ones_stored() {
-    let mesh = Mesh::new("poison-records", 0.0).await;
+    let mesh = Mesh::new("poisonrecords", 0.0).await;
     let storage = mesh.serve("storage", &[]);
     let bridge = mesh.serve("bridge", &[]);
 
