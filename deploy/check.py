@@ -18,6 +18,8 @@ Reads a `kubectl kustomize` rendering and asserts what the binary needs:
 * ingestion follows the subscription Service (ingestion.subscriptions_url);
 * GRPCRoutes send each gRPC service to the Deployment that serves it;
 * terminationGracePeriodSeconds exceeds server.shutdown_grace;
+* with --image NAME, every tickmesh container (and every tickmesh service of the compose file)
+  runs NAME, the image the test command builds;
 * with the monitoring component (deploy/k8s/components/monitoring): the ServiceMonitor selects
   every tickmesh Service on its `metrics` port; every alert has a severity, a summary and a
   description; every `job="..."` an alert names is a tickmesh Service; and every metric an alert
@@ -180,8 +182,9 @@ def port_of(addr: str) -> int | None:
 
 
 class Checker:
-    def __init__(self, docs: set[str]):
+    def __init__(self, docs: set[str], image: str | None = None):
         self.docs = docs
+        self.image = image
         self.problems: list[str] = []
         self.tickmesh_services: dict[str, dict] = {}
 
@@ -219,6 +222,8 @@ class Checker:
                 self.fail(where, "expected exactly one container named tickmesh")
                 continue
             c = tick[0]
+            if self.image and c.get("image") != self.image:
+                self.fail(where, f"runs the image {c.get('image')!r}, not {self.image!r} (the image ./scripts/test.sh builds)")
             args = list(c.get("command", [])[1:] if c.get("command") else []) + list(c.get("args", []))
             if w["kind"] == "Job":
                 if args != ["migrate"]:
@@ -457,6 +462,8 @@ class Checker:
                 self.key_documented(f"{path.name}:{name}", k)
             if "tickmesh" not in str(s.get("image", "")):
                 continue
+            if self.image and s.get("image") != self.image:
+                self.fail(f"{path.name}:{name}", f"runs the image {s.get('image')!r}, not {self.image!r} (the image ./scripts/test.sh builds)")
             if s.get("command") == ["serve", "ingestion"]:
                 url = (envs or {}).get("TICKMESH__INGESTION__SUBSCRIPTIONS_URL", "") if isinstance(envs, dict) else ""
                 subs = [k for k, v in doc["services"].items() if v.get("command") == ["serve", "subscription"]]
@@ -499,6 +506,7 @@ def main() -> int:
     ap.add_argument("--exposition", type=Path, action="append", default=[], metavar="SCRAPE",
                     help="a scrape of /metrics; every metric the monitoring queries must be in one")
     ap.add_argument("--rules-out", type=Path, metavar="DIR")
+    ap.add_argument("--image", help="the image every tickmesh container must run")
     a = ap.parse_args()
 
     docs = documented_keys(a.readme)
@@ -506,7 +514,7 @@ def main() -> int:
         print(f"error: found only {len(docs)} config keys in {a.readme}: is the table format changed?", file=sys.stderr)
         return 1
     objs = [o for o in yaml.safe_load_all(a.rendered.read_text()) if o]
-    ck = Checker(docs)
+    ck = Checker(docs, a.image)
     summary = ck.check_manifests(objs)
     if a.schemas:
         ck.problems += validate_schemas(objs, a.schemas)

@@ -66,7 +66,8 @@ check_deploy() {
         "$KUSTOMIZE" build "deploy/k8s/overlays/$overlay" >"$dir/$overlay.yaml" \
             || die "kustomize could not render deploy/k8s/overlays/$overlay"
         local extra=()
-        [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml)
+        # dev and the compose file run the image the container image step builds.
+        [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml --image "$IMAGE")
         "$DEPLOY_VENV/bin/python" deploy/check.py --schemas "$K8S_SCHEMA_VERSION" "${extra[@]}" \
             "$overlay" "$dir/$overlay.yaml" >&2
     done
@@ -81,7 +82,10 @@ check_deploy() {
     expect_check_failure "$dir/bad-url.yaml" "ingestion.subscriptions_url"
     sed '0,/- serve/{n;s/- [a-z]*/- subscriptions/}' "$good" >"$dir/bad-args.yaml"
     expect_check_failure "$dir/bad-args.yaml" "do not name a service"
-    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL and a wrong service"
+    sed "0,/image: $IMAGE/s//image: tickmesh:latest/" "$good" >"$dir/bad-image.yaml"
+    "$DEPLOY_VENV/bin/python" deploy/check.py --image "$IMAGE" broken "$dir/bad-image.yaml" >/dev/null 2>&1 \
+        && die "deploy/check.py accepted a container running another image than $IMAGE: the check cannot fail"
+    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL, a wrong service and image"
     local mon="$MONITORING_RENDERING"
     sed 's/tickmesh_feed_connected/tickmesh_feed_conected/' "$mon" >"$dir/bad-metric.yaml"
     expect_check_failure "$dir/bad-metric.yaml" "tickmesh_feed_conected is not a metric tickmesh exports"
