@@ -3,7 +3,8 @@
 #
 # Installs what is missing (idempotent; seconds when everything is present), starts a private
 # Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), runs
-# fmt, clippy, buf lint and every test, and stops what it started.
+# fmt, clippy, buf lint, the deployment checks and every test, builds the container image in a
+# private Docker engine and runs it, and stops what it started.
 #
 # Environment:
 #   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
@@ -22,6 +23,8 @@ source scripts/lib/install.sh
 source scripts/lib/services.sh
 # shellcheck source=scripts/lib/deploy.sh
 source scripts/lib/deploy.sh
+# shellcheck source=scripts/lib/image.sh
+source scripts/lib/image.sh
 
 started_all=$SECONDS
 mkdir -p "$TOOLS"
@@ -31,7 +34,7 @@ mkdir -p "$TOOLS"
 # pick that build up (touch the changed files, or `cargo clean -p CRATE`, to rebuild).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TICKMESH_CACHE/target}"
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tickmesh-test.XXXXXX")"
-trap 'stop_services; rm -rf "$RUN_DIR"' EXIT
+trap 'stop_docker_engine; stop_services; rm -rf "$RUN_DIR"' EXIT
 trap 'printf "\nerror: step \"%s\" failed (see above); rerun ./scripts/test.sh once fixed\n" "$current_step" >&2' ERR
 
 install_debian_packages
@@ -67,5 +70,7 @@ step_done
 step "doc tests"
 cargo test --workspace --locked --doc
 step_done
+
+check_image
 
 printf '\nall checks passed in %ss\n' "$((SECONDS - started_all))" >&2
