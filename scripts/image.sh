@@ -4,11 +4,10 @@
 # same step.
 #
 # Installs what is missing, starts a private Redis and a tansu broker (and PostgreSQL if the
-# machine has none running), renders the manifests, builds the release binary and the image,
+# machine has none running), checks the manifests, builds the release binary and the image,
 # runs `tickmesh up --simulate` and the four services in containers, and stops everything it
-# started, the engine included. The image stays in the engine's store in the cache
-# ($TICKMESH_CACHE/docker); `docker save` needs that engine running, so to take the image
-# elsewhere build it with deploy/README.md's command on a machine with Docker.
+# started, the engine included. The image stays in that engine's store ($TICKMESH_CACHE/docker)
+# for the next run; deploy/README.md says how to build it with your own Docker.
 #
 # Environment: as ./scripts/test.sh (TICKMESH_CACHE, TICKMESH_TEST_*), and
 #   TICKMESH_DEBIAN_MIRROR   the Debian mirror for the base image (default: the one apt uses)

@@ -10,6 +10,8 @@
 #   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
 #   TICKMESH_TEST_REDIS_URL, TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL
 #                    use these services instead of starting them
+#   TICKMESH_DEBIAN_MIRROR   the Debian mirror the container image's base is made from
+#                    (default: the one this machine's apt uses)
 #   extra arguments are passed to `cargo nextest run` (for example a test name filter)
 set -euo pipefail
 

@@ -112,6 +112,11 @@ start_docker_engine() {
         sleep 0.2
     done
     note "dockerd $(docker_ version --format '{{.Server.Version}}') on $DOCKER_SOCK, store $DOCKER_DATA_ROOT"
+    # Containers a run that was killed left in the store would block the names used below.
+    local stale
+    stale=$(docker_ ps -aq)
+    # shellcheck disable=SC2086 # one argument per id
+    [ -z "$stale" ] || docker_ rm -f $stale >/dev/null
     step_done
 }
 
@@ -266,6 +271,10 @@ build_image() {
     entrypoint=$(docker_ image inspect "$IMAGE" --format '{{json .Config.Entrypoint}}')
     [ "${user%%:*}" = "$IMAGE_UID" ] || die "$IMAGE runs as '$user', not uid $IMAGE_UID (deploy/Dockerfile's USER)"
     [ "$entrypoint" = '["/usr/local/bin/tickmesh"]' ] || die "$IMAGE's entrypoint is $entrypoint, not the tickmesh binary"
+    # The store keeps the base, this image and at most 1 GB of build cache: images replaced by
+    # this build go.
+    docker_ image prune -f >/dev/null
+    docker_ builder prune -f --keep-storage 1GB >/dev/null
     local tools
     tools=$(docker_ run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \
         'for t in cc gcc ld make cargo rustc; do command -v $t; done; test -s /etc/ssl/certs/ca-certificates.crt || echo "no CA bundle"' 2>&1 || true)
