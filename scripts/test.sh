@@ -61,7 +61,7 @@ step "buf lint"
 "$BUF" lint
 step_done
 
-step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py)"
+step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py, promtool)"
 check_deploy
 step_done
 
