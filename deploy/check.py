@@ -19,16 +19,27 @@ Reads a `kubectl kustomize` rendering and asserts what the binary needs:
 * a Service selects each Deployment and exposes grpc 50051 (appProtocol grpc) and 9464;
 * ingestion follows the subscription Service (ingestion.subscriptions_url);
 * GRPCRoutes send each gRPC service to the Deployment that serves it;
-* terminationGracePeriodSeconds exceeds server.shutdown_grace.
+* terminationGracePeriodSeconds exceeds server.shutdown_grace;
+* with --image NAME, every tickmesh container (and every tickmesh service of the compose file)
+  runs NAME, the image the test command builds;
+* with the monitoring component (deploy/k8s/components/monitoring): the ServiceMonitor selects
+  every tickmesh Service on its `metrics` port; every alert has a severity, a summary and a
+  description; every `job="..."` an alert names is a tickmesh Service; and every metric an alert
+  or a Grafana dashboard panel queries is one docs/metrics.md lists (the list a test keeps equal
+  to what a running tickmesh serves) and, with --exposition, one those scrapes hold.
 
 With --schemas, every object is also validated offline (strict) against the Kubernetes JSON
 schemas of that version (PyPI kubernetes-validate); CRD kinds listed in CRD_KINDS are skipped
-by name, any other kind without a schema fails. Exits 1 and lists every problem on failure.
+by name, any other kind without a schema fails. With --rules-out DIR, the PrometheusRules'
+groups and every dashboard query (as recording rules) are written to DIR as Prometheus rule
+files for `promtool check rules`, and each PrometheusRule again without annotations as
+alerts-NAME.yaml for `promtool test rules`. Exits 1 and lists every problem on failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -59,7 +70,91 @@ GRPC_SERVICES = {
     "tickmesh.bridge.v1.BridgeService": "bridge",
 }
 # Custom resources: no core schema exists for them, so schema validation skips exactly these.
-CRD_KINDS = {("gateway.networking.k8s.io/v1", "GRPCRoute")}
+CRD_KINDS = {
+    ("gateway.networking.k8s.io/v1", "GRPCRoute"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
+SEVERITIES = {"critical", "warning", "info"}
+# PromQL words that are not metric names: operators, modifiers and aggregations (which may be
+# followed by `by (...)` rather than their parenthesis). Functions are recognised by the
+# parenthesis that follows them.
+PROMQL_WORDS = {
+    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "offset", "bool", "inf", "nan", "atan2", "sum", "min", "max", "avg", "group", "stddev",
+    "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+}
+
+
+def documented_metrics(doc: Path) -> set[str]:
+    """The series names docs/metrics.md lists, as exposed (histograms as _bucket, _sum, _count)."""
+    names: set[str] = set()
+    for line in doc.read_text().splitlines():
+        if not line.startswith("| `tickmesh_"):
+            continue
+        cells = [c.strip() for c in line.split("|")]
+        name, kind = cells[1].strip("`"), cells[2]
+        if kind == "histogram":
+            names.update(f"{name}{suffix}" for suffix in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(name)
+    return names
+
+
+def exposed_metrics(path: Path) -> set[str]:
+    """The series names in a Prometheus text exposition (a scrape of /metrics)."""
+    return {re.split(r"[{ ]", line, maxsplit=1)[0] for line in path.read_text().splitlines()
+            if line and not line.startswith("#")}
+
+
+def grafana_to_promql(expr: str) -> str:
+    """A dashboard query with Grafana's variables replaced, so that Prometheus can parse it."""
+    expr = re.sub(r"\$__(rate_interval|interval|range)\b", "5m", expr)
+    return re.sub(r"\$\{?\w+(:\w+)?\}?", ".+", expr)
+
+
+def promql_metrics(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (strings, label matchers, ranges and label
+    lists are removed first; a name followed by `(` is a function)."""
+    e = grafana_to_promql(expr)
+    e = re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`', '""', e)
+    e = re.sub(r"\{[^{}]*\}", " ", e)
+    e = re.sub(r"\[[^\[\]]*\]", " ", e)
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", r" \1 ", e)
+    names = set()
+    for m in re.finditer(r"(?P<num>\d[\w.]*)|(?P<ident>[A-Za-z_:][\w:]*)", e):
+        ident = m.group("ident")
+        if not ident or ident.lower() in PROMQL_WORDS or e[m.end():].lstrip().startswith("("):
+            continue
+        names.add(ident)
+    return names
+
+
+def dashboard_queries(dashboard: dict) -> list[tuple[str, str]]:
+    """(where, PromQL) for every panel target and query variable of a Grafana dashboard."""
+    out = []
+
+    def panels(ps: list[dict]):
+        for p in ps:
+            yield p
+            yield from panels(p.get("panels", []))
+
+    for p in panels(dashboard.get("panels", [])):
+        for t in p.get("targets", []):
+            if t.get("expr"):
+                out.append((f"panel {p.get('title')!r} {t.get('refId', '')}", t["expr"]))
+    for v in (dashboard.get("templating") or {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        q = v.get("query")
+        q = q.get("query", "") if isinstance(q, dict) else str(q or "")
+        m = re.fullmatch(r"\s*label_values\((?:(.*),)?\s*\w+\s*\)\s*", q)
+        if m:
+            if m.group(1):
+                out.append((f"variable {v.get('name')!r}", m.group(1)))
+        elif q:
+            out.append((f"variable {v.get('name')!r}", re.sub(r"^\s*query_result\((.*)\)\s*$", r"\1", q)))
+    return out
 
 
 def documented_keys(readme: Path) -> set[str]:
@@ -98,9 +193,11 @@ def port_of(addr: str) -> int | None:
 
 
 class Checker:
-    def __init__(self, docs: set[str]):
+    def __init__(self, docs: set[str], image: str | None = None):
         self.docs = docs
+        self.image = image
         self.problems: list[str] = []
+        self.tickmesh_services: dict[str, dict] = {}
 
     def fail(self, where: str, what: str) -> None:
         self.problems.append(f"{where}: {what}")
@@ -138,6 +235,8 @@ class Checker:
                 self.fail(where, "expected exactly one container named tickmesh")
                 continue
             c = tick[0]
+            if self.image and c.get("image") != self.image:
+                self.fail(where, f"runs the image {c.get('image')!r}, not {self.image!r} (the image ./scripts/test.sh builds)")
             args = list(c.get("command", [])[1:] if c.get("command") else []) + list(c.get("args", []))
             if w["kind"] == "Job":
                 if args != ["migrate"]:
@@ -243,8 +342,108 @@ class Checker:
         if by_kind.get("GRPCRoute") and routed != set(GRPC_SERVICES):
             self.fail("GRPCRoutes", f"not routed: {sorted(set(GRPC_SERVICES) - routed)}")
 
+        self.tickmesh_services = {s["metadata"]["name"]: s for s in services
+                                  if (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "tickmesh"}
         return (f"{len(objs)} objects, {len(deployments)} services, "
                 f"{len(by_kind.get('Job', []))} job, {len(by_kind.get('GRPCRoute', []))} grpc routes")
+
+    def check_monitoring(self, objs: list[dict], metrics: set[str], scraped: set[str] | None,
+                         rules_out: Path | None) -> str:
+        """The monitoring component's objects: ServiceMonitor, PrometheusRule, dashboards."""
+        monitors = [o for o in objs if o.get("kind") == "ServiceMonitor"]
+        rules = [o for o in objs if o.get("kind") == "PrometheusRule"]
+        dashboards = [o for o in objs if o.get("kind") == "ConfigMap"
+                      and (o["metadata"].get("labels") or {}).get("grafana_dashboard")]
+        if not (monitors or rules or dashboards):
+            return ""
+        services = self.tickmesh_services
+        if not monitors:
+            self.fail("monitoring", "no ServiceMonitor scrapes the tickmesh Services")
+        for m in monitors:
+            where = f"ServiceMonitor/{m['metadata']['name']}"
+            selector = (m["spec"].get("selector") or {}).get("matchLabels") or {}
+            selected = {n for n, s in services.items()
+                        if selector and all((s["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())}
+            if selected != set(services):
+                self.fail(where, f"selects {sorted(selected)}, not every tickmesh Service {sorted(services)}")
+            for ep in m["spec"].get("endpoints", []):
+                for name in sorted(selected):
+                    ports = {p.get("name"): p.get("port") for p in services[name]["spec"].get("ports", [])}
+                    if ports.get(ep.get("port")) != METRICS_PORT:
+                        self.fail(where, f"endpoint port {ep.get('port')!r} is not Service/{name}'s metrics port {METRICS_PORT}")
+                if ep.get("path", "/metrics") != "/metrics":
+                    self.fail(where, f"endpoint path {ep.get('path')!r}: tickmesh serves /metrics")
+
+        queries: list[tuple[str, str]] = []
+        n_alerts = 0
+        for r in rules:
+            rname = r["metadata"]["name"]
+            groups = (r.get("spec") or {}).get("groups") or []
+            for g in groups:
+                for rule in g.get("rules", []):
+                    where = f"PrometheusRule/{rname} {rule.get('alert') or rule.get('record')}"
+                    if "expr" not in rule:
+                        self.fail(where, "has no expr")
+                        continue
+                    queries.append((where, str(rule["expr"])))
+                    if "alert" in rule:
+                        n_alerts += 1
+                        if (rule.get("labels") or {}).get("severity") not in SEVERITIES:
+                            self.fail(where, f"severity must be one of {sorted(SEVERITIES)}")
+                        ann = rule.get("annotations") or {}
+                        if not ann.get("summary") or not ann.get("description"):
+                            self.fail(where, "needs annotations summary and description (what broke, what to do)")
+                    for job in re.findall(r'\bjob="([^"]*)"', str(rule["expr"])):
+                        if job not in services:
+                            self.fail(where, f'job="{job}" is no tickmesh Service (the ServiceMonitor sets job to the Service name): {sorted(services)}')
+            if rules_out:
+                rules_out.mkdir(parents=True, exist_ok=True)
+                (rules_out / f"prometheusrule-{rname}.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+                # The same rules without annotations, for `promtool test rules`, which compares
+                # annotations exactly: the unit tests assert when alerts fire and with which labels.
+                bare = [{**g, "rules": [{k: v for k, v in rule.items() if k != "annotations"} for rule in g.get("rules", [])]}
+                        for g in groups]
+                (rules_out / f"alerts-{rname}.yaml").write_text(yaml.safe_dump({"groups": bare}, sort_keys=False))
+
+        n_panels = 0
+        for cm in dashboards:
+            for key, text in (cm.get("data") or {}).items():
+                where = f"ConfigMap/{cm['metadata']['name']} {key}"
+                try:
+                    dash = json.loads(text)
+                except json.JSONDecodeError as e:
+                    self.fail(where, f"is not JSON: {e}")
+                    continue
+                found = [(f"{where} {w}", q) for w, q in dashboard_queries(dash)]
+                if not found:
+                    self.fail(where, "has no Prometheus queries")
+                n_panels += len(found)
+                queries += found
+                if rules_out:
+                    record = [{"record": f"dashboard:query_{i}", "expr": grafana_to_promql(q)} for i, (_, q) in enumerate(found)]
+                    stem = re.sub(r"[^\w.-]", "-", f"dashboard-{cm['metadata']['name']}-{key}")
+                    (rules_out / f"{stem}.yaml").write_text(
+                        yaml.safe_dump({"groups": [{"name": stem, "rules": record}]}, sort_keys=False))
+
+        used: set[str] = set()
+        for where, q in queries:
+            names = promql_metrics(q)
+            if not names:
+                self.fail(where, f"queries no metric: {q}")
+            used |= names
+            for name in sorted(names - metrics):
+                self.fail(where, f"{name} is not a metric tickmesh exports (docs/metrics.md)")
+            if scraped is not None:
+                for name in sorted((names & metrics) - scraped):
+                    self.fail(where, f"{name} is documented but absent from the scraped /metrics")
+        unused = sorted(m.removesuffix("_bucket") for m in metrics - used if not m.endswith(("_sum", "_count")))
+        summary = (f"monitoring: {len(monitors)} ServiceMonitor, {n_alerts} alerts, {n_panels} dashboard queries, "
+                   f"{len(used)} metrics queried")
+        if scraped is not None:
+            summary += " (all in the scrape)"
+        if unused:
+            summary += f"; on no panel or alert: {', '.join(unused)}"
+        return summary
 
     def effective_env(self, where: str, c: dict, configmaps: dict[str, dict]) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -278,6 +477,8 @@ class Checker:
                 self.key_documented(f"{path.name}:{name}", k)
             if "tickmesh" not in str(s.get("image", "")):
                 continue
+            if self.image and s.get("image") != self.image:
+                self.fail(f"{path.name}:{name}", f"runs the image {s.get('image')!r}, not {self.image!r} (the image ./scripts/test.sh builds)")
             if s.get("command") == ["serve", "ingestion"]:
                 url = (envs or {}).get("TICKMESH__INGESTION__SUBSCRIPTIONS_URL", "") if isinstance(envs, dict) else ""
                 subs = [k for k, v in doc["services"].items() if v.get("command") == ["serve", "subscription"]]
@@ -316,6 +517,11 @@ def main() -> int:
     ap.add_argument("--readme", type=Path, default=here.parent / "README.md")
     ap.add_argument("--schemas", metavar="K8S_VERSION")
     ap.add_argument("--compose", type=Path)
+    ap.add_argument("--metrics-doc", type=Path, default=here.parent / "docs" / "metrics.md")
+    ap.add_argument("--exposition", type=Path, action="append", default=[], metavar="SCRAPE",
+                    help="a scrape of /metrics; every metric the monitoring queries must be in one")
+    ap.add_argument("--rules-out", type=Path, metavar="DIR")
+    ap.add_argument("--image", help="the image every tickmesh container must run")
     a = ap.parse_args()
 
     docs = documented_keys(a.readme)
@@ -323,13 +529,21 @@ def main() -> int:
         print(f"error: found only {len(docs)} config keys in {a.readme}: is the table format changed?", file=sys.stderr)
         return 1
     objs = [o for o in yaml.safe_load_all(a.rendered.read_text()) if o]
-    ck = Checker(docs)
+    ck = Checker(docs, a.image)
     summary = ck.check_manifests(objs)
     if a.schemas:
         ck.problems += validate_schemas(objs, a.schemas)
         summary += f", schemas k8s {a.schemas} (skipped CRD kinds: {', '.join(k for _, k in sorted(CRD_KINDS))})"
     if a.compose:
         summary += f"; compose: {ck.check_compose(a.compose)}"
+    metrics = documented_metrics(a.metrics_doc)
+    if len(metrics) < 20:
+        print(f"error: found only {len(metrics)} metrics in {a.metrics_doc}: is the table format changed?", file=sys.stderr)
+        return 1
+    scraped = set().union(*(exposed_metrics(p) for p in a.exposition)) if a.exposition else None
+    monitoring = ck.check_monitoring(objs, metrics, scraped, a.rules_out)
+    if monitoring:
+        summary += f"; {monitoring}"
     if ck.problems:
         print(f"{a.name}: FAILED", file=sys.stderr)
         for p in ck.problems:

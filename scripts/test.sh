@@ -4,13 +4,16 @@
 # Installs what is missing (idempotent; seconds when everything is present), starts a private
 # Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), a
 # second tansu with SASL behind TLS and a TLS-only PostgreSQL for the TLS tests, runs fmt,
-# clippy, buf lint and every test, and stops what it started.
+# clippy, buf lint, the deployment checks and every test, builds the container image in a
+# private Docker engine and runs it, and stops what it started.
 #
 # Environment:
 #   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
 #   TICKMESH_TEST_REDIS_URL, TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL,
 #   TICKMESH_TEST_TLS_DATABASE_URL, TICKMESH_TEST_KAFKA_SECURE_BROKERS (with _CA, _USERNAME
 #   and _PASSWORD)   use these services instead of starting them
+#   TICKMESH_DEBIAN_MIRROR   the Debian mirror the container image's base is made from
+#                    (default: the one this machine's apt uses)
 #   extra arguments are passed to `cargo nextest run` (for example a test name filter)
 set -euo pipefail
 
@@ -24,6 +27,8 @@ source scripts/lib/install.sh
 source scripts/lib/services.sh
 # shellcheck source=scripts/lib/deploy.sh
 source scripts/lib/deploy.sh
+# shellcheck source=scripts/lib/image.sh
+source scripts/lib/image.sh
 
 started_all=$SECONDS
 mkdir -p "$TOOLS"
@@ -33,7 +38,7 @@ mkdir -p "$TOOLS"
 # pick that build up (touch the changed files, or `cargo clean -p CRATE`, to rebuild).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TICKMESH_CACHE/target}"
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tickmesh-test.XXXXXX")"
-trap 'stop_services; rm -rf "$RUN_DIR"' EXIT
+trap 'stop_docker_engine; stop_services; rm -rf "$RUN_DIR"' EXIT
 trap 'printf "\nerror: step \"%s\" failed (see above); rerun ./scripts/test.sh once fixed\n" "$current_step" >&2' ERR
 
 install_debian_packages
@@ -60,7 +65,7 @@ step "buf lint"
 "$BUF" lint
 step_done
 
-step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py)"
+step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py, promtool)"
 check_deploy
 step_done
 
@@ -71,5 +76,7 @@ step_done
 step "doc tests"
 cargo test --workspace --locked --doc
 step_done
+
+check_image
 
 printf '\nall checks passed in %ss\n' "$((SECONDS - started_all))" >&2

@@ -9,6 +9,10 @@ BUF_VERSION="1.75.0"
 TANSU_VERSION="0.6.0"
 NEXTEST_VERSION="0.9.143"
 
+# The container image the test command builds (scripts/lib/image.sh); the dev overlay and the
+# compose file run it by this name.
+IMAGE="tickmesh:dev"
+
 step_started=0
 current_step="setup"
 step() {

@@ -1,6 +1,8 @@
 # Checks of the deployment manifests (sourced by test.sh): render every kustomize overlay,
 # validate the output offline against the Kubernetes schemas, and check it against the binary
-# (deploy/check.py); then prove the checker fails on broken manifests.
+# (deploy/check.py); the same for prod with the monitoring component, whose alert rules and
+# dashboard queries promtool checks and whose alerts promtool's unit tests exercise; then prove
+# the checker fails on broken manifests.
 # shellcheck shell=bash
 
 # Pinned: the validator and its whole dependency closure, and the Kubernetes version whose
@@ -64,10 +66,12 @@ check_deploy() {
         "$KUSTOMIZE" build "deploy/k8s/overlays/$overlay" >"$dir/$overlay.yaml" \
             || die "kustomize could not render deploy/k8s/overlays/$overlay"
         local extra=()
-        [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml)
+        # dev and the compose file run the image the container image step builds.
+        [ "$overlay" = dev ] && extra=(--compose deploy/compose.yaml --image "$IMAGE")
         "$DEPLOY_VENV/bin/python" deploy/check.py --schemas "$K8S_SCHEMA_VERSION" "${extra[@]}" \
             "$overlay" "$dir/$overlay.yaml" >&2
     done
+    check_monitoring "$dir"
     # The checker must fail on broken manifests.
     local good="$dir/dev.yaml"
     sed '0,/containerPort: 50051/s//containerPort: 50052/' "$good" >"$dir/bad-port.yaml"
@@ -85,5 +89,46 @@ check_deploy() {
     sed 's#: http://tickmesh-subscription:50051#: http://tickmesh:hunter2@tickmesh-subscription:50051#' \
         "$good" >"$dir/bad-secret-value.yaml"
     expect_check_failure "$dir/bad-secret-value.yaml" "looks like a credential"
-    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL, a wrong service and credentials in plain config"
+        sed "0,/image: $IMAGE/s//image: tickmesh:latest/" "$good" >"$dir/bad-image.yaml"
+    "$DEPLOY_VENV/bin/python" deploy/check.py --image "$IMAGE" broken "$dir/bad-image.yaml" >/dev/null 2>&1 \
+        && die "deploy/check.py accepted a container running another image than $IMAGE: the check cannot fail"
+    note "deploy/check.py rejects a wrong port, an undocumented key, a wrong subscription URL, a wrong service and image, and credentials in plain config"
+    local mon="$MONITORING_RENDERING"
+    sed 's/tickmesh_feed_connected/tickmesh_feed_conected/' "$mon" >"$dir/bad-metric.yaml"
+    expect_check_failure "$dir/bad-metric.yaml" "tickmesh_feed_conected is not a metric tickmesh exports"
+    sed 's/job="tickmesh-bridge"/job="bridge"/' "$mon" >"$dir/bad-job.yaml"
+    expect_check_failure "$dir/bad-job.yaml" 'job="bridge" is no tickmesh Service'
+    sed '/^kind: ServiceMonitor/,/^---/ s/port: metrics/port: grpc/' "$mon" >"$dir/bad-monitor.yaml"
+    expect_check_failure "$dir/bad-monitor.yaml" "endpoint port 'grpc' is not"
+    note "and an unknown metric in a query, an alert on a job that is no Service, a ServiceMonitor on the wrong port"
+}
+
+# The prod overlay with the monitoring component, as an operator adds it: rendered, checked by
+# deploy/check.py, its rules and dashboard queries by `promtool check rules`, its alerts by
+# `promtool test rules` (deploy/k8s/components/monitoring/alerts_test.yaml).
+check_monitoring() {
+    local dir=$1 overlay="$1/monitoring-overlay" rules="$1/rules"
+    command -v promtool >/dev/null 2>&1 \
+        || die "promtool is missing: apt-get install prometheus (the debian packages step installs it; did it fail?)"
+    mkdir -p "$overlay"
+    cat >"$overlay/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: tickmesh
+resources: [$(realpath --relative-to="$overlay" deploy/k8s/overlays/prod)]
+components: [$(realpath --relative-to="$overlay" deploy/k8s/components/monitoring)]
+EOF
+    MONITORING_RENDERING="$dir/prod-monitoring.yaml"
+    "$KUSTOMIZE" build "$overlay" >"$MONITORING_RENDERING" \
+        || die "kustomize could not render deploy/k8s/overlays/prod with deploy/k8s/components/monitoring"
+    "$DEPLOY_VENV/bin/python" deploy/check.py --schemas "$K8S_SCHEMA_VERSION" --rules-out "$rules" \
+        prod+monitoring "$MONITORING_RENDERING" >&2
+    local out
+    out=$(promtool check rules "$rules"/prometheusrule-*.yaml "$rules"/dashboard-*.yaml 2>&1) \
+        || die "promtool check rules failed on the monitoring component's rules or dashboard queries:"$'\n'"$out"
+    note "promtool check rules: $(awk '/rules found/ { n += $2 } END { print n + 0 }' <<<"$out") alert rules and dashboard queries are valid PromQL"
+    cp deploy/k8s/components/monitoring/alerts_test.yaml "$rules/"
+    out=$(promtool test rules "$rules/alerts_test.yaml" 2>&1) \
+        || die "promtool test rules failed (deploy/k8s/components/monitoring/alerts_test.yaml):"$'\n'"$out"
+    note "promtool test rules: the alert unit tests pass"
 }

@@ -4,9 +4,11 @@
 
 # Debian packages: C toolchain for the -sys crates (librdkafka is built from source by rdkafka,
 # with TLS and SASL SCRAM from the system's OpenSSL, hence libssl-dev; sqlite by
-# libsqlite3-sys), and Redis (server, sentinel mode and CLI), PostgreSQL and Node.js where the
-# machine lacks them; stunnel4 puts TLS in front of the test broker, which has none of its own.
-DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev libssl-dev perl python3 curl ca-certificates stunnel4)
+# libsqlite3-sys); stunnel4, which puts TLS in front of the test broker (it has none of its own);
+# the container image step's Docker engine (Debian's docker.io: its 20.10 client has BuildKit
+# built in) and debootstrap for its base image; and Redis (server, sentinel mode and CLI),
+# PostgreSQL, Node.js and promtool where the machine lacks them.
+DEBIAN_PACKAGES=(build-essential pkg-config zlib1g-dev libssl-dev perl python3 curl ca-certificates stunnel4 docker.io debootstrap)
 
 install_debian_packages() {
     step "debian packages"
@@ -19,6 +21,9 @@ install_debian_packages() {
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || wanted+=(python3-venv)
     command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
+    # promtool checks the monitoring component's alert rules (Debian ships it with prometheus;
+    # the package's server is not started).
+    command -v promtool >/dev/null 2>&1 || wanted+=(prometheus)
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     done
@@ -27,7 +32,8 @@ install_debian_packages() {
     else
         note "installing: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+            || die "apt-get could not install: ${missing[*]} (see above; is the Debian mirror reachable?)"
     fi
     step_done
 }
