@@ -39,7 +39,7 @@ impl KafkaConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            // The test broker makes a first join take about 23 s with the default (DESIGN 7).
+            // The test broker makes a first join take about 23 s with the default (docs/architecture.md).
             .set(
                 "session.timeout.ms",
                 config.session_timeout.as_millis().to_string(),

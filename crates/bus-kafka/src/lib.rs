@@ -1,5 +1,5 @@
 //! The Kafka adapter of the durable bus port ([`DurableLog`]), on rdkafka with its bundled
-//! librdkafka (Debian's 2.0.2 cannot talk to the test broker, DESIGN section 7).
+//! librdkafka (Debian's 2.0.2 cannot talk to the test broker; docs/architecture.md).
 //!
 //! - The producer is idempotent with `acks=all`: `append` returns once every record is
 //!   acknowledged by all in-sync replicas, and retries never duplicate or reorder a key's

@@ -1,4 +1,4 @@
-//! The Redis adapter of the bus ports (DESIGN section 4):
+//! The Redis adapter of the bus ports (docs/architecture.md):
 //!
 //! - live channels are Redis pub/sub (`PUBLISH`, `PSUBSCRIBE` on a dedicated connection that
 //!   is re-established if it drops; pub/sub is lossy, so nothing is replayed);

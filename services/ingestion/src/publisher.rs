@@ -65,7 +65,7 @@ impl Default for PublisherConfig {
 /// them for every event was a visible part of ingestion's profile. At most [`Self::CAPACITY`]
 /// markets are remembered (ingestion follows a few hundred); past that they are formatted
 /// each time. The stream entry carries no content type: the bridge labels what it forwards
-/// to Kafka, and the stream's payloads are always `MarketEvent`s (DESIGN section 4).
+/// to Kafka, and the stream's payloads are always `MarketEvent`s (docs/architecture.md).
 #[derive(Debug, Default)]
 pub struct Outgoings {
     names: HashMap<(Exchange, Market), (String, String)>,

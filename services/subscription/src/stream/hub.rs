@@ -7,7 +7,7 @@
 //! and pushes it into the inbox of every client whose [`TickFilter`] matches. A push never
 //! waits: a full inbox drops the event and counts it, and the client later reads a
 //! [`TickItem::Lagged`] marker at the place events went missing. So a slow client costs at most
-//! its capacity in memory and never slows the dispatcher or any other client (DESIGN section 5).
+//! its capacity in memory and never slows the dispatcher or any other client (docs/architecture.md).
 //!
 //! The upstream subscription exists only while someone listens: the first client makes it
 //! (and waits for it, so what is published after it subscribed reaches it), and the
