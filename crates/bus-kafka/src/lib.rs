@@ -108,8 +108,9 @@ fn producer_config(config: &KafkaConfig) -> ClientConfig {
         // librdkafka's default is 5 ms. The bridge writes one stream batch at a time, so the
         // linger sets how long each batch gathers: at 10,000 events/s, 5 ms made hundreds of
         // small record batches a second, and a broker pays per batch (the test broker scans
-        // its stored batches on every fetch). `tickmesh bench` at 10,000 events/s: broker
-        // 0.30 to 0.13 cores, bridge 0.17 to 0.11, for 45 ms more frame to database row.
+        // its stored batches on every fetch). Under `tickmesh bench` 20 ms cut the broker's
+        // and the bridge's CPU substantially, for slightly more time from frame to database
+        // row (docs/benchmarks.md).
         .set("linger.ms", "20")
         .set(
             "delivery.timeout.ms",

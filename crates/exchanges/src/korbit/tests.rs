@@ -1,5 +1,5 @@
-//! Complete Korbit payloads, verbatim as the exchange sends and documents them, each parsed to the
-//! values it holds.
+//! Complete Korbit payloads, verbatim as the exchange sends and documents them, each parsed to
+//! the values it holds.
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
-//! Complete Upbit payloads, verbatim as the exchange sends and documents them, each parsed to the
-//! values it holds.
+//! Complete Upbit payloads, verbatim as the exchange sends and documents them, each parsed to
+//! the values it holds.
 
 use tickmesh_domain::{Exchange, Market, Side, UtcMicros};
 
