@@ -61,7 +61,7 @@ def is_secret_key(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
     return key in CREDENTIAL_URL_KEYS or any(w in last for w in ("password", "token", "secret"))
 EXCHANGES = ("upbit", "bithumb", "korbit")
-# Which Deployment serves which gRPC service (DESIGN section 2).
+# Which Deployment serves which gRPC service (docs/architecture.md).
 GRPC_SERVICES = {
     "tickmesh.subscription.v1.SubscriptionService": "subscription",
     "tickmesh.stream.v1.TickStreamService": "subscription",

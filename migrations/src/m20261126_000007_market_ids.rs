@@ -3,10 +3,9 @@
 //! Every insert of a trade, ticker, book or candle descends its table's primary key (and for
 //! trades a second index), comparing keys column by column. With two text columns in front,
 //! each comparison decodes and `memcmp`s strings; `perf` on PostgreSQL under `tickmesh bench`
-//! showed `_bt_compare`, `nocache_index_getattr` and `memcmp` on top. In `psql`, 2,000
-//! ticker-shaped rows with `ON CONFLICT DO NOTHING` took 8.8 to 9.1 ms keyed on
-//! (market_id int, time) against 14.0 to 15.3 ms keyed on (exchange, market, time)
-//! (docs/benchmarks.md, stop 15), and the rows and indexes get smaller.
+//! showed `_bt_compare`, `nocache_index_getattr` and `memcmp` on top. Keyed on an integer
+//! market id, the same inserts take clearly less time, and the rows and indexes get smaller
+//! (docs/benchmarks.md has the figures).
 //!
 //! `markets` gives each (exchange, market) pair its id, once. Ids are never reused or
 //! reassigned and rows are never deleted while the tables refer to them, so a writer may cache
@@ -16,10 +15,9 @@
 //! `market_id` in place of the two text columns, copying every row. Down does the reverse:
 //! the text columns come back (compared byte by byte on PostgreSQL, as migration 6 left them)
 //! and `markets` goes. Rebuilding is the one way that works on both backends: SQLite cannot
-//! change a table's primary key in place. It runs in one transaction and needs room for a
-//! second copy of the tables while it runs: 2,000,000 stored rows (1,000,000 trades and as many
-//! tickers) took 10.8 s on a 2-vCPU development machine, and the tables shrank from 217 and
-//! 157 MB to 144 and 122 MB.
+//! change a table's primary key in place. It runs in one transaction, takes time in proportion
+//! to the rows stored, and needs room for a second copy of the tables while it runs; the
+//! tables are smaller afterwards (docs/benchmarks.md has a measured example).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement, TransactionTrait};

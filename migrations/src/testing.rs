@@ -3,8 +3,8 @@
 //! Each test gets a database of its own, `tickmesh_test_<pid>_<nanos>`, created on the server
 //! named by `TICKMESH_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
 //! and dropped when the handle drops, also when the test panicked. A server that cannot be
-//! reached is an error, never a skip: tests that need PostgreSQL fail without it (DESIGN
-//! section 7).
+//! reached is an error, never a skip: tests that need PostgreSQL fail without it
+//! (docs/architecture.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

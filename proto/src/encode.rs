@@ -3,10 +3,10 @@
 //! Every event ingestion reads is encoded once, so this is on its hottest path. Going through
 //! the prost structs first built a `String` per decimal (an order book has dozens), a `Vec` per
 //! book side and the market's two codes, walked the structs once to size them and again to
-//! write them, then dropped it all; that was about a fifth of ingestion's CPU at 50,000
-//! events/s (docs/benchmarks.md, stop 16). Here decimals are formatted on the stack
-//! ([`DecimalText`]) and their ASCII bytes copied into place, and nested messages get their
-//! length patched in after their contents are written.
+//! write them, then dropped it all; that was a large share of ingestion's CPU
+//! (docs/benchmarks.md). Here decimals are formatted on the stack ([`DecimalText`]) and their
+//! ASCII bytes copied into place, and nested messages get their length patched in after their
+//! contents are written.
 //!
 //! The output is byte for byte what prost writes for [`crate::convert::event_to_wire`] (fields
 //! in number order, proto3 defaults omitted, present sub-messages always written); the tests

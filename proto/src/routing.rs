@@ -1,4 +1,4 @@
-//! The names market events travel under on the bus (DESIGN section 4): the live channels,
+//! The names market events travel under on the bus (docs/architecture.md): the live channels,
 //! the durable stream and its consumer group, and the Kafka topics. Every service takes them
 //! from here so producer and consumer cannot drift apart.
 

@@ -69,9 +69,9 @@ install_nextest() {
     step_done
 }
 
-# tansu is the Kafka-protocol test broker (DESIGN section 7). Its build takes about 15 minutes
-# on 2 cores, so it is built once into the cache; an interrupted build never leaves a binary
-# that looks complete, because it is installed under .partial and renamed at the end.
+# tansu is the Kafka-protocol test broker (docs/architecture.md). Its build takes about 15
+# minutes on 2 cores, so it is built once into the cache; an interrupted build never leaves a
+# binary that looks complete, because it is installed under .partial and renamed at the end.
 install_tansu() {
     step "tansu $TANSU_VERSION (Kafka-protocol test broker)"
     local root="$TOOLS/tansu-$TANSU_VERSION"

@@ -1,4 +1,4 @@
-//! Decimals survive every hop exactly (issue 4): the reference's awkward numbers go from
+//! Decimals survive every hop exactly: the exchanges' awkward number spellings go from
 //! ingestion's publisher through Redis pub/sub and the Redis stream, the bridge, Kafka and
 //! storage into PostgreSQL and into SQLite, and read back with the same value and the same
 //! written scale.

@@ -46,7 +46,8 @@ fn consumer(group: &str, topic: &str) -> StreamConsumer {
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        // The broker's default makes a group's first join take about 23 s (DESIGN section 7).
+        // The broker's default makes a group's first join take about 23 s
+        // (docs/architecture.md).
         .set("session.timeout.ms", "6000")
         .create()
         .unwrap();

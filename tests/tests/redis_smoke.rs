@@ -1,5 +1,5 @@
 //! Redis as tickmesh uses it: pub/sub for live fan-out and a stream with a consumer group for
-//! the durable hand-off (DESIGN section 4).
+//! the durable hand-off (docs/architecture.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,7 +1,7 @@
-//! One trace follows an event from ingestion through the bridge to storage (issue 6): the
-//! publisher's span context rides in the stream entry's `traceparent`, the bridge continues it
-//! and carries the header to the topic, and storage continues it for the batch it writes.
-//! Spans go to an in-memory exporter; the pipeline is the in-process bus and SQLite.
+//! One trace follows an event from ingestion through the bridge to storage: the publisher's
+//! span context rides in the stream entry's `traceparent`, the bridge continues it and carries
+//! the header to the topic, and storage continues it for the batch it writes. Spans go to an
+//! in-memory exporter; the pipeline is the in-process bus and SQLite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

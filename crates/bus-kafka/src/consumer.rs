@@ -39,7 +39,8 @@ impl KafkaConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            // The test broker makes a first join take about 23 s with the default (DESIGN 7).
+            // The test broker makes a first join take about 23 s with the default
+            // (docs/architecture.md).
             .set(
                 "session.timeout.ms",
                 config.session_timeout.as_millis().to_string(),
@@ -48,29 +49,27 @@ impl KafkaConsumer {
             // events at 50,000 a second, and a storage pod that fits a 64 MiB budget.
             .set("queued.max.messages.kbytes", "8192")
             // ... and at most 4 MiB per fetch response (librdkafka's default is 50 MiB, read
-            // into one buffer): a storage falling behind at 50,000 events/s got responses big
-            // enough to take it to 112 MiB of RSS. Even one fetch per 100 ms would still
+            // into one buffer): a storage falling behind got responses big enough to take it
+            // far past that budget (docs/benchmarks.md). Even one fetch per 100 ms would still
             // allow 40 MiB/s, several times the compressed event stream.
             .set("fetch.max.bytes", "4194304")
             // How long the broker may hold a fetch it has nothing for (librdkafka's default is
-            // 500 ms). The test broker holds fetches for the whole wait, and about twice a
-            // second it holds one while records wait: with 100 ms, storage at 70,000 events/s
-            // waited 100 ms for a batch that often, a fifth of its time, and fell behind
-            // (20,231 trades/s stored of 30,000). With 20 ms it keeps up (30,016/s, p99 frame
-            // to row 0.68 s), and at 10,000 events/s p99 frame to row falls from 447 to 289
-            // ms for 0.04 more cores of broker (docs/benchmarks.md, stop 19). Empty fetches
-            // of an idle consumer are then 50 a second, which no broker notices.
+            // 500 ms). The test broker holds fetches for the whole wait, and now and then it
+            // holds one while records wait: with 100 ms, storage under the heaviest load
+            // spent a large part of its time in such waits and fell behind. With 20 ms it
+            // keeps up, and at ordinary rates events reach the database sooner, for a little
+            // more broker CPU (docs/benchmarks.md). Empty fetches of an idle consumer are then
+            // 50 a second, which no broker notices.
             .set("fetch.wait.max.ms", "20")
             // Once a partition has 100 records waiting here, wait 50 ms before fetching it
             // again (librdkafka's defaults: 100,000 records, 1 s). Otherwise every fetch
             // returns the few records that arrived since the last one and the next goes out at
-            // once: hundreds of fetches a second, which the test broker answers by scanning
-            // its store. `tickmesh bench` at 10,000 events/s: the broker's CPU went from 0.31
-            // to 0.33 cores down to 0.27 to 0.28, p99 frame to stream client from 5.7 to 6.6 ms
-            // down to 4.2 to 4.3 ms (the live path shares the cores), for about 40 ms more
-            // frame to database row. Throughput is not capped: the fetch after the wait takes
-            // everything that arrived meanwhile, up to the fetch size limits (1 MiB per
-            // partition by default, 20 MiB a second each at this cadence).
+            // once: hundreds of fetches a second, which the test broker answers by scanning its
+            // store. Under `tickmesh bench` waiting cut the broker's CPU, and with it the live
+            // path's latency (it shares the cores), for slightly more time from frame to
+            // database row (docs/benchmarks.md). Throughput is not capped: the fetch after the
+            // wait takes everything that arrived meanwhile, up to the fetch size limits (1 MiB
+            // per partition by default, 20 MiB a second each at this cadence).
             .set("queued.min.messages", "100")
             .set("fetch.queue.backoff.ms", "50");
         for (k, v) in &config.extra {

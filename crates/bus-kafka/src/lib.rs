@@ -1,5 +1,5 @@
 //! The Kafka adapter of the durable bus port ([`DurableLog`]), on rdkafka with its bundled
-//! librdkafka (Debian's 2.0.2 cannot talk to the test broker, DESIGN section 7).
+//! librdkafka (Debian's 2.0.2 cannot talk to the test broker; docs/architecture.md).
 //!
 //! - The producer is idempotent with `acks=all`: `append` returns once every record is
 //!   acknowledged by all in-sync replicas, and retries never duplicate or reorder a key's
@@ -108,8 +108,9 @@ fn producer_config(config: &KafkaConfig) -> ClientConfig {
         // librdkafka's default is 5 ms. The bridge writes one stream batch at a time, so the
         // linger sets how long each batch gathers: at 10,000 events/s, 5 ms made hundreds of
         // small record batches a second, and a broker pays per batch (the test broker scans
-        // its stored batches on every fetch). `tickmesh bench` at 10,000 events/s: broker
-        // 0.30 to 0.13 cores, bridge 0.17 to 0.11, for 45 ms more frame to database row.
+        // its stored batches on every fetch). Under `tickmesh bench` 20 ms cut the broker's
+        // and the bridge's CPU substantially, for slightly more time from frame to database
+        // row (docs/benchmarks.md).
         .set("linger.ms", "20")
         .set(
             "delivery.timeout.ms",

@@ -2,8 +2,8 @@
 //!
 //! rdkafka's `FutureProducer` gives every record a boxed oneshot channel and a future of its
 //! own, and `append` joined a thousand of them per batch: in `perf` of the bridge under
-//! `tickmesh bench`, the send future, `FuturesUnordered`, `join_all` and `MaybeDone` were
-//! about a tenth of its CPU. Here every record of a batch carries the same
+//! `tickmesh bench`, the send future, `FuturesUnordered`, `join_all` and `MaybeDone` were a
+//! visible share of its CPU (docs/benchmarks.md). Here every record of a batch carries the same
 //! [`BatchDelivery`] (an `Arc` clone) as its delivery opaque; librdkafka's delivery report
 //! (on the producer's polling thread) counts it down and keeps the first error, and the last
 //! report wakes the batch's one waiter.

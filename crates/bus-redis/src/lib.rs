@@ -1,4 +1,4 @@
-//! The Redis adapter of the bus ports (DESIGN section 4):
+//! The Redis adapter of the bus ports (docs/architecture.md):
 //!
 //! - live channels are Redis pub/sub (`PUBLISH`, `PSUBSCRIBE` on a dedicated connection that
 //!   is re-established if it drops; pub/sub is lossy, so nothing is replayed);
@@ -10,10 +10,10 @@
 //!
 //! The hot paths, appends and publishes and each stream consumer's reads, go over connections
 //! of their own with a lean RESP2 codec (`resp`, `direct`): parsing stream entries through
-//! redis-rs was a quarter of the bridge's CPU. Live subscriptions and `PUBLISH`es outside the
-//! publisher go through [`redis::aio::ConnectionManager`], which reconnects on its own. A
-//! Sentinel deployment is supported by asking the sentinels for the master's address at
-//! connect and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
+//! redis-rs was a large share of the bridge's CPU. Live subscriptions and `PUBLISH`es outside
+//! the publisher go through [`redis::aio::ConnectionManager`], which reconnects on its own. A
+//! Sentinel deployment is supported by asking the sentinels for the master's address at connect
+//! and again after errors a failover causes ([`RedisTarget::Sentinel`], `conn`).
 //!
 //! Every connection, of either stack, to a sentinel or the master, logs in with the configured
 //! ACL user and password and uses TLS when configured (`rediss://`, or

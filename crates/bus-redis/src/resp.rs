@@ -3,11 +3,10 @@
 //! Why not redis-rs for this one connection: the bridge reads stream entries in replies of up
 //! to thousands of entries of seven strings each. redis-rs parses every reply with `combine`
 //! into a generic `Value` tree holding a `Vec<u8>` per string, which the adapter then copied
-//! again into `Bytes`; at 50,000 events/s that parsing was a quarter of the bridge's CPU
-//! (docs/benchmarks.md, stop 16). Here a reply is first *scanned* to find where it ends
-//! ([`Scan`], resumable, so a reply arriving over many reads is walked once), then *split*
-//! into [`Reply`] values whose strings are `Bytes` slices of that one buffer: no copy per
-//! payload and one allocation per array.
+//! again into `Bytes`; that parsing was a large share of the bridge's CPU (docs/benchmarks.md).
+//! Here a reply is first *scanned* to find where it ends ([`Scan`], resumable, so a reply
+//! arriving over many reads is walked once), then *split* into [`Reply`] values whose strings
+//! are `Bytes` slices of that one buffer: no copy per payload and one allocation per array.
 //!
 //! The publisher's pipelines go the same way: its commands are written straight into one
 //! buffer ([`Pipeline`]) and its replies (a number and an entry id per event) are only scanned

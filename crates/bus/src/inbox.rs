@@ -1,7 +1,7 @@
 //! A bounded queue for one slow reader among fast writers: when it is full, new items are
 //! dropped and counted, and the reader later gets a [`Received::Lagged`] marker with the count
 //! at the place the items went missing. Memory stays bounded and the writer never waits, so
-//! one slow subscriber cannot slow the others (DESIGN section 5).
+//! one slow subscriber cannot slow the others (docs/architecture.md).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

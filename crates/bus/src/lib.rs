@@ -1,6 +1,6 @@
 //! The bus between tickmesh services, as ports (traits) with an in-process adapter.
 //!
-//! Two kinds of traffic cross it (DESIGN section 1):
+//! Two kinds of traffic cross it (docs/architecture.md):
 //!
 //! - **live** ([`LiveBus`]): fire-and-forget fan-out on named channels
 //!   (`tickmesh:live:{exchange}:{market}`). Fast, and forgets what nobody listens to. Each

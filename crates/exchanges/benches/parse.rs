@@ -1,8 +1,8 @@
 //! Parse + normalise throughput per exchange and message kind: one frame in, domain events
 //! out, exactly as a feed does it (the output vector is reused, as the session reuses it).
 //!
-//! Run with `cargo bench -p tickmesh-exchanges`; the target is at least 1,000,000
-//! Upbit SIMPLE trade frames per second per core.
+//! Run with `cargo bench -p tickmesh-exchanges`; the target is at least 1,000,000 Upbit
+//! SIMPLE trade frames per second per core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

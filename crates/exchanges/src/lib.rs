@@ -2,9 +2,9 @@
 //! parsers into domain [`MarketEvent`](tickmesh_domain::MarketEvent)s, subscription request
 //! builders, and parsers of the REST bodies the feeds need (market lists, recent trades).
 //!
-//! Nothing here does I/O, so every function is tested against the verbatim payloads of
-//! `reference/exchanges.md` and benchmarked on its own; `tickmesh-feeds` owns the sockets and
-//! `tickmesh-simulator` the servers.
+//! Nothing here does I/O, so every function is tested against verbatim payloads of each
+//! exchange (docs/exchanges.md summarises the protocols) and benchmarked on its own;
+//! `tickmesh-feeds` owns the sockets and `tickmesh-simulator` the servers.
 //!
 //! Upbit and Bithumb speak the same ("quotation") dialect, Bithumb having copied Upbit's, so
 //! their shared wire types live in [`quotation`] and each exchange's module sets what differs.

@@ -9,9 +9,8 @@
 //! showed no trade yet still has a start to backfill from.
 //!
 //! Every live trade costs a market lookup, an id insert and, once the window is full, an id
-//! removal. With std's SipHash that was about 1,230 instructions per trade (callgrind, 100,000
-//! trades over five markets); foldhash, randomly seeded per process like std's, takes about
-//! 360.
+//! removal, so the hasher matters: foldhash, randomly seeded per process like std's SipHash,
+//! does it in a fraction of SipHash's instructions (docs/benchmarks.md).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

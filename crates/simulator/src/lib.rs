@@ -1,6 +1,6 @@
-//! Simulators of the Upbit, Bithumb and Korbit (Digital X) public APIs, faithful to
-//! `reference/exchanges.md` section 4.2: WebSocket paths, binary versus text frames, replace
-//! versus additive subscriptions, acknowledgements, errors (and the close after them),
+//! Simulators of the Upbit, Bithumb and Korbit (Digital X) public APIs, faithful to the real
+//! exchanges as docs/exchanges.md describes them: WebSocket paths, binary versus text frames,
+//! replace versus additive subscriptions, acknowledgements, errors (and the close after them),
 //! snapshots then realtime frames, exponent number forms, the text `PING`/`{"status":"UP"}`
 //! cycle, Korbit's server pings, and the 60 s idle cut without a close frame. Each serves its
 //! REST market list and recent trades on the same port.

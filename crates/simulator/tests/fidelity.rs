@@ -1,4 +1,4 @@
-//! The simulators behave as reference section 4.2 says the real exchanges do, seen from a raw
+//! The simulators behave as the real exchanges do (docs/exchanges.md), seen from a raw
 //! WebSocket client; and every frame they send parses with tickmesh's own parsers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

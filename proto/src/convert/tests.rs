@@ -17,7 +17,7 @@ fn event(payload: Payload) -> MarketEvent {
     }
 }
 
-/// Every payload kind with the reference's awkward numbers survives encode and decode exactly.
+/// Every payload kind with the exchanges' awkward numbers survives encode and decode exactly.
 #[test]
 fn events_round_trip_through_protobuf_bytes() {
     let events = [

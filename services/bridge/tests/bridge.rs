@@ -152,7 +152,7 @@ async fn events_reach_their_topics_in_order_and_garbage_reaches_the_dlq() {
         .collect();
     assert_eq!(ids, (1..=20).collect::<Vec<_>>());
     assert!(trades.iter().all(|r| r.key == "bithumb:BTC/KRW"));
-    // The stream entries carry no content type; the Kafka records must (DESIGN section 4).
+    // The stream entries carry no content type; the Kafka records must (docs/architecture.md).
     assert!(
         trades.iter().all(|r| r.header(tickmesh_bus::CONTENT_TYPE)
             == Some(&tickmesh_bus::content_type_protobuf()))

@@ -45,9 +45,9 @@ impl Default for PublisherConfig {
     fn default() -> Self {
         PublisherConfig {
             batch_max: 512,
-            // About 10 s of a busy three-exchange feed. Full, it took ingestion from about
-            // 30 to 83-105 MiB of RSS in `tickmesh bench` at 50,000 events/s (mostly order
-            // books): size container memory limits with it.
+            // About 10 s of a busy three-exchange feed. Full, it is most of ingestion's
+            // memory (mostly order books; the README gives the measured size): size container
+            // memory limits with it.
             buffer_capacity: 100_000,
             overflow: OverflowPolicy::default(),
             retry: BackoffConfig {
@@ -65,7 +65,7 @@ impl Default for PublisherConfig {
 /// them for every event was a visible part of ingestion's profile. At most [`Self::CAPACITY`]
 /// markets are remembered (ingestion follows a few hundred); past that they are formatted
 /// each time. The stream entry carries no content type: the bridge labels what it forwards
-/// to Kafka, and the stream's payloads are always `MarketEvent`s (DESIGN section 4).
+/// to Kafka, and the stream's payloads are always `MarketEvent`s (docs/architecture.md).
 #[derive(Debug, Default)]
 pub struct Outgoings {
     names: HashMap<(Exchange, Market), (String, String)>,

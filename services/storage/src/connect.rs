@@ -55,8 +55,8 @@ pub async fn connect_with_ca(
                         .journal_mode(SqliteJournalMode::Wal)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         // As on PostgreSQL below: the writer's statements are never the same
-                        // twice, and a cached 2,000-row insert holds megabytes (the bench saw
-                        // the embedded process grow 4 MB/s until the cache filled).
+                        // twice, and a cached 2,000-row insert holds megabytes (under the bench
+                        // the embedded process kept growing until the cache filled).
                         .statement_cache_capacity(0)
                 });
             "sqlite"

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// jemalloc: allocation is a large share of the per-event work; the workspace `Cargo.toml`
-/// has the measurements that chose it.
+/// says why this one, docs/benchmarks.md has the measurements.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

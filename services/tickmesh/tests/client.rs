@@ -1,4 +1,4 @@
-//! `tickmesh up --simulate` followed by the client commands, as the README shows them (issue 5).
+//! `tickmesh up --simulate` followed by the client commands, as the README shows them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

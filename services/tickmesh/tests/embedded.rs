@@ -1,6 +1,6 @@
-//! Embedded mode (issue 4): `tickmesh up` with no Redis, Kafka or PostgreSQL configured runs
-//! ingestion, bridge and storage on the in-process bus and writes a SQLite file; the trades in
-//! it are exactly the trades the simulators emitted, prices exact.
+//! Embedded mode: `tickmesh up` with no Redis, Kafka or PostgreSQL configured runs ingestion,
+//! bridge and storage on the in-process bus and writes a SQLite file; the trades in it are
+//! exactly the trades the simulators emitted, prices exact.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,9 +1,9 @@
-//! The four services as separate processes (issue 5): subscription, ingestion, bridge and
-//! storage on real Redis, the Kafka-protocol broker and PostgreSQL, with the simulators as the
-//! exchanges. A subscription made over gRPC streams to a client within 2 s, its trades reach
-//! PostgreSQL, history serves candles that match the simulators' trades, deleting it stops the
-//! market at the exchange, and a restart of every service plus a dropped exchange connection
-//! lose and repeat nothing.
+//! The four services as separate processes: subscription, ingestion, bridge and storage on real
+//! Redis, the Kafka-protocol broker and PostgreSQL, with the simulators as the exchanges. A
+//! subscription made over gRPC streams to a client within 2 s, its trades reach PostgreSQL,
+//! history serves candles that match the simulators' trades, deleting it stops the market at
+//! the exchange, and a restart of every service plus a dropped exchange connection lose and
+//! repeat nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,5 +1,5 @@
-//! Redis restarted under ingestion (issue 4): an outage that fits the publisher's buffer loses
-//! nothing; one that does not drops events by policy and reports how many.
+//! Redis restarted under ingestion: an outage that fits the publisher's buffer loses nothing;
+//! one that does not drops events by policy and reports how many.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

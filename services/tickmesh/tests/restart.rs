@@ -1,7 +1,7 @@
-//! The delivery promise under restarts (issue 4): with the services as separate processes on
-//! real Redis, the Kafka-protocol broker and PostgreSQL, killing the bridge, killing storage,
-//! or cutting storage off its database for seconds leaves PostgreSQL holding exactly the
-//! trades the simulators emitted: none missing, none twice.
+//! The delivery promise under restarts (docs/architecture.md): with the services as separate
+//! processes on real Redis, the Kafka-protocol broker and PostgreSQL, killing the bridge,
+//! killing storage, or cutting storage off its database for seconds leaves PostgreSQL holding
+//! exactly the trades the simulators emitted: none missing, none twice.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

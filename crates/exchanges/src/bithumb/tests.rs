@@ -1,4 +1,5 @@
-//! Every complete Bithumb payload of reference section 2, parsed to the values it holds.
+//! Complete Bithumb payloads, verbatim as the exchange sends and documents them, each parsed to
+//! the values it holds.
 
 use tickmesh_domain::{Exchange, Market, Side, UtcMicros};
 

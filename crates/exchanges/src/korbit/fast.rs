@@ -1,11 +1,10 @@
 //! The fast path for Korbit data frames, on the allocation-free scanner ([`crate::scan`]).
 //!
-//! Korbit was the one feed still parsed through serde's derive: two passes (the envelope,
-//! then its `data` again from a `RawValue`) and the generic visitor machinery. In a profile of
-//! ingestion at 30,000 events/s it took 16% of the process for a third of the events, more per
-//! event than Upbit and Bithumb together. This path reads the same fields from slices of the
-//! frame in one pass, descending into `data` and each trade or book row in place (callgrind
-//! figures in docs/benchmarks.md).
+//! Through serde's derive a Korbit frame takes two passes (the envelope, then its `data` again
+//! from a `RawValue`) and the generic visitor machinery; profiles of ingestion showed that
+//! costing more per event than Upbit's and Bithumb's parsing together. This path reads the same
+//! fields from slices of the frame in one pass, descending into `data` and each trade or book
+//! row in place (instruction counts in docs/benchmarks.md).
 //!
 //! It reads the members in Korbit's own order: `symbol` and `type` come before `data`, so
 //! by the time `data` is reached the kind says how to read it and the market is known. A

@@ -1,4 +1,5 @@
-//! Every complete Korbit payload of reference section 3, parsed to the values it holds.
+//! Complete Korbit payloads, verbatim as the exchange sends and documents them, each parsed to
+//! the values it holds.
 
 use std::collections::BTreeSet;
 

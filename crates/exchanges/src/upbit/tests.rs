@@ -1,4 +1,5 @@
-//! Every complete Upbit payload of reference section 1, parsed to the values it holds.
+//! Complete Upbit payloads, verbatim as the exchange sends and documents them, each parsed to
+//! the values it holds.
 
 use tickmesh_domain::{Exchange, Market, Side, UtcMicros};
 

@@ -147,7 +147,7 @@ fn rendered() -> Vec<String> {
     out
 }
 
-/// What [`rendered`] gives, one frame per line: the spellings `reference/exchanges.md` quotes.
+/// What [`rendered`] gives, one frame per line: the spellings the real exchanges send.
 const GOLDEN: &[&str] = &[
     r#"{"type":"trade","code":"KRW-BTC","timestamp":1764115200777,"trade_date":"2025-11-26","trade_time":"00:00:00","trade_timestamp":1764115200123,"trade_price":116539000.00000000,"trade_volume":0.00079276,"ask_bid":"BID","prev_closing_price":116539000.00000000,"change":"EVEN","change_price":0E-8,"sequential_id":17641152001230000,"stream_type":"SNAPSHOT"}"#,
     r#"{"type":"trade","code":"KRW-XRP","timestamp":1764115200777,"trade_date":"2025-11-26","trade_time":"08:59:59","trade_timestamp":1764147599999,"trade_price":3141.50000000,"trade_volume":1234.56789012,"ask_bid":"ASK","prev_closing_price":3141.50000000,"change":"EVEN","change_price":0E-8,"sequential_id":42,"stream_type":"REALTIME"}"#,

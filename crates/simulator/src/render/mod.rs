@@ -2,9 +2,9 @@
 //! must meet the exponent forms and padded scales the real servers send.
 //!
 //! Every frame is written straight into one `String` sized for it, with the `push_*` writers
-//! below: no `format!`, no `String` per number. At 50,000 events/s the load generator shares
-//! the two cores with the mesh it measures, and building frames from intermediate strings was
-//! about a third of its CPU (docs/benchmarks.md, stop 18).
+//! below: no `format!`, no `String` per number. Under `tickmesh bench` the load generator
+//! shares the machine with the mesh it measures, and building frames from intermediate strings
+//! was a large share of its CPU (docs/benchmarks.md).
 
 pub(crate) mod korbit;
 pub(crate) mod poison;

@@ -115,7 +115,7 @@ pub fn trade(exchange_us: i64, id: u64, price: &str, size: &str, side: Side) -> 
     )
 }
 
-/// A ticker event with the reference's awkward numbers.
+/// A ticker event with the exchanges' awkward numbers.
 pub fn ticker(exchange_us: i64) -> MarketEvent {
     event(
         exchange_us,
@@ -133,7 +133,7 @@ pub fn ticker(exchange_us: i64) -> MarketEvent {
     )
 }
 
-/// An order book event with the reference's awkward numbers.
+/// An order book event with the exchanges' awkward numbers.
 pub fn book(exchange_us: i64) -> MarketEvent {
     event(
         exchange_us,

@@ -7,14 +7,14 @@
 //! and pushes it into the inbox of every client whose [`TickFilter`] matches. A push never
 //! waits: a full inbox drops the event and counts it, and the client later reads a
 //! [`TickItem::Lagged`] marker at the place events went missing. So a slow client costs at most
-//! its capacity in memory and never slows the dispatcher or any other client (DESIGN section 5).
+//! its capacity in memory and never slows the dispatcher or any other client
+//! (docs/architecture.md).
 //!
-//! The upstream subscription exists only while someone listens: the first client makes it
-//! (and waits for it, so what is published after it subscribed reaches it), and the
-//! dispatcher drops it once no client has been connected for [`HubConfig::idle_unsubscribe`].
-//! Without clients, the whole live feed would otherwise cross from Redis into this process
-//! only to be thrown away (`tickmesh bench`: about 0.08 cores at 40,000 events/s, plus
-//! Redis's share of sending it).
+//! The upstream subscription exists only while someone listens: the first client makes it (and
+//! waits for it, so what is published after it subscribed reaches it), and the dispatcher drops
+//! it once no client has been connected for [`HubConfig::idle_unsubscribe`]. Without clients,
+//! the whole live feed would otherwise cross from Redis into this process only to be thrown
+//! away, costing this process and Redis CPU for nothing (docs/benchmarks.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
