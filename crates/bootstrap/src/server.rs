@@ -257,12 +257,29 @@ impl GrpcServer {
             + 'static,
         S::Future: Send + 'static,
     {
+        self.host(service, descriptor_set);
+        self
+    }
+
+    /// [`add_service`](Self::add_service) in place, for a service's start function that adds
+    /// its gRPC services to the process's server. Returns the service's full name, which its
+    /// health reports under.
+    pub fn host<S>(&mut self, service: S, descriptor_set: &'static [u8]) -> &'static str
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
         self.routes.add_service(service);
         self.names.push(S::NAME);
         if !self.descriptor_sets.contains(&descriptor_set) {
             self.descriptor_sets.push(descriptor_set);
         }
-        self
+        S::NAME
     }
 
     /// Makes calls to `methods` (full gRPC paths such as
@@ -271,6 +288,12 @@ impl GrpcServer {
     /// one, or with a wrong one, get `UNAUTHENTICATED` and never reach the service. Methods not
     /// registered here are never gated; with no token configured, nothing is.
     pub fn require_token_for(mut self, methods: &[&'static str]) -> Self {
+        self.gate(methods);
+        self
+    }
+
+    /// [`require_token_for`](Self::require_token_for) in place.
+    pub fn gate(&mut self, methods: &[&'static str]) -> &mut Self {
         self.gated.extend(methods.iter().copied());
         self
     }

@@ -349,5 +349,4 @@ fn array_len(line: &[u8]) -> Result<Option<usize>, ProtocolError> {
 }
 
 #[cfg(test)]
-#[path = "resp_tests.rs"]
 mod tests;

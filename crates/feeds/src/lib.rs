@@ -20,6 +20,7 @@
 
 pub mod backfill;
 pub mod backoff;
+pub mod config;
 pub mod dedupe;
 pub mod edge;
 pub mod exchanges;
@@ -34,10 +35,11 @@ pub mod status;
 
 pub use backfill::{Backfill, BackfillLimits, backfill};
 pub use backoff::{Backoff, BackoffConfig};
+pub use config::{FeedConfig, FeedOutput};
 pub use dedupe::{LastTrade, TradeDeduper};
 pub use edge::{EdgeLimits, Refusal};
 pub use exchanges::{Endpoints, KorbitProtocol, QuotationProtocol, protocol_for};
-pub use feed::{FeedConfig, FeedControl, FeedHandle, FeedOutput, spawn_feed};
+pub use feed::{FeedControl, FeedHandle, spawn_feed};
 pub use markets::{MarketList, UnknownMarkets};
 pub use protocol::{Control, FrameError, RestError, TradeHistory, TradePage, WireProtocol};
 pub use ratelimit::{MessageRateLimiter, RateLimit};

@@ -13,11 +13,14 @@
 
 mod forwarding;
 pub mod grpc;
+pub mod metrics;
 mod route;
 mod run;
+mod start;
 mod stats;
 
 pub use forwarding::{Forwarding, Routed};
 pub use route::route;
 pub use run::{BridgeConfig, run_bridge};
+pub use start::{BridgePorts, start};
 pub use stats::{BridgeSnapshot, BridgeStats};

@@ -1,21 +1,57 @@
-//! Following the subscription service: ingestion watches the desired set
-//! (`SubscriptionService.WatchSubscriptions`) and moves each feed to it within moments of a
-//! change. When the watch breaks (the subscription service restarts, the network blips) it
-//! watches again with a capped backoff; the fresh snapshot then replaces whatever it knew, so a
-//! change made while it was away is not missed.
+//! Following the subscription service: ingestion watches the desired set and moves each feed
+//! to it within moments of a change.
+//!
+//! Where the set comes from is a port, [`SubscriptionSource`]: the subscription service over
+//! gRPC ([`GrpcSubscriptions`], a separate ingestion process) or in the same process (`tickmesh
+//! up`, whose composition root adapts the service directly, without a socket). Both speak the
+//! same protocol: a watch starts with a snapshot of the whole set, then sends each change.
+//! When a watch breaks (the subscription service restarts, the network blips, the watcher fell
+//! behind) [`follow`] watches again after a capped backoff; the fresh snapshot then replaces
+//! whatever it knew, so a change made while it was away is not missed.
+
+mod grpc;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tickmesh_domain::{Exchange, Market};
 use tickmesh_feeds::{Backoff, BackoffConfig, FeedControl};
-use tickmesh_proto::convert::{exchange_from_wire, market_from_wire};
-use tickmesh_proto::subscription::v1 as wire;
-use tickmesh_proto::subscription::v1::subscription_service_client::SubscriptionServiceClient;
-use tickmesh_proto::subscription::v1::watch_subscriptions_response::Change;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+
+pub use grpc::GrpcSubscriptions;
+
+/// One step of a watch of the desired set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesiredChange {
+    /// The whole set; a watch sends this first.
+    Snapshot(BTreeSet<(Exchange, Market)>),
+    /// A pair was subscribed.
+    Added(Exchange, Market),
+    /// A pair was unsubscribed.
+    Removed(Exchange, Market),
+}
+
+/// Why a watch of the desired set broke or could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FollowError(pub String);
+
+/// Where ingestion learns the desired set.
+#[async_trait]
+pub trait SubscriptionSource: Send + Sync + std::fmt::Debug + 'static {
+    /// Starts a watch; its first change is a [`DesiredChange::Snapshot`].
+    async fn watch(&self) -> Result<Box<dyn DesiredWatch>, FollowError>;
+}
+
+/// A running watch of the desired set.
+#[async_trait]
+pub trait DesiredWatch: Send {
+    /// The next change; `Ok(None)` when the source ended the watch, an error when it broke.
+    async fn next(&mut self) -> Result<Option<DesiredChange>, FollowError>;
+}
 
 /// The feeds to steer, by exchange.
 #[derive(Debug, Clone)]
@@ -38,11 +74,9 @@ impl FeedControls {
     }
 }
 
-/// Watches the subscription service at `url` (trusting the CA in `ca` for `https://`) until
-/// `shutdown`, steering `feeds`.
-pub async fn follow_subscriptions(
-    url: String,
-    ca: Option<PathBuf>,
+/// Watches `source` until `shutdown`, steering `feeds`.
+pub async fn follow(
+    source: Arc<dyn SubscriptionSource>,
     feeds: FeedControls,
     shutdown: CancellationToken,
 ) {
@@ -56,10 +90,10 @@ pub async fn follow_subscriptions(
     loop {
         let outcome = tokio::select! {
             () = shutdown.cancelled() => return,
-            outcome = watch_once(&url, ca.as_deref(), &feeds, &mut backoff) => outcome,
+            outcome = watch_once(source.as_ref(), &feeds, &mut backoff) => outcome,
         };
         let delay = backoff.next_delay();
-        warn!(url, error = %outcome, "watching subscriptions stopped; watching again in {delay:?}");
+        warn!(source = ?source, error = %outcome, "watching subscriptions stopped; watching again in {delay:?}");
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
@@ -68,55 +102,36 @@ pub async fn follow_subscriptions(
 }
 
 /// One watch, until it breaks; returns why.
-#[tracing::instrument(name = "ingestion.watch_subscriptions", skip_all, fields(url))]
+#[tracing::instrument(name = "ingestion.watch_subscriptions", skip_all)]
 async fn watch_once(
-    url: &str,
-    ca: Option<&Path>,
+    source: &dyn SubscriptionSource,
     feeds: &FeedControls,
     backoff: &mut Backoff,
-) -> String {
-    let mut client = match tickmesh_bootstrap::connect_channel(url, ca).await {
-        Ok(channel) => SubscriptionServiceClient::new(channel),
-        Err(e) => return format!("cannot reach the subscription service: {e}"),
-    };
-    let mut request = tonic::Request::new(wire::WatchSubscriptionsRequest { exchange: 0 });
-    tickmesh_bootstrap::propagate_trace(&mut request);
-    let mut stream = match client.watch_subscriptions(request).await {
-        Ok(response) => response.into_inner(),
-        Err(status) => return format!("watch refused: {status}"),
+) -> FollowError {
+    let mut watch = match source.watch().await {
+        Ok(watch) => watch,
+        Err(e) => return e,
     };
     let mut desired: BTreeSet<(Exchange, Market)> = BTreeSet::new();
     loop {
-        let message = match stream.message().await {
-            Ok(Some(message)) => message,
-            Ok(None) => return "the subscription service ended the watch".to_owned(),
-            Err(status) => return format!("watch failed: {status}"),
-        };
-        match message.change {
-            Some(Change::Snapshot(snapshot)) => {
-                desired = snapshot.subscriptions.iter().filter_map(pair).collect();
+        match watch.next().await {
+            Ok(Some(DesiredChange::Snapshot(snapshot))) => {
+                desired = snapshot;
                 backoff.reset();
                 info!(
                     subscriptions = desired.len(),
                     "subscription snapshot received"
                 );
             }
-            Some(Change::Added(s)) => {
-                desired.extend(pair(&s));
+            Ok(Some(DesiredChange::Added(exchange, market))) => {
+                desired.insert((exchange, market));
             }
-            Some(Change::Removed(s)) => {
-                if let Some(p) = pair(&s) {
-                    desired.remove(&p);
-                }
+            Ok(Some(DesiredChange::Removed(exchange, market))) => {
+                desired.remove(&(exchange, market));
             }
-            None => continue,
+            Ok(None) => return FollowError("the subscription service ended the watch".into()),
+            Err(e) => return e,
         }
         feeds.apply(&desired);
     }
-}
-
-fn pair(s: &wire::Subscription) -> Option<(Exchange, Market)> {
-    let exchange = exchange_from_wire("exchange", s.exchange).ok().flatten()?;
-    let market = market_from_wire("market", s.market.as_ref()).ok()?;
-    Some((exchange, market))
 }

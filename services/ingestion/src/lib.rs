@@ -10,11 +10,14 @@
 pub mod buffer;
 pub mod follow;
 pub mod grpc;
+pub mod metrics;
 pub mod publisher;
 mod service;
+mod start;
 mod stats;
 
 pub use buffer::{OutageBuffer, OverflowPolicy};
 pub use publisher::{Outgoings, PublisherConfig, run_publisher};
 pub use service::{ExchangeFeed, Ingestion, IngestionConfig, IngestionError};
+pub use start::{IngestionPorts, start};
 pub use stats::{PublisherSnapshot, PublisherStats};

@@ -205,7 +205,7 @@ impl Ingestion {
         ))
     }
 
-    /// Handles that steer the feeds, for [`crate::follow::follow_subscriptions`].
+    /// Handles that steer the feeds, for [`crate::follow::follow`].
     pub fn controls(&self) -> crate::follow::FeedControls {
         crate::follow::FeedControls(
             self.feeds

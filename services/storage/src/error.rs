@@ -146,5 +146,3 @@ pub fn refuses_data(error: &DbErr) -> bool {
     }
     code.starts_with("22") || code.starts_with("23")
 }
-
-pub use tickmesh_telemetry::ErrorChain;

@@ -31,8 +31,8 @@ use tickmesh_proto::history::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::ErrorChain;
 use crate::history::{self, HistoryError};
+use tickmesh_telemetry::ErrorChain;
 
 /// `HistoryService` over a database the migrations created.
 #[derive(Debug, Clone)]

@@ -6,6 +6,10 @@
 //!   markets against each exchange's market list.
 //! - [`stream`]: `TickStreamService.StreamTicks`, fed from the live bus, with a bounded buffer
 //!   per client and `lagged` markers for clients too slow for it.
+//! - [`start`]: both as one supervised service of a process, on the ports it is given.
 
+mod start;
 pub mod stream;
 pub mod subscriptions;
+
+pub use start::{SubscriptionConfig, SubscriptionPorts, start};

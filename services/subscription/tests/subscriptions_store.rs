@@ -9,7 +9,7 @@ use tickmesh_subscription::subscriptions::conformance;
 use tickmesh_subscription::subscriptions::{DbStore, MemoryStore};
 
 async fn migrated(url: &str) -> DbStore {
-    let db = tickmesh_storage::connect(url).await.unwrap();
+    let db = sea_orm::Database::connect(url).await.unwrap();
     tickmesh_migrations::migrate(&db).await.unwrap();
     DbStore::new(db)
 }
@@ -22,7 +22,10 @@ async fn memory_store_conforms() {
 #[tokio::test]
 async fn sqlite_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tickmesh.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("tickmesh.db").display()
+    );
     conformance::run(&migrated(&url).await).await;
 }
 
@@ -69,7 +72,10 @@ async fn the_service_keeps_its_subscriptions_across_restarts_on_sqlite() {
     use tickmesh_subscription::subscriptions::{MarketCatalog, Subscriptions};
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tickmesh.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("tickmesh.db").display()
+    );
     let btc = Market::parse("BTC").unwrap();
     let catalog = MarketCatalog::new(Exchange::ALL.map(|e| (e, vec![btc])));
     let first = Subscriptions::new(Arc::new(migrated(&url).await), catalog.clone());

@@ -4,12 +4,11 @@
 mod backends;
 mod bench;
 mod client;
-mod metrics;
+mod follow;
 mod migrate;
 mod plane;
 mod settings;
 mod simulate;
-mod subscription;
 mod up;
 
 use std::process::ExitCode;

@@ -15,6 +15,7 @@ use tickmesh_feeds::Endpoints;
 use tickmesh_ingestion::{ExchangeFeed, IngestionConfig, OverflowPolicy};
 use tickmesh_proto::routing::{self, TopicNames};
 use tickmesh_storage::{StorageServiceConfig, StoreConfig};
+use tickmesh_subscription::SubscriptionConfig;
 
 use crate::backends;
 
@@ -107,6 +108,19 @@ impl DataPlaneConfig {
                 bounds,
             },
         }
+    }
+
+    /// The subscription service's configuration: the exchanges ingestion collects from (their
+    /// market lists decide what can be subscribed), seeded with `ingestion.markets`.
+    pub fn subscription_config(&self) -> SubscriptionConfig {
+        let exchanges = self
+            .ingestion
+            .exchanges
+            .iter()
+            .map(|feed| (feed.exchange, feed.endpoints.rest_url.clone()))
+            .collect();
+        let seed = self.ingestion.markets.iter().copied().collect();
+        SubscriptionConfig::new(exchanges, seed, self.subscription_sync)
     }
 }
 

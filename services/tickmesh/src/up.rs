@@ -14,6 +14,9 @@ use tickmesh_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use tickmesh_ingestion::follow::{GrpcSubscriptions, SubscriptionSource};
+
+use crate::follow::InProcessSubscriptions;
 use crate::plane::{self, Adapters};
 use crate::settings::DataPlaneConfig;
 
@@ -206,9 +209,9 @@ async fn host(
         has(Service::Bridge) || has(Service::Storage),
     )
     .await?;
-    let server =
+    let mut server =
         GrpcServer::new().with_rpc_metrics(tickmesh_telemetry::RpcMetrics::register(&metrics));
-    let (mut handles, server) = start(&plane, &adapters, services, server, &metrics).await?;
+    let mut handles = start(&plane, &adapters, services, &mut server, &metrics).await?;
 
     let metrics_task = match metrics_listener {
         Some(listener) => {
@@ -261,21 +264,25 @@ async fn host(
     Ok(())
 }
 
-/// Starts `services` in flow order, so each finds its consumers' side ready, and registers
-/// each started service's metrics (only those: a process serves the metrics of what it runs).
-/// Returns the services in the order they stop: ingestion first, then what drains after it.
+/// Starts `services` in flow order, so each finds its consumers' side ready; each registers
+/// its own metrics (a process serves the metrics of what it runs) and hosts its gRPC services
+/// on `server`. Returns the services in the order they stop: ingestion first, then what
+/// drains after it.
 async fn start(
     plane: &DataPlaneConfig,
     adapters: &Adapters,
     services: &[Service],
-    mut server: GrpcServer,
+    server: &mut GrpcServer,
     metrics: &Metrics,
-) -> anyhow::Result<(Vec<ServiceHandle>, GrpcServer)> {
-    let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
+) -> anyhow::Result<Vec<ServiceHandle>> {
     let has = |s: Service| services.contains(&s);
     // Everything in one process: the bridge and storage drain what ingestion left them when
     // the process stops, since nothing else will read the in-process log afterwards.
-    let drain = has(Service::Ingestion) && has(Service::Bridge) && has(Service::Storage);
+    let mode = if has(Service::Ingestion) && has(Service::Bridge) && has(Service::Storage) {
+        StopMode::Drain
+    } else {
+        StopMode::Now
+    };
     let db = if has(Service::Storage) || has(Service::Subscription) {
         Some(plane::open_database(plane).await?)
     } else {
@@ -283,59 +290,63 @@ async fn start(
     };
     let mut storage = None;
     if let (true, Some(db)) = (has(Service::Storage), &db) {
-        let (stats, handle) = plane::start_storage(plane, adapters, db.clone(), drain);
-        crate::metrics::register_storage(metrics, stats);
-        server = server.add_service(tickmesh_storage::history_server(db.clone()), descriptors);
-        storage = Some(handle);
+        let ports = tickmesh_storage::StoragePorts {
+            topics: Arc::clone(&adapters.topics),
+            db: db.clone(),
+        };
+        let (config, store) = (plane.storage.clone(), plane.store.clone());
+        storage = Some(tickmesh_storage::start(
+            config, store, ports, mode, metrics, server,
+        ));
     }
-    let mut core = None;
+    let mut in_process = None;
     let mut subscription = None;
     if let (true, Some(db)) = (has(Service::Subscription), &db) {
-        let (subscriptions, handle, with) =
-            crate::subscription::start(plane, adapters, db.clone(), server, metrics).await?;
-        server = with;
-        core = Some(subscriptions);
+        let ports = tickmesh_subscription::SubscriptionPorts {
+            db: db.clone(),
+            live: Arc::clone(&adapters.live),
+        };
+        let (core, handle) =
+            tickmesh_subscription::start(plane.subscription_config(), ports, metrics, server).await;
+        in_process = Some(core);
         subscription = Some(handle);
     }
     let mut bridge = None;
     if has(Service::Bridge) {
-        let (stats, handle) = plane::start_bridge(plane, adapters, drain);
-        crate::metrics::register_bridge(metrics, Arc::clone(&stats));
-        server = server.add_service(tickmesh_bridge::grpc::server(stats), descriptors);
-        bridge = Some(handle);
+        let ports = tickmesh_bridge::BridgePorts {
+            stream: Arc::clone(&adapters.stream),
+            topics: Arc::clone(&adapters.topics),
+        };
+        bridge = Some(tickmesh_bridge::start(
+            plane.bridge.clone(),
+            ports,
+            mode,
+            metrics,
+            server,
+        ));
     }
     let mut ingestion = None;
     if has(Service::Ingestion) {
         // In one process ingestion follows the subscription service directly; alone it
         // follows `ingestion.subscriptions_url`, or collects `ingestion.markets`.
-        let follow = plane
-            .subscriptions_url
-            .clone()
-            .filter(|_| core.is_none())
-            .map(|url| (url, plane.subscriptions_ca.clone()));
-        let (mut started, stop) = plane::start_ingestion(plane, adapters, follow, core.is_some())?;
-        if let Some(core) = &core {
-            let task = crate::subscription::follow_in_process(
-                Arc::clone(core),
-                started.controls(),
-                stop.now.clone(),
-            );
-            started.spawn_helper("in-process subscription follower", task);
-        }
-        crate::metrics::register_ingestion(
-            metrics,
-            started.statuses(),
-            started.publisher_stats_shared(),
-            plane.ingestion.publisher.buffer_capacity,
-        );
-        server = server.add_service(
-            tickmesh_ingestion::grpc::server(started.statuses()),
-            descriptors,
-        );
-        ingestion = Some(plane::ingestion_service(started, stop));
+        let subscriptions: Option<Arc<dyn SubscriptionSource>> = match in_process {
+            Some(core) => Some(Arc::new(InProcessSubscriptions(core))),
+            None => plane.subscriptions_url.clone().map(|url| {
+                let source = GrpcSubscriptions::new(url, plane.subscriptions_ca.clone());
+                Arc::new(source) as Arc<dyn SubscriptionSource>
+            }),
+        };
+        let ports = tickmesh_ingestion::IngestionPorts {
+            publisher: Arc::clone(&adapters.publisher),
+            gaps: Some(Arc::clone(&adapters.live)),
+            subscriptions,
+        };
+        let handle = tickmesh_ingestion::start(plane.ingestion.clone(), ports, metrics, server)
+            .context("cannot start ingestion")?;
+        ingestion = Some(handle);
     }
     let stop_order = [ingestion, bridge, storage, subscription];
-    Ok((stop_order.into_iter().flatten().collect(), server))
+    Ok(stop_order.into_iter().flatten().collect())
 }
 
 /// Installs logging and tracing for the process; the guard flushes spans when dropped.

@@ -50,9 +50,8 @@ pub(super) fn data_frame(
         "data" => {
             once(&mut data_seen, ())?;
             let market = market.ok_or(Unsupported)?;
-            let event = |exchange_time, payload| {
-                super::parse::event(market, exchange_time, received, payload)
-            };
+            let event =
+                |exchange_time, payload| super::event(market, exchange_time, received, payload);
             match kind.ok_or(Unsupported)? {
                 "ticker" => ticker_body = Some(ticker(s)?),
                 "trade" => s.elements(|s| {
@@ -77,7 +76,7 @@ pub(super) fn data_frame(
     if let Some(ticker) = ticker_body {
         let at = timestamp.flatten().ok_or(Unsupported)?;
         let market = market.ok_or(Unsupported)?;
-        out.push(super::parse::event(
+        out.push(super::event(
             market,
             UtcMicros::from_millis(at),
             received,
@@ -251,5 +250,4 @@ fn decimal(text: &str) -> Result<Decimal, Unsupported> {
 }
 
 #[cfg(test)]
-#[path = "fast_tests.rs"]
 mod tests;

@@ -10,6 +10,7 @@ use tickmesh_domain::{
     TradeId, UtcMicros,
 };
 
+use super::event;
 use crate::numbers::decimal_text;
 use crate::scan::Unsupported;
 use crate::{Control, FrameError};
@@ -215,23 +216,6 @@ fn data(
         other => return Err(format!("unknown type `{other}`")),
     }
     Ok(())
-}
-
-/// A Korbit event of `market`.
-pub(super) fn event(
-    market: Market,
-    exchange_time: UtcMicros,
-    received: UtcMicros,
-    payload: Payload,
-) -> MarketEvent {
-    MarketEvent {
-        exchange: Exchange::Korbit,
-        market,
-        exchange_time,
-        received_time: received,
-        payload,
-        raw: None,
-    }
 }
 
 fn dec(text: &str, name: &str) -> Result<Decimal, String> {

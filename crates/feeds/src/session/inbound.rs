@@ -7,8 +7,8 @@ use tracing::Instrument as _;
 use tracing::{debug, info, warn};
 
 use super::{SessionContext, SessionEnd};
+use crate::config::FeedOutput;
 use crate::edge::{Gate, LOG_SAMPLE, LOGGED_IN_FULL, Refusal, Verdict, refused};
-use crate::feed::FeedOutput;
 use crate::protocol::Control;
 use crate::recovery::Recovered;
 

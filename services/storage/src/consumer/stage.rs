@@ -13,7 +13,9 @@ use tickmesh_proto::routing::TopicNames;
 use tokio::sync::Mutex;
 use tracing::Instrument as _;
 
-use crate::{BookThrottle, ErrorChain, ShardedStore, StorageError, StorageStats, validate};
+use tickmesh_telemetry::ErrorChain;
+
+use crate::{BookThrottle, ShardedStore, StorageError, StorageStats, validate};
 
 /// Writes decoded market events into a [`ShardedStore`].
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use tickmesh_domain::{Exchange, Market, MarketEvent};
 
-use super::insert::{row_error, rows_per_statement};
+use super::rows::{row_error, rows_per_statement};
 use crate::StorageError;
 use crate::entity::{markets, parse_exchange, parse_market};
 

@@ -1,4 +1,4 @@
-//! PostgreSQL: a whole batch in one statement ([`write`], the SQL in `batch.sql`).
+//! PostgreSQL: a whole batch in one statement ([`write`], the SQL in `postgres/batch.sql`).
 //!
 //! Trades, their one-minute candles, tickers and order books go in through data-modifying
 //! CTEs of a single statement, which PostgreSQL runs in one implicit transaction. On a busy
@@ -21,25 +21,12 @@ use sea_orm::sea_query::{ArrayType, Value};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use tickmesh_domain::Decimal;
 
-use super::insert::{BookRef, TickerRef, TradeRef, side_text, trade_id};
 use super::market_ids::MarketIds;
+use super::rows::{BookRef, TickerRef, TradeRef, Written, side_text, trade_id};
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
 
-const WRITE_BATCH: &str = include_str!("batch.sql");
-
-/// What the statement stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Written {
-    /// Trades stored for the first time.
-    pub trades_inserted: usize,
-    /// Candles created or updated.
-    pub candles_touched: usize,
-    /// Ticker updates stored.
-    pub tickers: usize,
-    /// Order book snapshots stored.
-    pub orderbooks: usize,
-}
+const WRITE_BATCH: &str = include_str!("postgres/batch.sql");
 
 /// A text array element.
 fn text(value: impl Into<String>) -> Value {

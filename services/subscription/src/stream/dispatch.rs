@@ -1,5 +1,6 @@
 //! The hub's dispatcher task: reads the one upstream live inbox, decodes each payload once and
-//! hands the shared event to the clients (see [`super::hub`]).
+//! hands the shared event to the clients (see [`super::hub`]) through the registry in
+//! [`super::clients`].
 //!
 //! Nothing here waits on a client: pushing into a client inbox is a short, non-blocking step.
 //! Payloads that are not market events are counted and logged at most once per
@@ -7,14 +8,14 @@
 //! log.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tickmesh_bus::{Inbox, LiveMessage, Received};
 use tickmesh_proto::codec::decode_event;
+use tickmesh_telemetry::ErrorChain;
 use tracing::{debug, warn};
 
-use super::hub::Shared;
+use super::clients::Clients;
 
 /// The longest a repeated warning stays silent.
 pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -23,10 +24,13 @@ pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
 /// every client stream ends; or until no client has been connected for the hub's
 /// `idle_unsubscribe`, then drops the upstream subscription and leaves the hub open (the
 /// next client subscribes again).
-pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
+pub(super) async fn run(
+    mut upstream: Inbox<LiveMessage>,
+    clients: Arc<Clients>,
+    idle_after: Duration,
+) {
     let mut bad_payloads = Sampler::default();
     let mut upstream_lags = Sampler::default();
-    let idle_after = shared.config.idle_unsubscribe;
     let mut idle = Idle::default();
     // Clients leave without telling the dispatcher, and a quiet bus sends nothing: look
     // now and then, not on every message.
@@ -35,13 +39,13 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
     loop {
         let next = tokio::select! {
             biased;
-            () = shared.cancel.cancelled() => {
+            () = clients.closing().cancelled() => {
                 debug!("tick hub closed");
                 break;
             }
             next = upstream.recv() => next,
             _ = check.tick() => {
-                if idle.expired(shared.has_clients(), idle_after) && shared.retire_if_idle() {
+                if idle.expired(clients.has_clients(), idle_after) && clients.retire_if_idle() {
                     debug!("no stream clients: dropping the live bus subscription");
                     return;
                 }
@@ -50,7 +54,7 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
         };
         match next {
             Some(Received::Item(message)) => {
-                if !shared.has_clients() {
+                if !clients.has_clients() {
                     continue;
                 }
                 if message
@@ -59,25 +63,24 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
                 {
                     match tickmesh_proto::codec::decode_gap(&message.payload) {
                         Ok(gap) => {
-                            shared.deliver_gap(&gap);
+                            clients.deliver_gap(&gap);
                         }
                         Err(e) => {
-                            warn!(channel = %message.channel, error = %chain(&e), "skipping a gap payload that is not a gap")
+                            warn!(channel = %message.channel, error = %ErrorChain(&e), "skipping a gap payload that is not a gap")
                         }
                     }
                     continue;
                 }
                 match decode_event(&message.payload) {
                     Ok(event) => {
-                        shared.decoded.fetch_add(1, Ordering::Relaxed);
-                        shared.deliver(&Arc::new(event));
+                        clients.deliver(event);
                     }
                     Err(e) => {
-                        let total = shared.undecodable.fetch_add(1, Ordering::Relaxed) + 1;
+                        let total = clients.undecodable();
                         if let Some(suppressed) = bad_payloads.sample(Instant::now()) {
                             warn!(
                                 channel = %message.channel,
-                                error = %chain(&e),
+                                error = %ErrorChain(&e),
                                 suppressed,
                                 total,
                                 "skipping a live payload that is not a market event"
@@ -87,8 +90,7 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
                 }
             }
             Some(Received::Lagged(missed)) => {
-                let total = shared.upstream_missed.fetch_add(missed, Ordering::Relaxed) + missed;
-                shared.lagged(missed);
+                let total = clients.lagged(missed);
                 if let Some(suppressed) = upstream_lags.sample(Instant::now()) {
                     warn!(
                         missed,
@@ -104,7 +106,7 @@ pub(super) async fn run(mut upstream: Inbox<LiveMessage>, shared: Arc<Shared>) {
             }
         }
     }
-    shared.close();
+    clients.close();
 }
 
 /// Bounds of how often the dispatcher looks for an idle hub.
@@ -127,18 +129,6 @@ impl Idle {
         let since = *self.since.get_or_insert_with(Instant::now);
         since.elapsed() >= after
     }
-}
-
-/// An error with its causes, `outer: inner: innermost`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Decides when a repeated warning may be logged again.
@@ -177,12 +167,5 @@ mod tests {
         assert_eq!(sampler.sample(start + Duration::from_secs(9)), None);
         assert_eq!(sampler.sample(start + LOG_EVERY), Some(2));
         assert_eq!(sampler.sample(start + LOG_EVERY), None);
-    }
-
-    #[test]
-    fn chains_name_every_cause() {
-        let e = decode_event(b"\xff\xff").err();
-        let text = e.as_ref().map(|e| chain(e)).unwrap_or_default();
-        assert!(text.starts_with("not a protobuf market event: "), "{text}");
     }
 }

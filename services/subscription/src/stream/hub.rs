@@ -16,15 +16,16 @@
 //! the whole live feed would otherwise cross from Redis into this process only to be thrown
 //! away, costing this process and Redis CPU for nothing (docs/benchmarks.md).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
-use tickmesh_bus::{BusError, Inbox, InboxSender, LiveBus, Received};
-use tickmesh_domain::{FeedGap, MarketEvent};
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tickmesh_bus::{BusError, Inbox, LiveBus, Received};
+use tickmesh_domain::FeedGap;
+use tokio_util::sync::DropGuard;
 
+pub use super::clients::TickItem;
+use super::clients::{Client, Clients, Join};
 use super::dispatch;
 use super::filter::TickFilter;
 
@@ -50,19 +51,6 @@ impl Default for HubConfig {
             idle_unsubscribe: Duration::from_secs(30),
         }
     }
-}
-
-/// What a stream client reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TickItem {
-    /// A live event matching the client's filter, shared with the other clients.
-    Event(Arc<MarketEvent>),
-    /// This many events were dropped here, because the client's buffer was full or the hub
-    /// itself fell behind the bus (then the count covers every channel, so it is an upper
-    /// bound of what matched the client's filter).
-    Lagged(u64),
-    /// Ingestion reported an outage of a feed the client's filter matches.
-    Gap(FeedGap),
 }
 
 /// Why the hub cannot serve a client.
@@ -100,29 +88,40 @@ pub struct HubStats {
 /// hub; the dispatcher stops when the last handle is dropped or [`TickHub::close`] is called.
 #[derive(Debug, Clone)]
 pub struct TickHub {
-    shared: Arc<Shared>,
+    upstream: Arc<Upstream>,
+    clients: Arc<Clients>,
     _stop: Arc<DropGuard>,
+}
+
+/// How the hub reaches the live bus.
+struct Upstream {
+    live: Arc<dyn LiveBus>,
+    config: HubConfig,
+    /// Held while an upstream subscription is being made.
+    subscribing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TickHub {
     /// A hub over `live`. Nothing is subscribed until the first client comes.
     pub fn new(live: Arc<dyn LiveBus>, config: HubConfig) -> TickHub {
-        let cancel = CancellationToken::new();
-        let shared = Arc::new(Shared {
-            registry: Mutex::new(Registry::default()),
-            live,
-            config,
-            subscribing: tokio::sync::Mutex::new(()),
-            subscriptions: AtomicU64::new(0),
-            decoded: AtomicU64::new(0),
-            undecodable: AtomicU64::new(0),
-            upstream_missed: AtomicU64::new(0),
-            client_lagged: AtomicU64::new(0),
-            cancel: cancel.clone(),
-        });
+        let clients = Arc::new(Clients::default());
+        let stop = clients.closing().clone().drop_guard();
         TickHub {
-            shared,
-            _stop: Arc::new(cancel.drop_guard()),
+            upstream: Arc::new(Upstream {
+                live,
+                config,
+                subscribing: tokio::sync::Mutex::new(()),
+            }),
+            clients,
+            _stop: Arc::new(stop),
         }
     }
 
@@ -136,40 +135,33 @@ impl TickHub {
         capacity: usize,
     ) -> Result<TickStream, HubError> {
         let (sender, inbox) = Inbox::new(capacity);
-        let client = Client {
-            id: 0,
-            filter,
-            sender,
-        };
-        let client = match self.shared.join_if_active(client)? {
-            Ok(id) => return Ok(self.stream(id, inbox)),
-            Err(client) => client,
+        let client = match self.clients.join_if_active(Client::new(filter, sender)) {
+            Join::Joined(id) => return Ok(self.stream(id, inbox)),
+            Join::Inactive(client) => client,
+            Join::Closed => return Err(HubError::Closed),
         };
         // One subscription at a time; whoever waited here finds the upstream active.
-        let _subscribing = self.shared.subscribing.lock().await;
-        let client = match self.shared.join_if_active(client)? {
-            Ok(id) => return Ok(self.stream(id, inbox)),
-            Err(client) => client,
+        let _subscribing = self.upstream.subscribing.lock().await;
+        let client = match self.clients.join_if_active(client) {
+            Join::Joined(id) => return Ok(self.stream(id, inbox)),
+            Join::Inactive(client) => client,
+            Join::Closed => return Err(HubError::Closed),
         };
-        let config = &self.shared.config;
+        let config = &self.upstream.config;
         // Gaps travel on their own channels beside the events (see `routing::gap_channel`).
         let mut patterns = config.scope.patterns();
         patterns.push(tickmesh_proto::routing::GAP_PATTERN.to_owned());
         let upstream = self
-            .shared
+            .upstream
             .live
             .subscribe(&patterns, config.upstream_capacity)
             .await?;
-        let id = {
-            let mut registry = self.shared.registry();
-            if registry.closed {
-                return Err(HubError::Closed);
-            }
-            registry.active = true;
-            registry.add(client)
-        };
-        self.shared.subscriptions.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(dispatch::run(upstream, Arc::clone(&self.shared)));
+        let id = self.clients.activate_with(client).ok_or(HubError::Closed)?;
+        tokio::spawn(dispatch::run(
+            upstream,
+            Arc::clone(&self.clients),
+            config.idle_unsubscribe,
+        ));
         Ok(self.stream(id, inbox))
     }
 
@@ -177,7 +169,7 @@ impl TickHub {
         TickStream {
             id,
             inbox,
-            shared: Arc::clone(&self.shared),
+            clients: Arc::clone(&self.clients),
         }
     }
 
@@ -185,25 +177,20 @@ impl TickHub {
     /// outage (the composition root feeds ingestion's gap reports here). Returns how many
     /// clients it was queued for. A client whose buffer is full gets it counted as lagged.
     pub fn publish_gap(&self, gap: &FeedGap) -> usize {
-        self.shared.deliver_gap(gap)
+        self.clients.deliver_gap(gap)
     }
 
     /// Counters so far.
     pub fn stats(&self) -> HubStats {
-        // One lock for both fields: a second `registry()` in this expression would wait on
-        // the first guard, which lives to the end of the statement.
-        let (clients, upstream_active) = {
-            let registry = self.shared.registry();
-            (registry.clients.len(), registry.active)
-        };
+        let counts = self.clients.counts();
         HubStats {
-            clients,
-            decoded: self.shared.decoded.load(Ordering::Relaxed),
-            undecodable: self.shared.undecodable.load(Ordering::Relaxed),
-            upstream_missed: self.shared.upstream_missed.load(Ordering::Relaxed),
-            client_lagged: self.shared.client_lagged.load(Ordering::Relaxed),
-            upstream_active,
-            upstream_subscriptions: self.shared.subscriptions.load(Ordering::Relaxed),
+            clients: counts.clients,
+            decoded: counts.decoded,
+            undecodable: counts.undecodable,
+            upstream_missed: counts.upstream_missed,
+            client_lagged: counts.client_lagged,
+            upstream_active: counts.active,
+            upstream_subscriptions: counts.subscriptions,
         }
     }
 
@@ -211,13 +198,12 @@ impl TickHub {
     /// later subscriptions fail with [`HubError::Closed`]. Call it on shutdown, since servers
     /// wait for open streams to end before they stop.
     pub fn close(&self) {
-        self.shared.cancel.cancel();
-        self.shared.close();
+        self.clients.close();
     }
 
     /// Whether the hub is closed (by [`TickHub::close`] or because the live bus ended).
     pub fn is_closed(&self) -> bool {
-        self.shared.registry().closed
+        self.clients.is_closed()
     }
 }
 
@@ -226,7 +212,7 @@ impl TickHub {
 pub struct TickStream {
     id: u64,
     inbox: Inbox<TickItem>,
-    shared: Arc<Shared>,
+    clients: Arc<Clients>,
 }
 
 impl TickStream {
@@ -258,7 +244,7 @@ impl TickStream {
         match received {
             Received::Item(item) => item,
             Received::Lagged(n) => {
-                self.shared.client_lagged.fetch_add(n, Ordering::Relaxed);
+                self.clients.client_lagged(n);
                 TickItem::Lagged(n)
             }
         }
@@ -267,136 +253,6 @@ impl TickStream {
 
 impl Drop for TickStream {
     fn drop(&mut self) {
-        let id = self.id;
-        self.shared.registry().clients.retain(|c| c.id != id);
-    }
-}
-
-/// State the hub handles, the client streams and the dispatcher share.
-pub(super) struct Shared {
-    registry: Mutex<Registry>,
-    live: Arc<dyn LiveBus>,
-    pub(super) config: HubConfig,
-    /// Held while an upstream subscription is being made.
-    subscribing: tokio::sync::Mutex<()>,
-    subscriptions: AtomicU64,
-    pub(super) decoded: AtomicU64,
-    pub(super) undecodable: AtomicU64,
-    pub(super) upstream_missed: AtomicU64,
-    pub(super) client_lagged: AtomicU64,
-    pub(super) cancel: CancellationToken,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("registry", &self.registry)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Default)]
-struct Registry {
-    next_id: u64,
-    clients: Vec<Client>,
-    /// A dispatcher runs on an upstream subscription. Clients are only added while it does.
-    active: bool,
-    closed: bool,
-}
-
-impl Registry {
-    fn add(&mut self, mut client: Client) -> u64 {
-        self.next_id += 1;
-        client.id = self.next_id;
-        self.clients.push(client);
-        self.next_id
-    }
-}
-
-#[derive(Debug)]
-struct Client {
-    id: u64,
-    filter: TickFilter,
-    sender: InboxSender<TickItem>,
-}
-
-impl Shared {
-    /// Every update leaves the registry consistent, so a lock poisoned by a panic elsewhere
-    /// is still safe to use.
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Whether any client is connected (the dispatcher skips decoding when none is).
-    pub(super) fn has_clients(&self) -> bool {
-        !self.registry().clients.is_empty()
-    }
-
-    /// Adds `client` if the upstream subscription is active (`Ok(Ok(id))`); hands it back
-    /// when there is none (`Ok(Err(client))`).
-    fn join_if_active(&self, client: Client) -> Result<Result<u64, Client>, HubError> {
-        let mut registry = self.registry();
-        if registry.closed {
-            return Err(HubError::Closed);
-        }
-        if registry.active {
-            Ok(Ok(registry.add(client)))
-        } else {
-            Ok(Err(client))
-        }
-    }
-
-    /// Marks the upstream inactive if there is still no client; the dispatcher then drops
-    /// it. Under the registry lock, so a client joins either before (and the dispatcher
-    /// stays) or after (and makes a new subscription).
-    pub(super) fn retire_if_idle(&self) -> bool {
-        let mut registry = self.registry();
-        if registry.clients.is_empty() {
-            registry.active = false;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Queues `event` for every matching client, forgetting clients that went away.
-    /// Queues `gap` for every client whose filter matches it; returns how many.
-    pub(super) fn deliver_gap(&self, gap: &FeedGap) -> usize {
-        let mut registry = self.registry();
-        let mut queued = 0;
-        registry.clients.retain(|c| {
-            if !c.filter.matches_gap(gap) {
-                return true;
-            }
-            queued += 1;
-            c.sender.push(TickItem::Gap(*gap))
-        });
-        queued
-    }
-
-    pub(super) fn deliver(&self, event: &Arc<MarketEvent>) {
-        self.registry().clients.retain(|c| {
-            !c.filter.matches(event) || c.sender.push(TickItem::Event(Arc::clone(event)))
-        });
-    }
-
-    /// Tells every client that the hub itself missed `missed` messages. The marker travels
-    /// as an item so it lands where the messages went missing; a client whose buffer is full
-    /// at that moment has it folded into its own lagged count (as one more dropped item), so
-    /// it still learns that events are missing there.
-    pub(super) fn lagged(&self, missed: u64) {
-        self.registry()
-            .clients
-            .retain(|c| c.sender.push(TickItem::Lagged(missed)));
-    }
-
-    /// Drops every client's sender, so each stream ends after its queued items, and refuses
-    /// new clients.
-    pub(super) fn close(&self) {
-        let mut registry = self.registry();
-        registry.closed = true;
-        registry.active = false;
-        registry.clients.clear();
+        self.clients.leave(self.id);
     }
 }

@@ -20,7 +20,7 @@ use tickmesh_proto::subscription::v1::subscription_service_server::{
     SubscriptionService, SubscriptionServiceServer,
 };
 use tickmesh_proto::subscription::v1::watch_subscriptions_response::Change as WireChange;
-use tickmesh_storage::ErrorChain;
+use tickmesh_telemetry::ErrorChain;
 use tonic::{Request, Response, Status};
 
 use super::service::{Change, SubscriptionError, Subscriptions, Watch, WatchError};

@@ -15,6 +15,7 @@
 //!   then market (the domain order: upbit, bithumb, korbit).
 
 mod db;
+mod entity;
 mod memory;
 
 use async_trait::async_trait;

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::entity::{Column, Entity, Model};
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
@@ -15,7 +16,6 @@ use sea_orm::{
     QueryFilter,
 };
 use tickmesh_domain::{Exchange, Market, UtcMicros};
-use tickmesh_storage::entity::subscriptions::{Column, Entity, Model};
 
 use super::{Added, StoreError, Subscription, SubscriptionStore, distinct};
 

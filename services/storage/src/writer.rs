@@ -19,17 +19,18 @@
 //! * **PostgreSQL**: one statement of data-modifying CTEs ([`postgres`]), one round trip per
 //!   batch; the candle merge is the upsert's `ON CONFLICT DO UPDATE`, which runs under the
 //!   candle's row lock, so two storage replicas writing one candle cannot lose an update.
-//! * **SQLite**: a transaction of multi-row inserts ([`insert`]); candles are read back and
-//!   merged in Rust ([`candles`]), because SQLite stores decimals as text, where `max()` and
-//!   `<` compare lexically (`"9" > "10"`). SQLite runs one writer at a time, and the
-//!   transaction starts with an insert, so it holds the write lock before it reads candles.
+//! * **SQLite**: a transaction of multi-row inserts, with the candles read back and merged in
+//!   Rust ([`sqlite`]), because SQLite stores decimals as text.
+//!
+//! What both share (the rows of a batch by kind, how ids and sides are stored, how inserts are
+//! cut into statements) is in [`rows`].
 
 mod book_throttle;
-mod candles;
-mod insert;
 mod market_ids;
 mod postgres;
+mod rows;
 mod sharded;
+mod sqlite;
 
 pub use book_throttle::BookThrottle;
 pub use sharded::ShardedStore;
@@ -39,12 +40,12 @@ use std::time::Duration;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use tickmesh_domain::{EventBounds, Exchange, Market, MarketEvent, Payload, UtcMicros};
 
-use self::insert::{BookRef, TickerRef, TradeRef};
 use self::market_ids::MarketIds;
+use self::rows::BookRef;
 
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
@@ -113,7 +114,7 @@ pub fn validate(
             rejection,
         })?;
     if let Payload::Trade(trade) = &event.payload {
-        insert::trade_id(event.exchange, event.market, trade.trade_id)?;
+        rows::trade_id(event.exchange, event.market, trade.trade_id)?;
     }
     Ok(())
 }
@@ -226,20 +227,19 @@ impl MarketStore {
             last_book,
         } = self.throttle(&books);
 
-        let summary = if self.db.get_database_backend() == DbBackend::Postgres {
-            let unique = insert::unique_trades(&trades);
-            let written = postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?;
-            WriteSummary {
-                trades_inserted: written.trades_inserted,
-                trades_duplicate: trades.len().saturating_sub(written.trades_inserted),
-                tickers: written.tickers,
-                orderbooks_stored: written.orderbooks,
-                orderbooks_throttled: throttled + books.len().saturating_sub(written.orderbooks),
-                candles_touched: written.candles_touched,
-            }
+        let written = if self.db.get_database_backend() == DbBackend::Postgres {
+            let unique = rows::unique_trades(&trades);
+            postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?
         } else {
-            self.write_in_transaction(&trades, &tickers, &books, throttled)
-                .await?
+            sqlite::write(&self.db, &self.ids, &trades, &tickers, &books).await?
+        };
+        let summary = WriteSummary {
+            trades_inserted: written.trades_inserted,
+            trades_duplicate: trades.len().saturating_sub(written.trades_inserted),
+            tickers: written.tickers,
+            orderbooks_stored: written.orderbooks,
+            orderbooks_throttled: throttled + books.len().saturating_sub(written.orderbooks),
+            candles_touched: written.candles_touched,
         };
 
         // Only a committed snapshot moves the throttle on; a failed batch is retried in full.
@@ -250,32 +250,6 @@ impl MarketStore {
         );
         self.last_book.extend(last_book);
         Ok(summary)
-    }
-
-    /// The SQLite path of [`MarketStore::write`]: one transaction of several statements.
-    async fn write_in_transaction(
-        &self,
-        trades: &[TradeRef<'_>],
-        tickers: &[TickerRef<'_>],
-        books: &[BookRef<'_>],
-        throttled: usize,
-    ) -> Result<WriteSummary, StorageError> {
-        let backend = self.db.get_database_backend();
-        let txn = self.db.begin().await?;
-        let ids = &self.ids;
-        let (new_trades, trades_duplicate) = insert::trades(&txn, backend, ids, trades).await?;
-        let candles_touched = candles::upsert(&txn, backend, ids, &new_trades).await?;
-        let tickers_stored = insert::tickers(&txn, backend, ids, tickers).await?;
-        let orderbooks_stored = insert::orderbooks(&txn, backend, ids, books).await?;
-        txn.commit().await?;
-        Ok(WriteSummary {
-            trades_inserted: new_trades.len(),
-            trades_duplicate,
-            tickers: tickers_stored,
-            orderbooks_stored,
-            orderbooks_throttled: throttled + books.len() - orderbooks_stored,
-            candles_touched,
-        })
     }
 
     /// Whether a book at `at` comes less than the interval after a snapshot kept at `last`.

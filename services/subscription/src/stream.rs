@@ -11,10 +11,12 @@
 //! [`server`], feeds ingestion's gap reports to [`TickHub::publish_gap`] and calls
 //! [`TickHub::close`] on shutdown so open streams end and the server can drain.
 
+mod clients;
 mod dispatch;
 pub mod filter;
 pub mod grpc;
 pub mod hub;
+pub mod metrics;
 
 pub use filter::TickFilter;
 pub use grpc::{TickStreamGrpc, server};

@@ -1,6 +1,6 @@
 //! One-minute candles from newly inserted trades, merged with what is stored: the SQLite path,
 //! where the merge happens in Rust because decimals are stored as text. PostgreSQL merges in
-//! the batch statement instead ([`super::postgres`]).
+//! the batch statement instead ([`crate::writer::postgres`]).
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,11 +9,11 @@ use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter};
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
-use super::insert::{TradeRef, row_error, rows_per_statement, trade_id};
-use super::market_ids::MarketIds;
 use crate::StorageError;
 use crate::decimal::StoredDecimal;
 use crate::entity::{candles_1m, select_exact};
+use crate::writer::market_ids::MarketIds;
+use crate::writer::rows::{TradeRef, row_error, rows_per_statement, trade_id};
 
 /// Markets whose candles are read back per statement (one bind parameter each, plus one per
 /// candle).
@@ -23,7 +23,7 @@ type CandleKey = (Exchange, Market, UtcMicros);
 
 /// Folds `new_trades` (trades whose insert was new, so none is counted twice) into the stored
 /// one-minute candles. Returns how many candles were created or updated.
-pub(super) async fn upsert<C: ConnectionTrait>(
+pub(crate) async fn upsert<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
     ids: &MarketIds,

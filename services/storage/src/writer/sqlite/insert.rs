@@ -1,75 +1,24 @@
-//! Multi-row inserts of trades (learning which were new), tickers and order books: the SQLite
-//! path. PostgreSQL writes a whole batch in one statement instead ([`super::postgres`]).
+//! Multi-row inserts of trades (learning which were new), tickers and order books on SQLite.
 //!
 //! Values go through [`StoredDecimal::to_expr`] so decimals keep their exact digits and scale
-//! on both backends. Inserts are cut into chunks below the bind-parameter limits (SQLite 32766,
-//! PostgreSQL 65535).
+//! as text. Inserts are cut into chunks below SQLite's bind-parameter limit (32766).
 
 use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, IdenStatic};
-use tickmesh_domain::{Exchange, Market, MarketEvent, OrderBook, Side, Ticker, Trade, TradeId};
+use sea_orm::{ConnectionTrait, DbBackend, IdenStatic};
 
-use super::market_ids::MarketIds;
 use crate::StorageError;
 use crate::decimal::StoredDecimal;
 use crate::entity::{orderbook_snapshots, tickers, trades};
-
-/// Bind parameters per statement, under the lower of the two backends' limits.
-pub(super) const MAX_BIND_PARAMS: usize = 30_000;
-
-/// A trade of a batch with the event that carried it.
-pub(super) type TradeRef<'a> = (&'a MarketEvent, &'a Trade);
-/// A ticker of a batch with its event.
-pub(super) type TickerRef<'a> = (&'a MarketEvent, &'a Ticker);
-/// An order book of a batch with its event.
-pub(super) type BookRef<'a> = (&'a MarketEvent, &'a OrderBook);
-
-/// The id as the `BIGINT` column stores it, or why it cannot be stored.
-pub(super) fn trade_id(
-    exchange: Exchange,
-    market: Market,
-    id: TradeId,
-) -> Result<i64, StorageError> {
-    i64::try_from(id.0).map_err(|_| StorageError::TradeIdOutOfRange {
-        exchange,
-        market,
-        trade_id: id.0,
-    })
-}
-
-/// The text a side is stored as.
-pub(crate) fn side_text(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-/// Rows per statement for a table of `columns` columns.
-pub(super) fn rows_per_statement(columns: usize) -> usize {
-    (MAX_BIND_PARAMS / columns.max(1)).max(1)
-}
-
-/// sea-query rejects a row whose value count differs from the column count; ours never do.
-pub(super) fn row_error(e: sea_orm::sea_query::error::Error) -> StorageError {
-    StorageError::Db(DbErr::Custom(format!("malformed insert: {e}")))
-}
-
-/// The first occurrence of each trade of `batch`, in batch order.
-pub(super) fn unique_trades<'a>(batch: &[TradeRef<'a>]) -> Vec<TradeRef<'a>> {
-    let mut seen = HashSet::new();
-    batch
-        .iter()
-        .filter(|(e, t)| seen.insert((e.exchange, e.market, t.trade_id)))
-        .copied()
-        .collect()
-}
+use crate::writer::market_ids::MarketIds;
+use crate::writer::rows::{
+    BookRef, TickerRef, TradeRef, row_error, rows_per_statement, side_text, trade_id, unique_trades,
+};
 
 /// Inserts `batch`, skipping trades already stored. Returns the trades that were new (first
 /// occurrence when a batch repeats one) and how many were not.
-pub(super) async fn trades<'a, C: ConnectionTrait>(
+pub(crate) async fn trades<'a, C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
     ids: &MarketIds,
@@ -141,7 +90,7 @@ fn keep_inserted<'a>(
 }
 
 /// Inserts ticker updates, skipping those already stored; returns how many were stored.
-pub(super) async fn tickers<C: ConnectionTrait>(
+pub(crate) async fn tickers<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
     ids: &MarketIds,
@@ -195,7 +144,7 @@ pub(super) async fn tickers<C: ConnectionTrait>(
 }
 
 /// Inserts order book snapshots, skipping those already stored; returns how many were stored.
-pub(super) async fn orderbooks<C: ConnectionTrait>(
+pub(crate) async fn orderbooks<C: ConnectionTrait>(
     db: &C,
     backend: DbBackend,
     ids: &MarketIds,

@@ -26,9 +26,9 @@ use tracing::{debug, warn};
 
 pub use end::SessionEnd;
 
+use crate::config::{FeedConfig, FeedOutput};
 use crate::dedupe::{LastTrade, TradeDeduper};
 use crate::edge::{Gate, Refusal, refused};
-use crate::feed::{FeedConfig, FeedOutput};
 use crate::protocol::{TradeHistory, WireProtocol};
 use crate::ratelimit::MessageRateLimiter;
 use crate::recovery::{Outage, Recovered, Recovery, Unrecovered};

@@ -9,7 +9,6 @@
 pub mod candles_1m;
 pub mod markets;
 pub mod orderbook_snapshots;
-pub mod subscriptions;
 pub mod tickers;
 pub mod trades;
 

@@ -1,0 +1,58 @@
+//! Storage as a supervised service of its process: [`start`] registers its metrics, hosts
+//! `HistoryService` on the process's gRPC server and runs the consumer ([`crate::run`]) until
+//! it is stopped.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tickmesh_bootstrap::{GrpcServer, ServiceHandle, ServiceStop, StopMode};
+use tickmesh_bus::DurableLog;
+use tickmesh_bus::pump::PumpStop;
+use tickmesh_telemetry::Metrics;
+
+use crate::{ShardedStore, StorageServiceConfig, StorageStats, StoreConfig};
+
+/// The ports storage runs on.
+#[derive(Debug, Clone)]
+pub struct StoragePorts {
+    /// The topics it reads.
+    pub topics: Arc<dyn DurableLog>,
+    /// The database it writes and serves history from (migrated).
+    pub db: DatabaseConnection,
+}
+
+/// Starts storage with `config.writers` writers. With [`StopMode::Drain`] it empties the
+/// topics before it stops, for a process whose bridge stops first and leaves nobody else to
+/// read what it wrote.
+pub fn start(
+    config: StorageServiceConfig,
+    store: StoreConfig,
+    ports: StoragePorts,
+    mode: StopMode,
+    metrics: &Metrics,
+    server: &mut GrpcServer,
+) -> ServiceHandle {
+    let stats = Arc::new(StorageStats::default());
+    crate::metrics::register(metrics, Arc::clone(&stats));
+    let grpc = server.host(
+        crate::grpc::server(ports.db.clone()),
+        tickmesh_proto::FILE_DESCRIPTOR_SET,
+    );
+    let store = ShardedStore::new(ports.db, store, config.writers);
+    let stop = ServiceStop::default();
+    let pump = PumpStop {
+        now: stop.now.clone(),
+        when_drained: stop.when_drained.clone(),
+    };
+    let service = async move {
+        crate::run(ports.topics, store, config, Arc::clone(&stats), pump).await?;
+        let totals = stats.snapshot();
+        tracing::info!(
+            events = totals.events_written,
+            dead_lettered = totals.dlq,
+            "storage stopped"
+        );
+        Ok(())
+    };
+    ServiceHandle::spawn("storage", vec![grpc], stop, mode, service)
+}
