@@ -4,8 +4,9 @@
 # Installs what is missing (idempotent; seconds when everything is present), starts a private
 # Redis and a tansu broker on free ports (and PostgreSQL if the machine has none running), a
 # second tansu with SASL behind TLS and a TLS-only PostgreSQL for the TLS tests, runs fmt,
-# clippy, buf lint, the deployment checks and every test, builds the container image in a
-# private Docker engine and runs it, and stops what it started.
+# clippy, buf lint and breaking, the dependency policy (deny.toml), the deployment checks and
+# every test, builds the container image in a private Docker engine and runs it, and stops
+# what it started.
 #
 # Environment:
 #   TICKMESH_CACHE   where tools and build output are cached (default ~/.cache/tickmesh)
@@ -45,6 +46,7 @@ install_debian_packages
 command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust with rustup (https://rustup.rs)"
 install_nextest
 install_buf
+install_cargo_deny
 install_tansu
 
 start_redis
@@ -63,6 +65,26 @@ step_done
 
 step "buf lint"
 "$BUF" lint
+step_done
+
+# Breaking changes to the gRPC contract, against the latest release tag, or else the previous
+# commit (on main: the state before the change being tested).
+step "buf breaking"
+if against=$(git describe --tags --abbrev=0 2>/dev/null); then
+    note "against the latest tag, $against"
+elif against=$(git rev-parse --verify -q HEAD~1); then
+    note "against the previous commit, $(git log -1 --format='%h %s' "$against" | cut -c1-72)"
+else
+    against=""
+    note "warning: this clone has no previous commit (shallow?); nothing to compare the protobuf contract against"
+fi
+if [ -n "$against" ]; then
+    "$BUF" breaking --against ".git#ref=$against"
+fi
+step_done
+
+step "cargo deny check licenses bans sources"
+"$CARGO_DENY" deny --offline --log-level error check licenses bans sources
 step_done
 
 step "deploy manifests (kustomize, kubernetes-validate, deploy/check.py, promtool)"

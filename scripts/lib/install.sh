@@ -69,6 +69,27 @@ install_nextest() {
     step_done
 }
 
+# cargo-deny checks the dependency policy in deny.toml. Built once into the cache (a few
+# minutes on 2 cores), installed under .partial and renamed, so an interrupted build is redone.
+install_cargo_deny() {
+    step "cargo-deny $CARGO_DENY_VERSION (dependency policy)"
+    local root="$TOOLS/cargo-deny-$CARGO_DENY_VERSION"
+    CARGO_DENY="$root/bin/cargo-deny"
+    if [ -x "$CARGO_DENY" ]; then
+        note "cached at $CARGO_DENY"
+    else
+        note "building cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+        rm -rf "$root.partial"
+        cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" --root "$root.partial" \
+            --target-dir "$TICKMESH_CACHE/build/cargo-deny" \
+            || die "cargo could not build cargo-deny $CARGO_DENY_VERSION (is crates.io reachable?)"
+        rm -rf "$root"
+        mv "$root.partial" "$root"
+    fi
+    "$CARGO_DENY" --version >/dev/null || die "cargo-deny at $CARGO_DENY does not run"
+    step_done
+}
+
 # tansu is the Kafka-protocol test broker (docs/architecture.md). Its build takes about 15
 # minutes on 2 cores, so it is built once into the cache; an interrupted build never leaves a
 # binary that looks complete, because it is installed under .partial and renamed at the end.

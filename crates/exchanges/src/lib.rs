@@ -8,8 +8,9 @@
 //!
 //! Upbit and Bithumb speak the same ("quotation") dialect, Bithumb having copied Upbit's, so
 //! their shared wire types live in [`quotation`] and each exchange's module sets what differs.
-//! Every exchange module has the same files: `mod.rs` (endpoints), `parse.rs` (frames),
-//! `requests.rs` (what the client sends), `rest.rs` (REST bodies) and `tests.rs`.
+//! Every exchange has the same files: `{exchange}.rs` (endpoints) and, in `{exchange}/`,
+//! `parse.rs` (frames), `requests.rs` (what the client sends), `rest.rs` (REST bodies) and
+//! `tests.rs`.
 
 pub mod bithumb;
 mod control;
