@@ -34,6 +34,12 @@ use crate::status::{FeedState, FeedStatus};
 pub struct FeedControl(Arc<watch::Sender<BTreeSet<Market>>>);
 
 impl FeedControl {
+    /// A control attached to no feed: what is set on it can only be read back. For testing
+    /// what steers feeds without running one.
+    pub fn detached() -> FeedControl {
+        FeedControl(Arc::new(watch::Sender::new(BTreeSet::new())))
+    }
+
     /// Replaces the desired set.
     pub fn set_markets(&self, markets: BTreeSet<Market>) {
         self.0.send_replace(markets);

@@ -135,3 +135,76 @@ async fn watch_once(
         feeds.apply(&desired);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Each watch replays the next script; a script's end breaks the watch.
+    #[derive(Debug, Default)]
+    struct Scripted(Mutex<VecDeque<Vec<DesiredChange>>>);
+
+    struct Replay(VecDeque<DesiredChange>);
+
+    #[async_trait]
+    impl SubscriptionSource for Scripted {
+        async fn watch(&self) -> Result<Box<dyn DesiredWatch>, FollowError> {
+            let next = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+            match next {
+                Some(script) => Ok(Box::new(Replay(script.into()))),
+                // Nothing more to replay: each further watch breaks before its snapshot.
+                None => Ok(Box::new(Replay(VecDeque::new()))),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl DesiredWatch for Replay {
+        async fn next(&mut self) -> Result<Option<DesiredChange>, FollowError> {
+            match self.0.pop_front() {
+                Some(change) => Ok(Some(change)),
+                None => Err(FollowError("script ended".into())),
+            }
+        }
+    }
+
+    fn m(code: &str) -> Market {
+        Market::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn a_fresh_snapshot_replaces_what_a_broken_watch_left() {
+        let (btc, eth, xrp) = (m("KRW-BTC"), m("KRW-ETH"), m("KRW-XRP"));
+        let source = Scripted(Mutex::new(VecDeque::from([
+            vec![
+                DesiredChange::Snapshot([(Exchange::Upbit, btc)].into()),
+                DesiredChange::Added(Exchange::Upbit, eth),
+                DesiredChange::Added(Exchange::Korbit, btc),
+                DesiredChange::Removed(Exchange::Upbit, btc),
+            ],
+            // While the first watch was down, ETH went and XRP came on Upbit.
+            vec![DesiredChange::Snapshot(
+                [(Exchange::Upbit, xrp), (Exchange::Korbit, btc)].into(),
+            )],
+        ])));
+        let (upbit, korbit) = (FeedControl::detached(), FeedControl::detached());
+        let feeds = FeedControls(vec![
+            (Exchange::Upbit, upbit.clone()),
+            (Exchange::Korbit, korbit.clone()),
+        ]);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(follow(Arc::new(source), feeds, stop.clone()));
+        // The first watch breaks and the second starts after a backoff of about 200 ms.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while upbit.markets() != [xrp].into() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(upbit.markets(), [xrp].into());
+        assert_eq!(korbit.markets(), [btc].into());
+        stop.cancel();
+        task.await.unwrap_or_else(|e| panic!("follower panicked: {e}"));
+    }
+}
