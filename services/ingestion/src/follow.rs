@@ -205,6 +205,7 @@ mod tests {
         assert_eq!(upbit.markets(), [xrp].into());
         assert_eq!(korbit.markets(), [btc].into());
         stop.cancel();
-        task.await.unwrap_or_else(|e| panic!("follower panicked: {e}"));
+        task.await
+            .unwrap_or_else(|e| panic!("follower panicked: {e}"));
     }
 }

@@ -12,10 +12,10 @@ mod common;
 use std::collections::HashSet;
 
 use common::{MINUTE, TestDb, btc, d, trade};
+use sea_orm::ConnectionTrait as _;
 use tickmesh_domain::{
     Candle, CandleInterval, Exchange, MarketEvent, Payload, Side, TradeId, UtcMicros,
 };
-use sea_orm::ConnectionTrait as _;
 use tickmesh_storage::{MarketStore, StoreConfig, query};
 
 /// A trade of a case: microseconds after `MINUTE`, id, price, size.
@@ -23,13 +23,7 @@ type T = (i64, u64, &'static str, &'static str);
 
 /// A candle a case expects: minute index, open, high, low, close, volume, quote volume,
 /// count, first trade (offset, id), last trade (offset, id).
-type Expected = (
-    i64,
-    [&'static str; 6],
-    u64,
-    (i64, u64),
-    (i64, u64),
-);
+type Expected = (i64, [&'static str; 6], u64, (i64, u64), (i64, u64));
 
 struct Case {
     name: &'static str,
@@ -71,7 +65,10 @@ const CASES: &[Case] = &[
         name: "a later batch brings an earlier open and a later close",
         batches: &[
             &[(20 * SECOND, 21, "200", "1")],
-            &[(5 * SECOND, 20, "190", "0.5"), (55 * SECOND, 22, "210", "0.25")],
+            &[
+                (5 * SECOND, 20, "190", "0.5"),
+                (55 * SECOND, 22, "210", "0.25"),
+            ],
         ],
         expected: &[(
             0,
@@ -97,7 +94,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "prices compare as numbers, not as text",
-        batches: &[&[(1 * SECOND, 40, "9", "1")], &[(2 * SECOND, 41, "10", "1")]],
+        batches: &[&[(SECOND, 40, "9", "1")], &[(2 * SECOND, 41, "10", "1")]],
         expected: &[(
             0,
             ["9", "10", "9", "10", "2", "19"],
@@ -109,8 +106,11 @@ const CASES: &[Case] = &[
     Case {
         name: "fractional sizes sum exactly",
         batches: &[
-            &[(1 * SECOND, 50, "158201000", "0.00079276")],
-            &[(2 * SECOND, 51, "158202000", "0.1"), (3 * SECOND, 52, "158200000", "0.2")],
+            &[(SECOND, 50, "158201000", "0.00079276")],
+            &[
+                (2 * SECOND, 51, "158202000", "0.1"),
+                (3 * SECOND, 52, "158200000", "0.2"),
+            ],
         ],
         expected: &[(
             0,
@@ -131,15 +131,27 @@ const CASES: &[Case] = &[
         name: "each minute gets its own candle",
         batches: &[&[(59 * SECOND, 60, "7", "1"), (60 * SECOND, 61, "8", "2")]],
         expected: &[
-            (0, ["7", "7", "7", "7", "1", "7"], 1, (59 * SECOND, 60), (59 * SECOND, 60)),
-            (1, ["8", "8", "8", "8", "2", "16"], 1, (60 * SECOND, 61), (60 * SECOND, 61)),
+            (
+                0,
+                ["7", "7", "7", "7", "1", "7"],
+                1,
+                (59 * SECOND, 60),
+                (59 * SECOND, 60),
+            ),
+            (
+                1,
+                ["8", "8", "8", "8", "2", "16"],
+                1,
+                (60 * SECOND, 61),
+                (60 * SECOND, 61),
+            ),
         ],
     },
     Case {
         name: "a replayed batch is merged once",
         batches: &[
-            &[(1 * SECOND, 70, "5", "1"), (2 * SECOND, 71, "6", "1")],
-            &[(1 * SECOND, 70, "5", "1"), (2 * SECOND, 71, "6", "1")],
+            &[(SECOND, 70, "5", "1"), (2 * SECOND, 71, "6", "1")],
+            &[(SECOND, 70, "5", "1"), (2 * SECOND, 71, "6", "1")],
         ],
         expected: &[(
             0,
@@ -166,18 +178,20 @@ fn events(start: i64, batch: &[T]) -> Vec<MarketEvent> {
 fn expected(start: i64, case: &Case) -> Vec<Candle> {
     case.expected
         .iter()
-        .map(|&(minute, [open, high, low, close, volume, quote], count, first, last)| Candle {
-            open_time: UtcMicros(start + minute * 60 * SECOND),
-            open: d(open),
-            high: d(high),
-            low: d(low),
-            close: d(close),
-            volume: d(volume),
-            quote_volume: d(quote),
-            trade_count: count,
-            first_trade: (UtcMicros(start + first.0), TradeId(first.1)),
-            last_trade: (UtcMicros(start + last.0), TradeId(last.1)),
-        })
+        .map(
+            |&(minute, [open, high, low, close, volume, quote], count, first, last)| Candle {
+                open_time: UtcMicros(start + minute * 60 * SECOND),
+                open: d(open),
+                high: d(high),
+                low: d(low),
+                close: d(close),
+                volume: d(volume),
+                quote_volume: d(quote),
+                trade_count: count,
+                first_trade: (UtcMicros(start + first.0), TradeId(first.1)),
+                last_trade: (UtcMicros(start + last.0), TradeId(last.1)),
+            },
+        )
         .collect()
 }
 
@@ -193,7 +207,8 @@ fn domain_candles(start: i64, case: &Case) -> Vec<Candle> {
             if !seen.insert(t.trade_id) {
                 continue;
             }
-            let one = Candle::from_trade(CandleInterval::OneMinute, event.exchange_time, t).unwrap();
+            let one =
+                Candle::from_trade(CandleInterval::OneMinute, event.exchange_time, t).unwrap();
             match candles.iter_mut().find(|c| c.open_time == one.open_time) {
                 Some(existing) => existing.merge(&one).unwrap(),
                 None => candles.push(one),
@@ -211,7 +226,12 @@ fn check(case: &Case, backend: &str, got: &[Candle], want: &[Candle]) {
     for (g, w) in got.iter().zip(want) {
         assert_eq!(g, w, "{backend}, {}", case.name);
         // Sums keep their exact digits on every backend.
-        assert_eq!(g.volume.to_string(), w.volume.to_string(), "{backend}, {}", case.name);
+        assert_eq!(
+            g.volume.to_string(),
+            w.volume.to_string(),
+            "{backend}, {}",
+            case.name
+        );
         assert_eq!(
             g.quote_volume.to_string(),
             w.quote_volume.to_string(),
@@ -225,7 +245,12 @@ fn check(case: &Case, backend: &str, got: &[Candle], want: &[Candle]) {
 fn the_domain_merge_gives_every_case_its_candles() {
     for (i, case) in CASES.iter().enumerate() {
         let start = start(i);
-        check(case, "domain", &domain_candles(start, case), &expected(start, case));
+        check(
+            case,
+            "domain",
+            &domain_candles(start, case),
+            &expected(start, case),
+        );
     }
 }
 

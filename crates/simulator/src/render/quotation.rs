@@ -2,8 +2,8 @@
 //!
 //! Upbit writes DEFAULT book prices in scientific form (`1.16539E8`), trade prices with eight
 //! decimals, `0E-8` for a zero change, and small SIMPLE sizes in scientific form (`7.9276E-4`).
-//! Bithumb writes integers for KRW prices, sizes with four decimals (so tiny sizes become `0`
-//! at a live price), and book timestamps in microseconds.
+//! Bithumb writes integers for KRW prices, sizes with four decimals (a tiny size shows as its
+//! smallest step, `0.0001`), and book timestamps in microseconds.
 
 use rust_decimal::Decimal;
 use tickmesh_domain::{Exchange, Level, Market, Side};
@@ -49,9 +49,12 @@ fn push_size(out: &mut String, exchange: Exchange, value: Decimal) {
     }
 }
 
-/// A size as the exchange's frames carry it: Bithumb's at four decimals.
+/// A size as the exchange's frames carry it: Bithumb's at four decimals. Bithumb's smallest
+/// size step is 0.0001, so a positive size never shows as `0` (a trade or a book level of
+/// nothing does not exist); zero stays zero (the padding of a thin book).
 pub(crate) fn wire_size(exchange: Exchange, value: Decimal) -> Decimal {
     match exchange {
+        Exchange::Bithumb if value > Decimal::ZERO => value.round_dp(4).max(Decimal::new(1, 4)),
         Exchange::Bithumb => value.round_dp(4),
         _ => value,
     }
