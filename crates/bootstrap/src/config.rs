@@ -162,6 +162,20 @@ impl<'a> ConfigReader<'a> {
         self.get_with(key, default, parse_duration)
     }
 
+    /// A duration that may be switched off with `off` (`None`); zero is refused, since it
+    /// would mean off without saying so.
+    pub fn optional_duration(&mut self, key: &str, default: Option<Duration>) -> Option<Duration> {
+        self.get_with(key, default, |text| {
+            if text.eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            match parse_duration(text)? {
+                d if d.is_zero() => Err("must be longer than 0 (or `off`)".to_owned()),
+                d => Ok(Some(d)),
+            }
+        })
+    }
+
     /// A value that may be switched off with `off`; `None` means off.
     pub fn optional<T>(&mut self, key: &str, default: Option<T>) -> Option<T>
     where

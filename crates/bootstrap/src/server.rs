@@ -1,5 +1,5 @@
 //! The gRPC server every tickmesh process runs: the services it hosts plus `grpc.health.v1` and
-//! server reflection (v1), behind a tower stack of request tracing, a per-request timeout and a
+//! server reflection (v1 and v1alpha), behind a tower stack of request tracing, a per-request timeout and a
 //! per-connection concurrency limit.
 //!
 //! Methods registered with [`GrpcServer::require_token_for`] need `authorization: Bearer <token>`
@@ -15,7 +15,6 @@
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,138 +27,14 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::Service;
+use tower_http::classify::GrpcFailureClass;
 use tower_http::trace::TraceLayer;
 
+mod settings;
+
+pub use settings::{ConnectionSettings, ServerSettings, TlsFiles};
+
 use crate::auth::{BearerAuthLayer, Gate};
-use crate::config::{ConfigReader, Secret, parse_optional};
-
-/// Server tuning, read from the `server` configuration section.
-///
-/// `Debug` never shows the api token (it prints `***`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerSettings {
-    /// Where the gRPC server listens (`server.listen`).
-    pub listen: SocketAddr,
-    /// Deadline for a unary call or a stream's first response (`server.request_timeout`).
-    pub request_timeout: Duration,
-    /// Requests served at once per connection; more wait (`server.concurrency_limit`).
-    pub concurrency_limit: usize,
-    /// How long in-flight calls may drain after shutdown starts (`server.shutdown_grace`).
-    pub shutdown_grace: Duration,
-    /// The bearer token that methods registered with [`GrpcServer::require_token_for`] need
-    /// (`server.api_token`); `None` (unset or `off`) gates nothing.
-    pub api_token: Option<Secret>,
-    /// The certificate and key to serve TLS with (`server.tls_cert` and `server.tls_key`, both
-    /// or neither); `None` serves plain-text HTTP/2.
-    pub tls: Option<TlsFiles>,
-}
-
-/// The PEM files the server's TLS identity is read from when it starts serving.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, leaf first (`server.tls_cert`).
-    pub cert: PathBuf,
-    /// The private key of the leaf certificate (`server.tls_key`).
-    pub key: PathBuf,
-}
-
-impl Default for ServerSettings {
-    /// The settings of an empty configuration.
-    fn default() -> Self {
-        Self {
-            listen: Self::DEFAULT_LISTEN,
-            request_timeout: Duration::from_secs(30),
-            concurrency_limit: 1024,
-            // Short enough that a client which never answers the HTTP/2 GOAWAY cannot hold
-            // the exit past 5 s; streams end by themselves when their service shuts down.
-            shutdown_grace: Duration::from_secs(4),
-            api_token: None,
-            tls: None,
-        }
-    }
-}
-
-impl ServerSettings {
-    /// The default gRPC address of `tickmesh up`.
-    pub const DEFAULT_LISTEN: SocketAddr =
-        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
-
-    /// Reads the `server` section.
-    pub fn read(r: &mut ConfigReader<'_>) -> Self {
-        let defaults = Self::default();
-        let mut settings = Self {
-            listen: r.get("server.listen", defaults.listen),
-            request_timeout: r.duration("server.request_timeout", defaults.request_timeout),
-            concurrency_limit: r.get("server.concurrency_limit", defaults.concurrency_limit),
-            shutdown_grace: r.duration("server.shutdown_grace", defaults.shutdown_grace),
-            api_token: read_api_token(r),
-            tls: None,
-        };
-        let cert = r.get_with("server.tls_cert", None, parse_pem_path);
-        let key = r.get_with("server.tls_key", None, parse_pem_path);
-        settings.tls = match (cert, key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            (None, None) => None,
-            (Some(_), None) => {
-                r.invalid(
-                    "server.tls_cert",
-                    "is set but `server.tls_key` is not; set both (the pem certificate chain \
-                     and its private key) to serve tls, or neither to serve plain text",
-                );
-                None
-            }
-            (None, Some(_)) => {
-                r.invalid(
-                    "server.tls_key",
-                    "is set but `server.tls_cert` is not; set both (the pem certificate chain \
-                     and its private key) to serve tls, or neither to serve plain text",
-                );
-                None
-            }
-        };
-        if settings.concurrency_limit == 0 {
-            r.invalid("server.concurrency_limit", "must be at least 1");
-        }
-        if settings.request_timeout.is_zero() {
-            r.invalid("server.request_timeout", "must be longer than 0");
-        }
-        settings
-    }
-}
-
-/// Reads `server.api_token`, checking that an HTTP header can carry it; problems never quote it.
-fn read_api_token(r: &mut ConfigReader<'_>) -> Option<Secret> {
-    // The parser cannot fail, so the value never reaches a problem message.
-    let token = r.get_with("server.api_token", None, |text| {
-        Ok(if text.eq_ignore_ascii_case("off") {
-            None
-        } else {
-            Some(text.to_owned())
-        })
-    })?;
-    if token.is_empty() {
-        r.invalid(
-            "server.api_token",
-            "is empty; set a token, or leave it unset (or `off`) to accept every call",
-        );
-        return None;
-    }
-    if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        r.invalid(
-            "server.api_token",
-            "must be visible ascii without spaces, since an http header carries it",
-        );
-    }
-    Some(Secret::new(token))
-}
-
-/// A path to a PEM file; `off` means none.
-fn parse_pem_path(text: &str) -> Result<Option<PathBuf>, String> {
-    if text.is_empty() {
-        return Err("expected the path of a pem file (or `off`)".to_owned());
-    }
-    parse_optional::<PathBuf>(text)
-}
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -313,6 +188,7 @@ impl GrpcServer {
         let mut names = self.names.clone();
         names.push(<tonic_health::pb::health_server::HealthServer<()> as NamedService>::NAME);
         names.push(REFLECTION_V1);
+        names.push(REFLECTION_V1ALPHA);
         names
     }
 
@@ -326,13 +202,26 @@ impl GrpcServer {
         settings: &ServerSettings,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
+        let connections = &settings.connections;
         let mut builder = tonic::transport::Server::builder()
             .timeout(settings.request_timeout)
-            .concurrency_limit_per_connection(settings.concurrency_limit);
+            .concurrency_limit_per_connection(settings.concurrency_limit)
+            .max_concurrent_streams(connections.max_concurrent_streams)
+            .http2_keepalive_interval(connections.keepalive_interval)
+            .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+            .tcp_keepalive(connections.tcp_keepalive);
+        if let Some(age) = connections.max_connection_age {
+            builder = builder
+                .max_connection_age(age)
+                .max_connection_age_grace(connections.max_connection_age_grace);
+        }
         if let Some(files) = &settings.tls {
             let identity = read_identity(files).await?;
+            let tls = ServerTlsConfig::new()
+                .identity(identity)
+                .timeout(connections.tls_handshake_timeout);
             builder = builder
-                .tls_config(ServerTlsConfig::new().identity(identity))
+                .tls_config(tls)
                 .map_err(|source| ServerError::TlsIdentity {
                     cert: files.cert.clone(),
                     key: files.key.clone(),
@@ -345,14 +234,21 @@ impl GrpcServer {
             std::mem::take(&mut self.gated),
         ));
 
-        let mut reflection = tonic_reflection::server::Builder::configure();
-        for set in &self.descriptor_sets {
-            reflection = reflection.register_encoded_file_descriptor_set(set);
-        }
-        for name in self.service_names() {
-            reflection = reflection.with_service_name(name);
-        }
-        self.routes.add_service(reflection.build_v1()?);
+        let reflected = self.service_names();
+        let reflection = || {
+            let mut builder = tonic_reflection::server::Builder::configure();
+            for set in &self.descriptor_sets {
+                builder = builder.register_encoded_file_descriptor_set(set);
+            }
+            for name in &reflected {
+                builder = builder.with_service_name(*name);
+            }
+            builder
+        };
+        let (v1, v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
+        self.routes.add_service(v1);
+        // Older tools (Python's grpcio-reflection, older grpcurl) speak only v1alpha.
+        self.routes.add_service(v1alpha);
 
         for name in &self.names {
             self.health
@@ -377,11 +273,21 @@ impl GrpcServer {
             let _ = draining_tx.send(());
         };
 
+        let mut sets = self.descriptor_sets.clone();
+        sets.extend([
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]);
+        let methods = crate::rpc_timing::method_paths(&sets, &self.service_names());
         // Tracing is outside the gate so that rejected calls are traced too.
+        let trace = TraceLayer::new_for_grpc()
+            .make_span_with(grpc_span)
+            .on_failure(log_failure);
         let server = builder
-            .layer(TraceLayer::new_for_grpc().make_span_with(grpc_span))
+            .layer(trace)
             .layer(crate::rpc_timing::RpcTimingLayer::new(
                 self.rpc_metrics.clone(),
+                methods,
             ))
             .layer(gate)
             .add_routes(self.routes.routes())
@@ -461,6 +367,8 @@ async fn read_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
 
 /// The name of the reflection v1 service.
 const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+/// The name of the reflection v1alpha service.
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 
 /// The span of one gRPC call: named by its method, continuing the caller's trace when the
 /// request carries a W3C `traceparent` header (gRPC metadata), so a trace crosses processes.
@@ -474,6 +382,17 @@ fn grpc_span<B>(request: &http::Request<B>) -> tracing::Span {
         tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
     }
     span
+}
+
+/// Logs a failed call. A call to a method this server does not host (UNIMPLEMENTED) is the
+/// client's mistake, or a scan: debug, so nobody can fill the log with it.
+fn log_failure(class: GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
+    match class {
+        GrpcFailureClass::Code(code) if code.get() == tonic::Code::Unimplemented as i32 => {
+            tracing::debug!(classification = %class, ?latency, "call to a method not served here");
+        }
+        _ => tracing::error!(classification = %class, ?latency, "response failed"),
+    }
 }
 
 /// The accepted connections of `listener`, with Nagle's algorithm off: a server-streaming

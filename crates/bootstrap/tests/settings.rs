@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tickmesh_bootstrap::config::ConfigProblem;
 use tickmesh_bootstrap::{ConfigError, ConfigSources, ProcessConfig, ServerSettings, TlsFiles};
@@ -132,4 +133,49 @@ fn a_token_a_header_cannot_carry_is_reported_without_quoting_it() {
         !shown.contains("do-not-print-me"),
         "the token leaked: {shown}"
     );
+}
+
+#[test]
+fn connection_limits_have_safe_defaults_and_can_be_switched_off() {
+    let (settings, result) = read(&sources("", &[]));
+    result.unwrap();
+    let c = settings.connections;
+    assert_eq!(c.max_concurrent_streams, 200);
+    assert_eq!(c.keepalive_interval, Some(Duration::from_secs(30)));
+    assert_eq!(c.keepalive_timeout, Duration::from_secs(10));
+    assert_eq!(c.tcp_keepalive, Some(Duration::from_secs(60)));
+    assert_eq!(c.max_connection_age, None);
+    assert_eq!(c.tls_handshake_timeout, Duration::from_secs(10));
+
+    let s = sources(
+        "[server]\nmax_concurrent_streams = 8\nkeepalive_interval = \"off\"\n\
+         tcp_keepalive = \"off\"\nmax_connection_age = \"30m\"\nmax_connection_age_grace = \"1m\"\n",
+        &[("TICKMESH__SERVER__TLS_HANDSHAKE_TIMEOUT", "3s")],
+    );
+    let (settings, result) = read(&s);
+    result.unwrap();
+    let c = settings.connections;
+    assert_eq!(c.max_concurrent_streams, 8);
+    assert_eq!(c.keepalive_interval, None);
+    assert_eq!(c.tcp_keepalive, None);
+    assert_eq!(c.max_connection_age, Some(Duration::from_secs(1800)));
+    assert_eq!(c.max_connection_age_grace, Duration::from_secs(60));
+    assert_eq!(c.tls_handshake_timeout, Duration::from_secs(3));
+}
+
+#[test]
+fn connection_limits_of_zero_are_refused() {
+    let s = sources(
+        "[server]\nmax_concurrent_streams = 0\nkeepalive_interval = \"0s\"\ntls_handshake_timeout = \"0s\"\n",
+        &[],
+    );
+    let (_, result) = read(&s);
+    let keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+    for key in [
+        "server.max_concurrent_streams",
+        "server.keepalive_interval",
+        "server.tls_handshake_timeout",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
+    }
 }

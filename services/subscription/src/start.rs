@@ -13,7 +13,7 @@ use tickmesh_bus::LiveBus;
 use tickmesh_domain::{Exchange, Market};
 use tickmesh_telemetry::Metrics;
 
-use crate::stream::{HubConfig, TickHub};
+use crate::stream::{HubConfig, StreamLimits, TickHub};
 use crate::subscriptions::{DbStore, MUTATING_METHODS, MarketCatalog, Subscriptions};
 
 /// What the subscription service is configured with.
@@ -32,9 +32,8 @@ pub struct SubscriptionConfig {
     pub catalog_refresh: Duration,
     /// The longest one market list fetch may take.
     pub catalog_timeout: Duration,
-    /// Per-client buffer of `StreamTicks`, in events: a client this far behind gets
-    /// `lagged`.
-    pub stream_client_capacity: usize,
+    /// What one `StreamTicks` client may ask for and hold.
+    pub stream: StreamLimits,
 }
 
 impl SubscriptionConfig {
@@ -50,7 +49,8 @@ impl SubscriptionConfig {
             sync_every,
             catalog_refresh: Duration::from_secs(300),
             catalog_timeout: Duration::from_secs(10),
-            stream_client_capacity: 4_096,
+            // A client this far behind gets `lagged`.
+            stream: StreamLimits::new(4_096),
         }
     }
 }
@@ -91,7 +91,7 @@ pub async fn start(
     let grpc = vec![
         server.host(crate::subscriptions::server(Arc::clone(&core)), descriptors),
         server.host(
-            crate::stream::server(hub.clone(), config.stream_client_capacity),
+            crate::stream::server(hub.clone(), config.stream),
             descriptors,
         ),
     ];

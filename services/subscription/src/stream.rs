@@ -19,5 +19,5 @@ pub mod hub;
 pub mod metrics;
 
 pub use filter::TickFilter;
-pub use grpc::{TickStreamGrpc, server};
+pub use grpc::{StreamLimits, TickStreamGrpc, server};
 pub use hub::{HubConfig, HubError, HubStats, TickHub, TickItem, TickStream};

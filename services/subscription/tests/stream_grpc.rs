@@ -273,3 +273,28 @@ async fn a_slow_grpc_client_is_told_what_it_missed_and_a_fast_one_misses_nothing
         "received {received}: the slow client was not slow"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_over_the_market_limit_is_refused_naming_it() {
+    let (_bus, hub, server) = start().await;
+    let markets: Vec<String> = (0..100_000).map(|i| format!("C{i}")).collect();
+    let request = StreamTicksRequest {
+        exchanges: Vec::new(),
+        markets,
+        kinds: Vec::new(),
+    };
+    let status = server
+        .client()
+        .await
+        .stream_ticks(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("100000 entries, at most 256"),
+        "{}",
+        status.message()
+    );
+    // Nothing was registered for it.
+    assert_eq!(hub.stats().clients, 0);
+}

@@ -50,6 +50,8 @@ pub struct DataPlaneConfig {
     /// `subscription.sync_interval`: how often a subscription replica passes on what other
     /// replicas sharing its database changed.
     pub subscription_sync: std::time::Duration,
+    /// `subscription.stream_max_markets`: markets one StreamTicks call may list.
+    pub stream_max_markets: usize,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -95,6 +97,7 @@ impl DataPlaneConfig {
                 "subscription.sync_interval",
                 std::time::Duration::from_secs(2),
             ),
+            stream_max_markets: read_stream_max_markets(r),
             ingestion,
             bridge,
             storage,
@@ -120,8 +123,21 @@ impl DataPlaneConfig {
             .map(|feed| (feed.exchange, feed.endpoints.rest_url.clone()))
             .collect();
         let seed = self.ingestion.markets.iter().copied().collect();
-        SubscriptionConfig::new(exchanges, seed, self.subscription_sync)
+        let mut config = SubscriptionConfig::new(exchanges, seed, self.subscription_sync);
+        config.stream.max_markets = self.stream_max_markets;
+        config
     }
+}
+
+fn read_stream_max_markets(r: &mut ConfigReader<'_>) -> usize {
+    let max = r.get(
+        "subscription.stream_max_markets",
+        tickmesh_subscription::stream::StreamLimits::DEFAULT_MAX_MARKETS,
+    );
+    if max == 0 {
+        r.invalid("subscription.stream_max_markets", "must be at least 1");
+    }
+    max
 }
 
 fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {

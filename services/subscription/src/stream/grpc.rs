@@ -25,26 +25,49 @@ use tracing::debug;
 use super::filter::TickFilter;
 use super::hub::{HubError, TickHub, TickItem};
 
-/// `TickStreamService` over a hub, giving each client a buffer of `per_client_capacity` events.
-#[derive(Debug, Clone)]
-pub struct TickStreamGrpc {
-    hub: TickHub,
-    per_client_capacity: usize,
+/// What one `StreamTicks` client may ask for and hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Events buffered for a client before it starts losing them to lagged markers.
+    pub client_capacity: usize,
+    /// Markets one request may list: each is a filter the client holds for the life of its
+    /// stream, matched against every event.
+    pub max_markets: usize,
 }
 
-impl TickStreamGrpc {
-    /// A service streaming from `hub`, buffering at most `per_client_capacity` events per client.
-    pub fn new(hub: TickHub, per_client_capacity: usize) -> TickStreamGrpc {
-        TickStreamGrpc {
-            hub,
-            per_client_capacity,
+impl StreamLimits {
+    /// Markets a request may list unless configured otherwise.
+    pub const DEFAULT_MAX_MARKETS: usize = 256;
+    /// Exchanges or kinds a request may list: there are three exchanges and three kinds, so
+    /// more entries than this are a broken or hostile client.
+    pub const MAX_ENUM_ENTRIES: usize = 16;
+
+    /// Limits with `client_capacity` and the default market cap.
+    pub fn new(client_capacity: usize) -> StreamLimits {
+        StreamLimits {
+            client_capacity,
+            max_markets: Self::DEFAULT_MAX_MARKETS,
         }
     }
 }
 
+/// `TickStreamService` over a hub, within [`StreamLimits`].
+#[derive(Debug, Clone)]
+pub struct TickStreamGrpc {
+    hub: TickHub,
+    limits: StreamLimits,
+}
+
+impl TickStreamGrpc {
+    /// A service streaming from `hub` within `limits`.
+    pub fn new(hub: TickHub, limits: StreamLimits) -> TickStreamGrpc {
+        TickStreamGrpc { hub, limits }
+    }
+}
+
 /// The tonic service to add to a server.
-pub fn server(hub: TickHub, per_client_capacity: usize) -> TickStreamServiceServer<TickStreamGrpc> {
-    TickStreamServiceServer::new(TickStreamGrpc::new(hub, per_client_capacity))
+pub fn server(hub: TickHub, limits: StreamLimits) -> TickStreamServiceServer<TickStreamGrpc> {
+    TickStreamServiceServer::new(TickStreamGrpc::new(hub, limits))
 }
 
 /// The response stream of `StreamTicks`.
@@ -59,11 +82,11 @@ impl TickStreamService for TickStreamGrpc {
         &self,
         request: Request<wire::StreamTicksRequest>,
     ) -> Result<Response<ResponseStream>, Status> {
-        let filter = filter_from_request(request.get_ref()).map_err(ConvertError::into_status)?;
+        let filter = filter_from_request(request.get_ref(), &self.limits)?;
         debug!(?filter, "stream client connected");
         let ticks = self
             .hub
-            .subscribe(filter, self.per_client_capacity)
+            .subscribe(filter, self.limits.client_capacity)
             .await
             .map_err(|e| match e {
                 HubError::Closed => Status::unavailable("the server is shutting down"),
@@ -83,11 +106,35 @@ impl TickStreamService for TickStreamGrpc {
     }
 }
 
-/// Validates a request into a filter, naming the first bad entry (`exchanges[0]`,
-/// `markets[2]`, `kinds[1]`). Markets are accepted in any spelling [`market_from_text`]
-/// knows; unspecified exchanges and kinds are rejected rather than read as "all", which an
-/// empty list already means.
-pub fn filter_from_request(request: &wire::StreamTicksRequest) -> Result<TickFilter, ConvertError> {
+/// Validates a request into a filter: `INVALID_ARGUMENT` for a list longer than `limits`
+/// allow (naming the limit) or for the first bad entry (`exchanges[0]`, `markets[2]`,
+/// `kinds[1]`). Markets are accepted in any spelling [`market_from_text`] knows; unspecified
+/// exchanges and kinds are rejected rather than read as "all", which an empty list already
+/// means.
+pub fn filter_from_request(
+    request: &wire::StreamTicksRequest,
+    limits: &StreamLimits,
+) -> Result<TickFilter, Status> {
+    for (field, len, max) in [
+        ("markets", request.markets.len(), limits.max_markets),
+        (
+            "exchanges",
+            request.exchanges.len(),
+            StreamLimits::MAX_ENUM_ENTRIES,
+        ),
+        ("kinds", request.kinds.len(), StreamLimits::MAX_ENUM_ENTRIES),
+    ] {
+        if len > max {
+            return Err(Status::invalid_argument(format!(
+                "{field}: {len} entries, at most {max} allowed (subscription.stream_max_markets \
+                 sets the markets limit); open several streams, or leave the list empty for all"
+            )));
+        }
+    }
+    filter_entries(request).map_err(ConvertError::into_status)
+}
+
+fn filter_entries(request: &wire::StreamTicksRequest) -> Result<TickFilter, ConvertError> {
     let exchanges = request
         .exchanges
         .iter()
@@ -144,6 +191,11 @@ mod tests {
 
     use super::*;
 
+    const LIMITS: StreamLimits = StreamLimits {
+        client_capacity: 8,
+        max_markets: 3,
+    };
+
     fn request(exchanges: &[i32], markets: &[&str], kinds: &[i32]) -> wire::StreamTicksRequest {
         wire::StreamTicksRequest {
             exchanges: exchanges.to_vec(),
@@ -154,14 +206,17 @@ mod tests {
 
     #[test]
     fn requests_become_filters_in_any_market_spelling() {
-        let f = filter_from_request(&request(
-            &[
-                market::Exchange::Upbit as i32,
-                market::Exchange::Korbit as i32,
-            ],
-            &["KRW-BTC", "btc_krw", "ETH"],
-            &[market::EventKind::Trade as i32],
-        ))
+        let f = filter_from_request(
+            &request(
+                &[
+                    market::Exchange::Upbit as i32,
+                    market::Exchange::Korbit as i32,
+                ],
+                &["KRW-BTC", "btc_krw", "ETH"],
+                &[market::EventKind::Trade as i32],
+            ),
+            &LIMITS,
+        )
         .unwrap();
         assert_eq!(f.exchanges.len(), 2);
         assert!(f.exchanges.contains(&Exchange::Korbit));
@@ -174,7 +229,7 @@ mod tests {
         );
         assert_eq!(f.kinds.into_iter().collect::<Vec<_>>(), [EventKind::Trade]);
         assert_eq!(
-            filter_from_request(&request(&[], &[], &[])).unwrap(),
+            filter_from_request(&request(&[], &[], &[]), &LIMITS).unwrap(),
             TickFilter::all()
         );
     }
@@ -188,10 +243,30 @@ mod tests {
             (request(&[], &[], &[2, 2, 7]), "kinds[2]"),
             (request(&[], &[], &[0]), "kinds[0]"),
         ] {
-            let status = filter_from_request(&req).unwrap_err().into_status();
+            let status = filter_from_request(&req, &LIMITS).unwrap_err();
             assert_eq!(status.code(), tonic::Code::InvalidArgument);
             assert!(status.message().contains(field), "{}", status.message());
         }
+    }
+
+    #[test]
+    fn lists_over_their_limit_are_refused_naming_it() {
+        let markets = ["BTC", "ETH", "XRP", "SOL"];
+        for (req, field) in [
+            (request(&[], &markets, &[]), "markets: 4 entries, at most 3"),
+            (
+                request(&[1; 17], &[], &[]),
+                "exchanges: 17 entries, at most 16",
+            ),
+            (request(&[], &[], &[1; 17]), "kinds: 17 entries, at most 16"),
+        ] {
+            let status = filter_from_request(&req, &LIMITS).unwrap_err();
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            assert!(status.message().contains(field), "{}", status.message());
+        }
+        // At the limit is fine.
+        let f = filter_from_request(&request(&[], &markets[..3], &[]), &LIMITS).unwrap();
+        assert_eq!(f.markets.len(), 3);
     }
 
     #[test]

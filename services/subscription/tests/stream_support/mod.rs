@@ -102,7 +102,10 @@ impl TestServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(server(hub, capacity))
+                .add_service(server(
+                    hub,
+                    tickmesh_subscription::stream::StreamLimits::new(capacity),
+                ))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
                 }),

@@ -1,0 +1,89 @@
+//! What any client can reach on the server without a token: calls to paths it does not host
+//! share one metric label and are refused without growing anything, and reflection answers in
+//! both protocol versions tools speak.
+
+// Test helpers may panic: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use tickmesh_bootstrap::GrpcServer;
+use tickmesh_telemetry::{Metrics, RpcMetrics};
+use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+/// A unary call to `path` with an empty message.
+async fn call(channel: tonic::transport::Channel, path: &str) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::try_from(path).unwrap();
+    grpc.unary::<(), (), _>(
+        tonic::Request::new(()),
+        path,
+        tonic_prost::ProstCodec::default(),
+    )
+    .await
+    .unwrap_err()
+}
+
+#[tokio::test]
+async fn calls_to_paths_not_hosted_are_timed_under_one_label() {
+    let metrics = Metrics::new("0");
+    let server = GrpcServer::new().with_rpc_metrics(RpcMetrics::register(&metrics));
+    let running = common::start(server, common::settings(None)).await;
+    let channel = common::plain_channel(running.addr).await;
+    for i in 0..50 {
+        let status = call(channel.clone(), &format!("/scan.Probe{i}/Method{i}")).await;
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    }
+    common::check(channel, None).await.unwrap();
+
+    let text = metrics.render();
+    let methods: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("tickmesh_rpc_duration_seconds_count"))
+        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        methods,
+        ["/grpc.health.v1.Health/Check", "unknown"].into(),
+        "{text}"
+    );
+    assert!(
+        text.contains("tickmesh_rpc_duration_seconds_count{code=\"12\",method=\"unknown\"} 50")
+            || text
+                .contains("tickmesh_rpc_duration_seconds_count{method=\"unknown\",code=\"12\"} 50"),
+        "{text}"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reflection_answers_v1alpha_clients() {
+    let running = common::start(GrpcServer::new(), common::settings(None)).await;
+    let channel = common::plain_channel(running.addr).await;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("expected a service list, got {response:?}");
+    };
+    let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for expected in [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    running.stop().await.unwrap();
+}
