@@ -132,6 +132,7 @@ async fn up_serves_health_reflection_and_metrics_then_exits_0_on_sigterm() {
         [
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
             "tickmesh.bridge.v1.BridgeService",
             "tickmesh.history.v1.HistoryService",
             "tickmesh.ingestion.v1.IngestionService",
