@@ -2,6 +2,10 @@
 //!
 //! It is deliberately tiny (hyper directly, no web framework): one route, text exposition
 //! format, and a shutdown future like the gRPC server's.
+//!
+//! Whatever can reach the port can connect, so what a connection may hold is bounded: at most
+//! [`MAX_CONNECTIONS`] at once (more are closed as they come), and a connection that has not
+//! sent a whole request head within [`HEADER_READ_TIMEOUT`] is closed.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,9 +15,14 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tickmesh_telemetry::Metrics;
 use tokio::net::TcpListener;
+
+/// Connections served at once. A scraper needs one; the rest is slack for several scrapers.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a connection may take to send a request head.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The content type of the OpenMetrics text format that `prometheus-client` writes.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -42,18 +51,25 @@ pub async fn serve_metrics(
                 }
             },
         };
+        // Reap finished connections so the set holds only the live ones.
+        while connections.try_join_next().is_some() {}
+        if connections.len() >= MAX_CONNECTIONS {
+            tracing::debug!(%peer, "metrics endpoint at its connection limit; closing a new one");
+            drop(stream);
+            continue;
+        }
         let metrics = metrics.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| respond(req, metrics.clone()));
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(%peer, error = %e, "metrics connection ended with an error");
             }
         });
-        // Reap finished connections so the set stays as small as the live connections.
-        while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
     Ok(())
