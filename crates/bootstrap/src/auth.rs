@@ -23,11 +23,15 @@ pub(crate) const MISSING_TOKEN: &str = "this call needs a bearer token (authoriz
 /// The message of a gated call whose bearer token does not match.
 pub(crate) const INVALID_TOKEN: &str = "the bearer token is not valid";
 
+/// The paths of the health service, never gated.
+const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
+
 /// Which method paths need which token.
 #[derive(Debug)]
 pub(crate) struct Gate {
     token: Option<Secret>,
     methods: BTreeSet<&'static str>,
+    everything: bool,
 }
 
 /// Why a call was turned away.
@@ -56,14 +60,29 @@ impl Rejection {
 impl Gate {
     /// Gates `methods` behind `token`; with no token nothing is gated.
     pub(crate) fn new(token: Option<Secret>, methods: BTreeSet<&'static str>) -> Self {
-        Self { token, methods }
+        Self {
+            token,
+            methods,
+            everything: false,
+        }
+    }
+
+    /// Gates every method but health's (which probes call without a token) behind the token.
+    pub(crate) fn everything(mut self) -> Self {
+        self.everything = true;
+        self
     }
 
     fn check(&self, path: &str, headers: &HeaderMap) -> Result<(), Rejection> {
         let Some(expected) = &self.token else {
             return Ok(());
         };
-        if !self.methods.contains(path) {
+        let gated = if self.everything {
+            !path.starts_with(HEALTH_PREFIX)
+        } else {
+            self.methods.contains(path)
+        };
+        if !gated {
             return Ok(());
         }
         let presented = bearer_token(headers).ok_or(Rejection::Missing)?;

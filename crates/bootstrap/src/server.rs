@@ -229,10 +229,11 @@ impl GrpcServer {
                 })?;
         }
         self.check_gated_paths(settings);
-        let gate = BearerAuthLayer::new(Gate::new(
-            settings.api_token.clone(),
-            std::mem::take(&mut self.gated),
-        ));
+        let mut gate = Gate::new(settings.api_token.clone(), std::mem::take(&mut self.gated));
+        if settings.token_for_reads {
+            gate = gate.everything();
+        }
+        let gate = BearerAuthLayer::new(gate);
 
         let reflected = self.service_names();
         let reflection = || {

@@ -60,19 +60,48 @@ async fn calls_to_paths_not_hosted_are_timed_under_one_label() {
     running.stop().await.unwrap();
 }
 
+/// Lists the services over reflection v1alpha, with `token` as the bearer token when given.
+async fn list_services(
+    channel: tonic::transport::Channel,
+    token: Option<&str>,
+) -> Result<tonic::Streaming<tonic_reflection::pb::v1alpha::ServerReflectionResponse>, tonic::Status>
+{
+    let message = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut request = tonic::Request::new(tokio_stream::once(message));
+    if let Some(token) = token {
+        tickmesh_bootstrap::bearer(&mut request, token).unwrap();
+    }
+    Ok(ServerReflectionClient::new(channel)
+        .server_reflection_info(request)
+        .await?
+        .into_inner())
+}
+
+#[tokio::test]
+async fn with_the_token_for_reads_only_health_answers_without_it() {
+    const TOKEN: &str = "reads-need-this-0123";
+    let mut settings = common::settings(Some(TOKEN));
+    settings.token_for_reads = true;
+    let running = common::start(GrpcServer::new(), settings).await;
+    let channel = common::plain_channel(running.addr).await;
+
+    let refused = list_services(channel.clone(), None).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    let mut allowed = list_services(channel.clone(), Some(TOKEN)).await.unwrap();
+    assert!(allowed.message().await.unwrap().is_some());
+    // Probes carry no token.
+    common::check(channel, None).await.unwrap();
+    running.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn reflection_answers_v1alpha_clients() {
     let running = common::start(GrpcServer::new(), common::settings(None)).await;
     let channel = common::plain_channel(running.addr).await;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::once(request))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut responses = list_services(channel, None).await.unwrap();
     let response = responses.message().await.unwrap().unwrap();
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("expected a service list, got {response:?}");

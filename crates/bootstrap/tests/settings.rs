@@ -179,3 +179,19 @@ fn connection_limits_of_zero_are_refused() {
         assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
     }
 }
+
+#[test]
+fn the_token_for_reads_needs_a_token() {
+    let (_, result) = read(&sources("[server]\ntoken_for_reads = true\n", &[]));
+    let problems = problems(result);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "server.token_for_reads");
+
+    let s = sources(
+        "[server]\ntoken_for_reads = true\n",
+        &[("TICKMESH__SERVER__API_TOKEN", TOKEN)],
+    );
+    let (settings, result) = read(&s);
+    result.unwrap();
+    assert!(settings.token_for_reads);
+}

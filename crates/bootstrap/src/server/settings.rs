@@ -23,6 +23,9 @@ pub struct ServerSettings {
     /// The bearer token that methods registered with [`GrpcServer::require_token_for`] need
     /// (`server.api_token`); `None` (unset or `off`) gates nothing.
     pub api_token: Option<Secret>,
+    /// Whether every call but health's needs the token, reads included
+    /// (`server.token_for_reads`), for deployments that do not serve market data publicly.
+    pub token_for_reads: bool,
     /// The certificate and key to serve TLS with (`server.tls_cert` and `server.tls_key`, both
     /// or neither); `None` serves plain-text HTTP/2.
     pub tls: Option<TlsFiles>,
@@ -128,6 +131,7 @@ impl Default for ServerSettings {
             // the exit past 5 s; streams end by themselves when their service shuts down.
             shutdown_grace: Duration::from_secs(4),
             api_token: None,
+            token_for_reads: false,
             tls: None,
             connections: ConnectionSettings::default(),
         }
@@ -148,6 +152,7 @@ impl ServerSettings {
             concurrency_limit: r.get("server.concurrency_limit", defaults.concurrency_limit),
             shutdown_grace: r.duration("server.shutdown_grace", defaults.shutdown_grace),
             api_token: read_api_token(r),
+            token_for_reads: r.get("server.token_for_reads", false),
             tls: None,
             connections: ConnectionSettings::read(r),
         };
@@ -173,6 +178,12 @@ impl ServerSettings {
                 None
             }
         };
+        if settings.token_for_reads && settings.api_token.is_none() {
+            r.invalid(
+                "server.token_for_reads",
+                "needs `server.api_token`: set the token every call must then carry",
+            );
+        }
         if settings.concurrency_limit == 0 {
             r.invalid("server.concurrency_limit", "must be at least 1");
         }

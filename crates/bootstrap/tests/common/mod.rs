@@ -29,6 +29,7 @@ pub fn settings(token: Option<&str>) -> ServerSettings {
         shutdown_grace: Duration::from_millis(200),
         api_token: token.map(Secret::new),
         tls: None,
+        token_for_reads: false,
         connections: Default::default(),
     }
 }
