@@ -108,12 +108,46 @@ fn connect_hint(tls: &bool) -> &'static str {
     }
 }
 
+/// How a client finds out that its server went away without closing the connection (a
+/// half-open link): an HTTP/2 ping every `interval`, also while no call is open, and the
+/// connection given up when one is not answered within `timeout`; calls on it then fail, and
+/// a long-lived watch can reconnect instead of waiting forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKeepalive {
+    /// Time between pings.
+    pub interval: Duration,
+    /// How long a ping may go unanswered.
+    pub timeout: Duration,
+}
+
+impl Default for ClientKeepalive {
+    fn default() -> Self {
+        ClientKeepalive {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// TCP keepalive on client sockets, under the HTTP/2 pings.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
 /// Connects to the server at `url` (`http://host:port` or `https://host:port`), trusting the CA
-/// in the PEM file `ca_pem` for `https://`, within [`CONNECT_TIMEOUT`].
+/// in the PEM file `ca_pem` for `https://`, within [`CONNECT_TIMEOUT`], with the default
+/// [`ClientKeepalive`].
 ///
 /// `https://` needs `ca_pem`, and `ca_pem` needs `https://`: this build has no root store to
 /// fall back on, and a CA given for a plain-text URL would most likely be a mistake.
 pub async fn connect_channel(url: &str, ca_pem: Option<&Path>) -> Result<Channel, ClientError> {
+    connect_channel_with(url, ca_pem, ClientKeepalive::default()).await
+}
+
+/// [`connect_channel`] with the given keepalive.
+pub async fn connect_channel_with(
+    url: &str,
+    ca_pem: Option<&Path>,
+    keepalive: ClientKeepalive,
+) -> Result<Channel, ClientError> {
     let uri: http::Uri = url.parse().map_err(|source| ClientError::InvalidUrl {
         url: url.to_owned(),
         source,
@@ -127,7 +161,12 @@ pub async fn connect_channel(url: &str, ca_pem: Option<&Path>) -> Result<Channel
             });
         }
     };
-    let mut endpoint = Endpoint::from(uri).connect_timeout(CONNECT_TIMEOUT);
+    let mut endpoint = Endpoint::from(uri)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .http2_keep_alive_interval(keepalive.interval)
+        .keep_alive_timeout(keepalive.timeout)
+        .keep_alive_while_idle(true)
+        .tcp_keepalive(Some(TCP_KEEPALIVE));
     match (tls, ca_pem) {
         (true, None) => {
             return Err(ClientError::CaRequired {

@@ -21,7 +21,9 @@ pub mod server;
 pub mod shutdown;
 pub mod supervise;
 
-pub use client::{ClientError, bearer, connect_channel, propagate_trace};
+pub use client::{
+    ClientError, ClientKeepalive, bearer, connect_channel, connect_channel_with, propagate_trace,
+};
 pub use config::{ConfigError, ConfigReader, ConfigSources, Secret, TomlSyntax};
 pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;
