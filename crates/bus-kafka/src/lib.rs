@@ -10,6 +10,7 @@
 //! - Topics are created on first use (partitions and replication from [`KafkaConfig`]), so a
 //!   consumer never waits for a metadata refresh to discover a topic.
 
+mod admin;
 mod consumer;
 mod produce;
 mod security;
@@ -20,10 +21,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::{NewTopic, TopicReplication};
 use rdkafka::config::FromClientConfigAndContext as _;
-use rdkafka::error::RDKafkaErrorCode;
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
 use tickmesh_secret::Secret;
 
@@ -82,7 +81,7 @@ pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>
 pub struct KafkaLog {
     config: KafkaConfig,
     producer: produce::BatchProducer,
-    admin: Arc<AdminClient<DefaultClientContext>>,
+    admin: Arc<admin::Admin>,
     known_topics: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -129,7 +128,7 @@ impl KafkaLog {
         let producer =
             produce::BatchProducer::from_config_and_context(&producer, produce::BatchContext)
                 .map_err(unavailable)?;
-        let admin = config.client().create().map_err(unavailable)?;
+        let admin = admin::admin(&config.client()).map_err(unavailable)?;
         Ok(KafkaLog {
             config,
             producer,
@@ -164,20 +163,9 @@ impl KafkaLog {
                 )
             })
             .collect();
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        let results = self
-            .admin
-            .create_topics(&new, &options)
+        admin::create_topics(&self.admin, &new)
             .await
             .map_err(unavailable)?;
-        for result in results {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => {
-                    return Err(unavailable(format!("cannot create topic {topic}: {code}")));
-                }
-            }
-        }
         self.known_topics
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
