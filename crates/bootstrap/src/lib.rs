@@ -12,6 +12,7 @@
 //!   and shutdown stops them in order within a grace period.
 
 mod auth;
+mod call_limits;
 pub mod client;
 pub mod config;
 pub mod metrics_http;
@@ -27,7 +28,7 @@ pub use client::{
 pub use config::{ConfigError, ConfigReader, ConfigSources, Secret, TomlSyntax};
 pub use metrics_http::serve_metrics;
 pub use process::ProcessConfig;
-pub use server::{GrpcServer, ServerError, ServerSettings, TlsFiles};
+pub use server::{CallLimitSettings, GrpcServer, ServerError, ServerSettings, TlsFiles};
 pub use shutdown::terminate_signal;
 pub use supervise::{
     ServiceHandle, ServiceResult, ServiceStop, StopMode, Supervisor, SupervisorError,

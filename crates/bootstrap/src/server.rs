@@ -1,6 +1,7 @@
 //! The gRPC server every tickmesh process runs: the services it hosts plus `grpc.health.v1` and
-//! server reflection (v1 and v1alpha), behind a tower stack of request tracing, a per-request timeout and a
-//! per-connection concurrency limit.
+//! server reflection (v1 and v1alpha), behind a tower stack of request tracing, call timing,
+//! the bearer-token gate and server-wide call limits (in flight per method and in all, request
+//! bytes), with a per-request timeout and per-connection limits below it.
 //!
 //! Methods registered with [`GrpcServer::require_token_for`] need `authorization: Bearer <token>`
 //! when `server.api_token` is set; calls without it get `UNAUTHENTICATED`, and everything else
@@ -32,7 +33,7 @@ use tower_http::trace::TraceLayer;
 
 mod settings;
 
-pub use settings::{ConnectionSettings, ServerSettings, TlsFiles};
+pub use settings::{CallLimitSettings, ConnectionSettings, ServerSettings, TlsFiles};
 
 use crate::auth::{BearerAuthLayer, Gate};
 
@@ -288,9 +289,10 @@ impl GrpcServer {
             .layer(trace)
             .layer(crate::rpc_timing::RpcTimingLayer::new(
                 self.rpc_metrics.clone(),
-                methods,
+                methods.clone(),
             ))
             .layer(gate)
+            .layer(crate::call_limits::CallLimitLayer::new(settings.calls, methods))
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(incoming(listener), signal);
         tokio::pin!(server);

@@ -195,3 +195,44 @@ fn the_token_for_reads_needs_a_token() {
     result.unwrap();
     assert!(settings.token_for_reads);
 }
+
+#[test]
+fn call_limits_have_safe_defaults_and_a_ceiling() {
+    let (settings, result) = read(&sources("", &[]));
+    result.unwrap();
+    assert_eq!(settings.calls.max_in_flight, 8192);
+    assert_eq!(settings.calls.max_in_flight_per_method, 4096);
+    assert_eq!(settings.calls.max_request_bytes, 1024 * 1024);
+
+    let s = sources(
+        "[server]\nmax_calls_in_flight = 10\nmax_calls_per_method = 5\n",
+        &[("TICKMESH__SERVER__MAX_REQUEST_BYTES", "65536")],
+    );
+    let (settings, result) = read(&s);
+    result.unwrap();
+    assert_eq!(settings.calls.max_in_flight, 10);
+    assert_eq!(settings.calls.max_in_flight_per_method, 5);
+    assert_eq!(settings.calls.max_request_bytes, 65536);
+
+    let s = sources(
+        "[server]\nmax_calls_in_flight = 0\nmax_calls_per_method = 0\nmax_request_bytes = 4194305\n",
+        &[],
+    );
+    let (_, result) = read(&s);
+    let problems = problems(result);
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "server.max_calls_in_flight",
+            "server.max_calls_per_method",
+            "server.max_request_bytes"
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[2].to_string().contains("at most 4194304"),
+        "{}",
+        problems[2]
+    );
+}

@@ -14,6 +14,7 @@
 mod clients;
 mod dispatch;
 pub mod filter;
+mod index;
 pub mod grpc;
 pub mod hub;
 pub mod metrics;

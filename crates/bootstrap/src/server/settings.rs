@@ -31,6 +31,72 @@ pub struct ServerSettings {
     pub tls: Option<TlsFiles>,
     /// How connections are kept healthy and bounded.
     pub connections: ConnectionSettings,
+    /// What calls may hold across every connection.
+    pub calls: CallLimitSettings,
+}
+
+/// What calls may hold across every connection, read from the `server` section. A call over a
+/// limit gets `RESOURCE_EXHAUSTED` naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimitSettings {
+    /// Calls open at once on the whole server, a stream counting until it ends
+    /// (`server.max_calls_in_flight`). Health checks do not count.
+    pub max_in_flight: usize,
+    /// Calls of one method open at once on the whole server (`server.max_calls_per_method`).
+    pub max_in_flight_per_method: usize,
+    /// The most bytes one request may carry (`server.max_request_bytes`), at most tonic's own
+    /// ceiling of 4 MiB per message.
+    pub max_request_bytes: usize,
+}
+
+impl CallLimitSettings {
+    /// tonic refuses a message over 4 MiB whatever is configured.
+    pub const MAX_REQUEST_BYTES_CEILING: usize = 4 * 1024 * 1024;
+
+    fn read(r: &mut ConfigReader<'_>) -> Self {
+        let d = Self::default();
+        let settings = CallLimitSettings {
+            max_in_flight: r.get("server.max_calls_in_flight", d.max_in_flight),
+            max_in_flight_per_method: r
+                .get("server.max_calls_per_method", d.max_in_flight_per_method),
+            max_request_bytes: r.get("server.max_request_bytes", d.max_request_bytes),
+        };
+        for (key, value) in [
+            ("server.max_calls_in_flight", settings.max_in_flight),
+            ("server.max_calls_per_method", settings.max_in_flight_per_method),
+            ("server.max_request_bytes", settings.max_request_bytes),
+        ] {
+            if value == 0 {
+                r.invalid(key, "must be at least 1");
+            }
+        }
+        if settings.max_request_bytes > Self::MAX_REQUEST_BYTES_CEILING {
+            r.invalid(
+                "server.max_request_bytes",
+                format!(
+                    "must be at most {} (4 MiB), the largest message the grpc layer decodes",
+                    Self::MAX_REQUEST_BYTES_CEILING
+                ),
+            );
+        }
+        settings
+    }
+}
+
+impl Default for CallLimitSettings {
+    fn default() -> Self {
+        CallLimitSettings {
+            // A stream client costs its buffer (up to 1,024 events) and its HTTP/2 stream;
+            // 8,192 of them stay within a few hundred MiB.
+            max_in_flight: 8192,
+            // Half of the total, so one method (StreamTicks, say) cannot take every slot from
+            // the others.
+            max_in_flight_per_method: 4096,
+            // The largest legitimate request (a StreamTicks filter of 256 markets) is a few
+            // KiB.
+            max_request_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// What one client connection may hold and how dead ones are found, read from the `server`
@@ -134,6 +200,7 @@ impl Default for ServerSettings {
             token_for_reads: false,
             tls: None,
             connections: ConnectionSettings::default(),
+            calls: CallLimitSettings::default(),
         }
     }
 }
@@ -155,6 +222,7 @@ impl ServerSettings {
             token_for_reads: r.get("server.token_for_reads", false),
             tls: None,
             connections: ConnectionSettings::read(r),
+            calls: CallLimitSettings::read(r),
         };
         let cert = r.get_with("server.tls_cert", None, parse_pem_path);
         let key = r.get_with("server.tls_key", None, parse_pem_path);

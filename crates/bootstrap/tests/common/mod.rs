@@ -31,6 +31,7 @@ pub fn settings(token: Option<&str>) -> ServerSettings {
         tls: None,
         token_for_reads: false,
         connections: Default::default(),
+        calls: Default::default(),
     }
 }
 

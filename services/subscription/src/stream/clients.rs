@@ -1,18 +1,19 @@
 //! The client registry the hub and its dispatcher share: who is connected with which filter,
 //! whether an upstream subscription is active, and the hub's counters.
 //!
-//! Both sides reach it only through its methods, so the dispatcher never depends on how the
+//! Clients are indexed by exchange and market ([`super::index`]), so an event costs the
+//! clients that may want it, not every client. Both sides reach it only through its methods, so the dispatcher never depends on how the
 //! hub admits clients and the hub never depends on how events reach them. Every update leaves
 //! the registry consistent under one lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tickmesh_bus::InboxSender;
 use tickmesh_domain::{FeedGap, MarketEvent};
 use tokio_util::sync::CancellationToken;
 
-use super::filter::TickFilter;
+pub(super) use super::index::Client;
+use super::index::ClientIndex;
 
 /// What a stream client reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,25 +26,6 @@ pub enum TickItem {
     Lagged(u64),
     /// Ingestion reported an outage of a feed the client's filter matches.
     Gap(FeedGap),
-}
-
-/// One connected client: what it asked for and where its items go.
-#[derive(Debug)]
-pub(super) struct Client {
-    id: u64,
-    filter: TickFilter,
-    sender: InboxSender<TickItem>,
-}
-
-impl Client {
-    /// A client not registered yet.
-    pub(super) fn new(filter: TickFilter, sender: InboxSender<TickItem>) -> Client {
-        Client {
-            id: 0,
-            filter,
-            sender,
-        }
-    }
 }
 
 /// What [`Clients::join_if_active`] did with a client.
@@ -60,17 +42,16 @@ pub(super) enum Join {
 #[derive(Debug, Default)]
 struct Registry {
     next_id: u64,
-    clients: Vec<Client>,
+    clients: ClientIndex,
     /// A dispatcher runs on an upstream subscription. Clients are only added while it does.
     active: bool,
     closed: bool,
 }
 
 impl Registry {
-    fn add(&mut self, mut client: Client) -> u64 {
+    fn add(&mut self, client: Client) -> u64 {
         self.next_id += 1;
-        client.id = self.next_id;
-        self.clients.push(client);
+        self.clients.insert(self.next_id, client);
         self.next_id
     }
 }
@@ -148,7 +129,7 @@ impl Clients {
 
     /// Removes the client `id` (its stream was dropped).
     pub(super) fn leave(&self, id: u64) {
-        self.registry().clients.retain(|c| c.id != id);
+        self.registry().clients.remove(id);
     }
 
     /// Marks the upstream inactive if there is still no client; the dispatcher then drops
@@ -166,15 +147,13 @@ impl Clients {
 
     /// Queues `gap` for every client whose filter matches it; returns how many.
     pub(super) fn deliver_gap(&self, gap: &FeedGap) -> usize {
-        let mut registry = self.registry();
         let mut queued = 0;
-        registry.clients.retain(|c| {
-            if !c.filter.matches_gap(gap) {
-                return true;
-            }
-            queued += 1;
-            c.sender.push(TickItem::Gap(*gap))
-        });
+        self.registry()
+            .clients
+            .offer_feed(gap.exchange, gap.market, |c| {
+                queued += 1;
+                c.sender.push(TickItem::Gap(*gap))
+            });
         queued
     }
 
@@ -183,9 +162,12 @@ impl Clients {
     pub(super) fn deliver(&self, event: MarketEvent) {
         self.decoded.fetch_add(1, Ordering::Relaxed);
         let event = Arc::new(event);
-        self.registry().clients.retain(|c| {
-            !c.filter.matches(&event) || c.sender.push(TickItem::Event(Arc::clone(&event)))
-        });
+        let kind = event.kind();
+        self.registry()
+            .clients
+            .offer_feed(event.exchange, event.market, |c| {
+                !c.filter.wants_kind(kind) || c.sender.push(TickItem::Event(Arc::clone(&event)))
+            });
     }
 
     /// Counts a payload that was not a market event; returns the total so far.
@@ -201,7 +183,7 @@ impl Clients {
         let total = self.upstream_missed.fetch_add(missed, Ordering::Relaxed) + missed;
         self.registry()
             .clients
-            .retain(|c| c.sender.push(TickItem::Lagged(missed)));
+            .offer_all(|c| c.sender.push(TickItem::Lagged(missed)));
         total
     }
 

@@ -52,7 +52,13 @@ impl TickFilter {
     /// Whether `event` passes every axis of the filter.
     pub fn matches(&self, event: &MarketEvent) -> bool {
         self.matches_feed(event.exchange, &event.market)
-            && (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
+            && self.wants_kind(event.kind())
+    }
+
+    /// Whether events of `kind` pass the kinds axis (the only axis the hub's index does not
+    /// decide).
+    pub fn wants_kind(&self, kind: EventKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
     }
 
     /// Whether a gap concerns this client: its exchange and market pass the filter. Kinds do
