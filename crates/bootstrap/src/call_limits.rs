@@ -53,7 +53,12 @@ impl CallLimitLayer {
     ) -> CallLimitLayer {
         let per_method = methods
             .into_iter()
-            .map(|m| (m, Arc::new(Semaphore::new(settings.max_in_flight_per_method))))
+            .map(|m| {
+                (
+                    m,
+                    Arc::new(Semaphore::new(settings.max_in_flight_per_method)),
+                )
+            })
             .collect();
         CallLimitLayer {
             limits: Arc::new(Limits {

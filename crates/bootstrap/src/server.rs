@@ -292,7 +292,10 @@ impl GrpcServer {
                 methods.clone(),
             ))
             .layer(gate)
-            .layer(crate::call_limits::CallLimitLayer::new(settings.calls, methods))
+            .layer(crate::call_limits::CallLimitLayer::new(
+                settings.calls,
+                methods,
+            ))
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(incoming(listener), signal);
         tokio::pin!(server);

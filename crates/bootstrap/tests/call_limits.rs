@@ -70,7 +70,11 @@ async fn a_method_holds_its_slots_while_its_streams_are_open() {
     }
     let channel = common::plain_channel(running.addr).await;
     let refused = watch(channel.clone()).await.map(|_| ()).unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
     assert!(
         refused.message().contains("server.max_calls_per_method"),
         "{refused:?}"
@@ -102,7 +106,11 @@ async fn the_server_wide_limit_spares_health_checks() {
         reflection(channel.clone()).await.unwrap(),
     ];
     let refused = reflection(channel.clone()).await.map(|_| ()).unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
     assert!(
         refused.message().contains("server.max_calls_in_flight"),
         "{refused:?}"
@@ -124,9 +132,15 @@ async fn a_request_over_the_byte_limit_is_refused_naming_it() {
         service: "x".repeat(2000),
     };
     let refused = health.check(big).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
     assert!(
-        refused.message().contains("server.max_request_bytes (1024 bytes)"),
+        refused
+            .message()
+            .contains("server.max_request_bytes (1024 bytes)"),
         "{refused:?}"
     );
     // Just under the limit (5 bytes of gRPC framing, 3 of protobuf) reaches the service.

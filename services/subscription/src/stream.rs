@@ -14,9 +14,9 @@
 mod clients;
 mod dispatch;
 pub mod filter;
-mod index;
 pub mod grpc;
 pub mod hub;
+mod index;
 pub mod metrics;
 
 pub use filter::TickFilter;

@@ -331,3 +331,72 @@ async fn a_replica_sharing_the_store_tells_its_watchers_what_another_changed() {
         "nothing more to see"
     );
 }
+
+/// A store whose reads hang once `hang_reads` is set, as a database does under a slow query.
+#[derive(Debug)]
+struct HangingStore {
+    inner: MemoryStore,
+    hang_reads: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl SubscriptionStore for HangingStore {
+    async fn add(&self, pairs: &[(Exchange, Market)]) -> Result<Vec<Added>, StoreError> {
+        self.inner.add(pairs).await
+    }
+
+    async fn remove(
+        &self,
+        exchange: Option<Exchange>,
+        market: Market,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.remove(exchange, market).await
+    }
+
+    async fn list(&self, exchange: Option<Exchange>) -> Result<Vec<Subscription>, StoreError> {
+        if self.hang_reads.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.list(exchange).await
+    }
+}
+
+#[tokio::test]
+async fn watches_take_their_snapshot_without_reading_the_store_or_holding_up_changes() {
+    let store = Arc::new(HangingStore {
+        inner: MemoryStore::new(),
+        hang_reads: false.into(),
+    });
+    let core = Subscriptions::new(store.clone(), catalog());
+    core.create(Some(Upbit), m("BTC")).await.unwrap();
+    // The first watch reads the store once.
+    let (snapshot, first) = core.watch(None).await.unwrap();
+    assert_eq!(keys(&snapshot), [(Upbit, m("BTC"))]);
+
+    store
+        .hang_reads
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut watches = Vec::new();
+    for _ in 0..100 {
+        watches.push(soon("a watch", core.watch(None)).await.unwrap());
+    }
+    soon("a create", core.create(None, m("ETH"))).await.unwrap();
+    let (korbit, _) = soon("a watch", core.watch(Some(Korbit))).await.unwrap();
+    assert!(korbit.is_empty(), "{korbit:?}");
+    let (upbit, _) = soon("a watch", core.watch(Some(Upbit))).await.unwrap();
+    assert_eq!(keys(&upbit), [(Upbit, m("BTC")), (Upbit, m("ETH"))]);
+
+    // Every watch sees the change exactly once, after a snapshot without it.
+    watches.push((snapshot, first));
+    for (snapshot, watch) in &mut watches {
+        assert_eq!(keys(snapshot), [(Upbit, m("BTC"))]);
+        assert_eq!(added(watch).await, (Upbit, m("ETH")));
+    }
+}
+
+/// `call`'s output; a panic naming `what` if it waits (for a hanging store read) 10 s.
+async fn soon<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what} waited for a hanging store read"))
+}

@@ -63,7 +63,10 @@ impl CallLimitSettings {
         };
         for (key, value) in [
             ("server.max_calls_in_flight", settings.max_in_flight),
-            ("server.max_calls_per_method", settings.max_in_flight_per_method),
+            (
+                "server.max_calls_per_method",
+                settings.max_in_flight_per_method,
+            ),
             ("server.max_request_bytes", settings.max_request_bytes),
         ] {
             if value == 0 {

@@ -51,8 +51,7 @@ impl TickFilter {
 
     /// Whether `event` passes every axis of the filter.
     pub fn matches(&self, event: &MarketEvent) -> bool {
-        self.matches_feed(event.exchange, &event.market)
-            && self.wants_kind(event.kind())
+        self.matches_feed(event.exchange, &event.market) && self.wants_kind(event.kind())
     }
 
     /// Whether events of `kind` pass the kinds axis (the only axis the hub's index does not

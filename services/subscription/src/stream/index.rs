@@ -231,7 +231,9 @@ mod tests {
         index.offer_feed(Exchange::Korbit, market("XRP/KRW"), |c| c.filter != narrow);
         assert_eq!(index.len(), filters.len() - 1);
         assert!(
-            !index.buckets.contains_key(&(Some(Exchange::Bithumb), Some(market("BTC/KRW")))),
+            !index
+                .buckets
+                .contains_key(&(Some(Exchange::Bithumb), Some(market("BTC/KRW")))),
             "an emptied bucket is dropped"
         );
         for id in 0..filters.len() as u64 {

@@ -3,11 +3,15 @@
 //! It validates markets against the [`MarketCatalog`], changes the [`SubscriptionStore`], and
 //! tells watchers (ingestion) about every change through a bounded broadcast.
 //!
-//! Ordering: one lock is held around "change the store, then broadcast" and around "subscribe
-//! to the broadcast, then read the snapshot". So a watcher's snapshot plus the changes after it
-//! are exactly the store's history: no change is missed and none is seen twice, and changes
-//! arrive in the order the store applied them. Mutations are rare (an operator's commands), so
-//! serialising them costs nothing that matters.
+//! Ordering: one lock is held around "change the store, update the set this replica knows,
+//! then broadcast", and around "subscribe to the broadcast, then copy the known set". So a
+//! watcher's snapshot plus the changes after it are exactly the history: no change is missed
+//! and none is seen twice, and changes arrive in the order the store applied them. Mutations
+//! are rare (an operator's commands), so serialising them costs nothing that matters. A watch
+//! holds the lock only to subscribe and to take a reference to the known set (copied on the
+//! next write while a watcher still holds it), never across a database query, so a flood of
+//! watches cannot hold up Create and Delete. The set is read from the store once, by the first
+//! watch or sync.
 //!
 //! A watcher that falls more than the broadcast's capacity behind gets
 //! [`WatchError::Lagged`] and its watch ends: it must watch again for a fresh snapshot rather
@@ -16,8 +20,8 @@
 //! The broadcast reaches the watchers of this process. Replicas sharing one database learn of
 //! each other's changes through [`Subscriptions::sync_from_store`], which the composition root
 //! runs every few seconds: it compares the store with the set this replica last knew and
-//! broadcasts the difference. A watcher may then see another replica's change twice (in its
-//! snapshot and again as a change); applying a change is idempotent, so that is harmless.
+//! broadcasts the difference. A watcher's snapshot is the set as this replica knew it, so it
+//! sees another replica's change once too: as a change, when the sync finds it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
@@ -86,8 +90,8 @@ pub struct Subscriptions {
     catalog: RwLock<Arc<MarketCatalog>>,
     changes: broadcast::Sender<Change>,
     /// Held around mutate-then-broadcast and subscribe-then-snapshot; guards the set this
-    /// replica last knew the store to hold (`None` until the first sync).
-    order: Mutex<Option<BTreeSet<Subscription>>>,
+    /// replica knows the store to hold (`None` until the first watch or sync reads it).
+    order: Mutex<Option<Arc<BTreeSet<Subscription>>>>,
     shutdown: CancellationToken,
 }
 
@@ -167,7 +171,7 @@ impl Subscriptions {
         for a in added.iter().filter(|a| a.created) {
             tracing::info!(exchange = %a.subscription.exchange, market = %market, "subscription created");
             if let Some(known) = known.as_mut() {
-                known.insert(a.subscription);
+                Arc::make_mut(known).insert(a.subscription);
             }
             // An error only means nobody is watching.
             let _ = self.changes.send(Change::Added(a.subscription));
@@ -188,7 +192,7 @@ impl Subscriptions {
         for s in &removed {
             tracing::info!(exchange = %s.exchange, market = %s.market, "subscription removed");
             if let Some(known) = known.as_mut() {
-                known.remove(s);
+                Arc::make_mut(known).remove(s);
             }
             let _ = self.changes.send(Change::Removed(*s));
         }
@@ -208,7 +212,7 @@ impl Subscriptions {
     pub async fn sync_from_store(&self) -> Result<usize, SubscriptionError> {
         let mut known = self.order.lock().await;
         let now: BTreeSet<Subscription> = self.store.list(None).await?.into_iter().collect();
-        let Some(before) = known.replace(now.clone()) else {
+        let Some(before) = known.replace(Arc::new(now.clone())) else {
             return Ok(0);
         };
         let mut changes = 0;
@@ -230,9 +234,23 @@ impl Subscriptions {
         &self,
         exchange: Option<Exchange>,
     ) -> Result<(Vec<Subscription>, Watch), SubscriptionError> {
-        let _order = self.order.lock().await;
-        let changes = self.changes.subscribe();
-        let snapshot = self.store.list(exchange).await?;
+        let (known, changes) = {
+            let mut known = self.order.lock().await;
+            let set = match known.as_ref() {
+                Some(set) => Arc::clone(set),
+                // The first watch or sync reads the store, under the lock, once.
+                None => Arc::clone(
+                    known.insert(Arc::new(self.store.list(None).await?.into_iter().collect())),
+                ),
+            };
+            (set, self.changes.subscribe())
+        };
+        // Sorted by exchange then market, as the store lists them.
+        let snapshot = known
+            .iter()
+            .filter(|s| exchange.is_none_or(|e| s.exchange == e))
+            .copied()
+            .collect();
         let watch = Watch {
             exchange,
             changes,
