@@ -49,8 +49,7 @@ impl SubscriptionConfig {
             sync_every,
             catalog_refresh: Duration::from_secs(300),
             catalog_timeout: Duration::from_secs(10),
-            // A client this far behind gets `lagged`.
-            stream: StreamLimits::new(4_096),
+            stream: StreamLimits::new(StreamLimits::DEFAULT_CLIENT_CAPACITY),
         }
     }
 }

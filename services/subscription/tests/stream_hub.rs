@@ -208,8 +208,8 @@ async fn gaps_reach_clients_watching_that_feed() {
         complete: true,
     };
     assert_eq!(hub.publish_gap(&gap), 2);
-    assert_eq!(everything.try_recv(), Some(TickItem::Gap(gap)));
-    assert_eq!(korbit_trades.try_recv(), Some(TickItem::Gap(gap)));
+    assert_eq!(everything.try_recv(), Some(TickItem::Gap(gap.into())));
+    assert_eq!(korbit_trades.try_recv(), Some(TickItem::Gap(gap.into())));
     assert_eq!(upbit.try_recv(), None);
 }
 
@@ -321,7 +321,7 @@ async fn gaps_published_on_the_live_bus_reach_matching_clients() {
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), everything.recv())
         .await
         .unwrap();
-    assert_eq!(got, Some(TickItem::Gap(gap)));
+    assert_eq!(got, Some(TickItem::Gap(gap.into())));
     assert_eq!(
         hub.stats().undecodable,
         0,

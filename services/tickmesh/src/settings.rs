@@ -52,6 +52,8 @@ pub struct DataPlaneConfig {
     pub subscription_sync: std::time::Duration,
     /// `subscription.stream_max_markets`: markets one StreamTicks call may list.
     pub stream_max_markets: usize,
+    /// `subscription.stream_client_buffer`: events buffered for one StreamTicks client.
+    pub stream_client_buffer: usize,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -97,7 +99,16 @@ impl DataPlaneConfig {
                 "subscription.sync_interval",
                 std::time::Duration::from_secs(2),
             ),
-            stream_max_markets: read_stream_max_markets(r),
+            stream_max_markets: read_at_least_one(
+                r,
+                "subscription.stream_max_markets",
+                tickmesh_subscription::stream::StreamLimits::DEFAULT_MAX_MARKETS,
+            ),
+            stream_client_buffer: read_at_least_one(
+                r,
+                "subscription.stream_client_buffer",
+                tickmesh_subscription::stream::StreamLimits::DEFAULT_CLIENT_CAPACITY,
+            ),
             ingestion,
             bridge,
             storage,
@@ -125,19 +136,17 @@ impl DataPlaneConfig {
         let seed = self.ingestion.markets.iter().copied().collect();
         let mut config = SubscriptionConfig::new(exchanges, seed, self.subscription_sync);
         config.stream.max_markets = self.stream_max_markets;
+        config.stream.client_capacity = self.stream_client_buffer;
         config
     }
 }
 
-fn read_stream_max_markets(r: &mut ConfigReader<'_>) -> usize {
-    let max = r.get(
-        "subscription.stream_max_markets",
-        tickmesh_subscription::stream::StreamLimits::DEFAULT_MAX_MARKETS,
-    );
-    if max == 0 {
-        r.invalid("subscription.stream_max_markets", "must be at least 1");
+fn read_at_least_one(r: &mut ConfigReader<'_>, key: &str, default: usize) -> usize {
+    let value = r.get(key, default);
+    if value == 0 {
+        r.invalid(key, "must be at least 1");
     }
-    max
+    value
 }
 
 fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {

@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::process::Proc;
+use support::scrape;
 
 /// The documented metrics: (name, type) from the table in `docs/metrics.md`.
 fn documented() -> Vec<(String, String)> {
@@ -28,24 +27,6 @@ fn documented() -> Vec<(String, String)> {
         "the table in docs/metrics.md was not found"
     );
     rows
-}
-
-/// GET /metrics over a raw HTTP/1.1 connection; the body.
-fn scrape(addr: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    body.to_owned()
 }
 
 /// The value of the sample line `series` (name and labels exactly as exposed).

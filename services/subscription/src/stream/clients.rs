@@ -24,8 +24,10 @@ pub enum TickItem {
     /// itself fell behind the bus (then the count covers every channel, so it is an upper
     /// bound of what matched the client's filter).
     Lagged(u64),
-    /// Ingestion reported an outage of a feed the client's filter matches.
-    Gap(FeedGap),
+    /// Ingestion reported an outage of a feed the client's filter matches. Shared like
+    /// events, which also keeps every item one pointer wide: a client's buffer of thousands of
+    /// items costs 24 bytes an item, not the size of the largest variant.
+    Gap(Arc<FeedGap>),
 }
 
 /// What [`Clients::join_if_active`] did with a client.
@@ -148,11 +150,12 @@ impl Clients {
     /// Queues `gap` for every client whose filter matches it; returns how many.
     pub(super) fn deliver_gap(&self, gap: &FeedGap) -> usize {
         let mut queued = 0;
+        let gap = Arc::new(*gap);
         self.registry()
             .clients
             .offer_feed(gap.exchange, gap.market, |c| {
                 queued += 1;
-                c.sender.push(TickItem::Gap(*gap))
+                c.sender.push(TickItem::Gap(Arc::clone(&gap)))
             });
         queued
     }

@@ -38,6 +38,10 @@ pub struct StreamLimits {
 impl StreamLimits {
     /// Markets a request may list unless configured otherwise.
     pub const DEFAULT_MAX_MARKETS: usize = 256;
+    /// Events buffered per client unless configured otherwise: 100 ms of the whole feed at
+    /// 10,000 events/s, and 24 KiB (24 bytes an item) for a client that stops reading, so the
+    /// thousands of streams the server admits stay within a few hundred MiB.
+    pub const DEFAULT_CLIENT_CAPACITY: usize = 1024;
     /// Exchanges or kinds a request may list: there are three exchanges and three kinds, so
     /// more entries than this are a broken or hostile client.
     pub const MAX_ENUM_ENTRIES: usize = 16;
@@ -279,7 +283,7 @@ mod tests {
             backfilled_trades: 42,
             complete: false,
         };
-        let Some(Item::Gap(w)) = item_to_wire(&TickItem::Gap(gap)).item else {
+        let Some(Item::Gap(w)) = item_to_wire(&TickItem::Gap(gap.into())).item else {
             panic!("not a gap");
         };
         assert_eq!(w.exchange, market::Exchange::Bithumb as i32);

@@ -244,6 +244,12 @@ mod tests {
     }
 
     #[test]
+    fn a_buffered_item_is_three_words() {
+        // A slow client's buffer holds thousands of these: keep the variants pointer-sized.
+        assert!(std::mem::size_of::<tickmesh_bus::Received<TickItem>>() <= 24);
+    }
+
+    #[test]
     fn offering_to_all_reaches_every_client_and_drops_the_gone() {
         let (mut index, _inboxes) = index_of(&filters());
         let mut seen = 0;

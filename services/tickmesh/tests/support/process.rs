@@ -80,6 +80,11 @@ impl Proc {
         }
     }
 
+    /// The process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL, as a crash or an OOM kill would.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
