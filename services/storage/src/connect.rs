@@ -1,4 +1,5 @@
-//! Opening the database from a URL.
+//! Opening the database from a URL: the writer's pool ([`connect`]) and the smaller pool
+//! `HistoryService` reads from ([`connect_history`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,12 +8,14 @@ use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::StorageError;
+use crate::history::HistoryConfig;
 
 /// How long a SQLite statement waits for another connection's write lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a PostgreSQL connection, so an unreachable server fails a batch
-/// quickly and the caller's backoff takes over.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// quickly and the caller's backoff takes over; also how long a history read waits for a
+/// free connection of its pool.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pooled SQLite connections for a file: WAL lets readers run beside the one writer.
 const SQLITE_FILE_CONNECTIONS: u32 = 4;
 
@@ -37,32 +40,76 @@ pub async fn connect_with_ca(
     url: &str,
     ca: Option<&Path>,
 ) -> Result<DatabaseConnection, StorageError> {
-    let scheme = url.split_once(':').map_or(url, |(s, _)| s);
+    open(url, ca, None).await
+}
+
+/// Opens the pool `HistoryService` reads from, beside `writer` (the pool [`connect_with_ca`]
+/// opened on the same `url`): `config.connections` connections, each of which PostgreSQL stops
+/// a statement on after `config.statement_timeout`. A read waits at most [`CONNECT_TIMEOUT`]
+/// for a free connection.
+///
+/// A SQLite file gets a pool of readers, which WAL runs beside the writer; SQLite has no
+/// statement timeout. An in-memory SQLite database is `writer` itself, since a connection of
+/// another pool would see another, empty, database.
+pub async fn connect_history(
+    url: &str,
+    ca: Option<&Path>,
+    config: &HistoryConfig,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, StorageError> {
+    if scheme(url).eq_ignore_ascii_case("sqlite") && in_memory(url) {
+        return Ok(writer.clone());
+    }
+    open(url, ca, Some(config)).await
+}
+
+fn scheme(url: &str) -> &str {
+    url.split_once(':').map_or(url, |(s, _)| s)
+}
+
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Opens the writer's pool (`history` unset) or the history pool.
+async fn open(
+    url: &str,
+    ca: Option<&Path>,
+    history: Option<&HistoryConfig>,
+) -> Result<DatabaseConnection, StorageError> {
+    let scheme = scheme(url);
     let mut options = ConnectOptions::new(url);
     // Statement logging at info would log every batch; errors reach the caller anyway.
     options.sqlx_logging(false);
+    if let Some(history) = history {
+        options
+            .max_connections(history.connections)
+            .acquire_timeout(CONNECT_TIMEOUT);
+    }
     let backend = match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => {
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            options
-                .max_connections(if in_memory {
+            if history.is_none() {
+                options.max_connections(if in_memory(url) {
                     1
                 } else {
                     SQLITE_FILE_CONNECTIONS
-                })
-                .map_sqlx_sqlite_opts(|opts| {
-                    opts.create_if_missing(true)
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                        // As on PostgreSQL below: the writer's statements are never the same
-                        // twice, and a cached 2,000-row insert holds megabytes (under the bench
-                        // the embedded process kept growing until the cache filled).
-                        .statement_cache_capacity(0)
                 });
+            }
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    // As on PostgreSQL below: the writer's statements are never the same
+                    // twice, and a cached 2,000-row insert holds megabytes (under the bench
+                    // the embedded process kept growing until the cache filled).
+                    .statement_cache_capacity(0)
+            });
             "sqlite"
         }
         "postgres" | "postgresql" => {
             refuse_unknown_credentials(url)?;
+            // Whole milliseconds, at least one: PostgreSQL reads 0 as no timeout at all.
+            let timeout = history.map(|h| h.statement_timeout.as_millis().max(1));
             options
                 .connect_timeout(CONNECT_TIMEOUT)
                 .acquire_timeout(CONNECT_TIMEOUT)
@@ -72,7 +119,17 @@ pub async fn connect_with_ca(
                 .map_sqlx_postgres_opts({
                     let ca: Option<PathBuf> = ca.map(Path::to_owned);
                     move |opts| {
-                        let opts = opts.statement_cache_capacity(0);
+                        let mut opts = opts.statement_cache_capacity(0);
+                        if let Some(ms) = timeout {
+                            // Startup parameters, so every connection of the pool has them
+                            // from its first statement on, also after a reconnect. JIT off:
+                            // compiling the roll-ups cost more than it saved
+                            // (docs/benchmarks.md).
+                            opts = opts.options([
+                                ("statement_timeout", ms.to_string()),
+                                ("jit", "off".to_owned()),
+                            ]);
+                        }
                         match &ca {
                             Some(ca) => opts.ssl_root_cert(ca),
                             None => opts,

@@ -21,7 +21,7 @@ use tickmesh_proto::routing::{STORAGE_GROUP, TopicNames};
 use tracing::info;
 
 pub use self::stage::Storing;
-use crate::{ShardedStore, StorageStats};
+use crate::{HistoryConfig, ShardedStore, StorageStats};
 
 /// How the storage service consumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub struct StorageServiceConfig {
     pub retry: RetryPolicy,
     /// The topics: the three market topics are read, dead letters go to `topics.dlq`.
     pub topics: TopicNames,
+    /// What `HistoryService` reads may cost, and the pool they run on.
+    pub history: HistoryConfig,
 }
 
 impl Default for StorageServiceConfig {
@@ -61,6 +63,7 @@ impl Default for StorageServiceConfig {
             writers: 1,
             retry: RetryPolicy::default(),
             topics: TopicNames::default(),
+            history: HistoryConfig::default(),
         }
     }
 }

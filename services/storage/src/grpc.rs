@@ -10,14 +10,25 @@
 //!
 //! Unset times: `ListTrades` reads an unset start as the beginning and an unset end as
 //! unbounded (the same as "now" for stored trades, and stable across pages). Candle and spread
-//! queries read an unset end as now and an unset start as [`MAX_CANDLES`](history::MAX_CANDLES)
-//! intervals before the end.
+//! queries read an unset end as now and an unset start as the longest range the limits allow:
+//! [`MAX_CANDLES`](crate::history::MAX_CANDLES) intervals before the end, or fewer where more would
+//! read over `storage.history_max_rows` one-minute rows.
 //!
-//! Database failures become `UNAVAILABLE` (retry later) and corrupt rows `INTERNAL`, with a
-//! short message; the full error chain goes to the log.
+//! What a call may cost is bounded, and each bound has its status, with a message that names
+//! the configuration key and what to ask for instead:
+//! * a range over more one-minute rows than `storage.history_max_rows`: `INVALID_ARGUMENT`
+//!   naming `start_time` (the same request will always be refused);
+//! * a statement PostgreSQL stopped at `storage.history_statement_timeout`:
+//!   `RESOURCE_EXHAUSTED`, the server's budget for one call spent (not `DEADLINE_EXCEEDED`,
+//!   which is the client's own deadline, nor `UNAVAILABLE`, since retrying the same query
+//!   would take as long again);
+//! * every connection of the history pool busy (`storage.history_connections`):
+//!   `UNAVAILABLE`, retry later.
+//!
+//! Other database failures become `UNAVAILABLE` (retry later) and corrupt rows `INTERNAL`,
+//! with a short message; the full error chain goes to the log.
 
 use prost_types::Timestamp;
-use sea_orm::DatabaseConnection;
 use tickmesh_domain::{CandleInterval, UtcMicros};
 use tickmesh_proto::convert::{
     ConvertError, candle_to_wire, exchange_to_wire, interval_from_wire, market_from_text,
@@ -31,25 +42,25 @@ use tickmesh_proto::history::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::history::{self, HistoryError};
+use crate::history::{HistoryError, HistoryReader};
 use tickmesh_telemetry::ErrorChain;
 
 /// `HistoryService` over a database the migrations created.
 #[derive(Debug, Clone)]
 pub struct HistoryGrpc {
-    db: DatabaseConnection,
+    reader: HistoryReader,
 }
 
 impl HistoryGrpc {
-    /// Serves history from `db`.
-    pub fn new(db: DatabaseConnection) -> HistoryGrpc {
-        HistoryGrpc { db }
+    /// Serves history through `reader`.
+    pub fn new(reader: HistoryReader) -> HistoryGrpc {
+        HistoryGrpc { reader }
     }
 }
 
-/// The tonic service for `db`, ready for `Server::add_service`.
-pub fn server(db: DatabaseConnection) -> HistoryServiceServer<HistoryGrpc> {
-    HistoryServiceServer::new(HistoryGrpc::new(db))
+/// The tonic service for `reader`, ready for `Server::add_service`.
+pub fn server(reader: HistoryReader) -> HistoryServiceServer<HistoryGrpc> {
+    HistoryServiceServer::new(HistoryGrpc::new(reader))
 }
 
 /// The status for a failed query: the caller's fault, or the database's.
@@ -57,6 +68,14 @@ fn status(e: HistoryError) -> Status {
     match e {
         HistoryError::InvalidArgument { .. } => Status::invalid_argument(e.to_string()),
         HistoryError::Overflow { .. } => Status::out_of_range(e.to_string()),
+        HistoryError::TimedOut { .. } => {
+            tracing::warn!(error = %ErrorChain(&e), "history query stopped at its timeout");
+            Status::resource_exhausted(e.to_string())
+        }
+        HistoryError::Busy { .. } => {
+            tracing::warn!(error = %ErrorChain(&e), "history pool busy");
+            Status::unavailable(e.to_string())
+        }
         HistoryError::Storage(ref source) if source.is_retryable() => {
             tracing::warn!(error = %ErrorChain(&e), "history query failed");
             Status::unavailable("history database unavailable")
@@ -79,16 +98,21 @@ fn required_interval(value: i32) -> Result<CandleInterval, ConvertError> {
     interval_from_wire("interval", value)
 }
 
-/// `[start, end)` for candle queries, defaults filled in (see the module docs).
-fn candle_range(
-    interval: CandleInterval,
-    start: Option<&Timestamp>,
-    end: Option<&Timestamp>,
-) -> Result<(UtcMicros, UtcMicros), ConvertError> {
-    let end = optional_time("end_time", end)?.unwrap_or_else(UtcMicros::now);
-    let start = optional_time("start_time", start)?
-        .unwrap_or_else(|| history::default_start(interval, end));
-    Ok((start, end))
+impl HistoryGrpc {
+    /// `[start, end)` for a candle query reading `exchanges` exchanges, defaults filled in (see
+    /// the module docs).
+    fn candle_range(
+        &self,
+        interval: CandleInterval,
+        start: Option<&Timestamp>,
+        end: Option<&Timestamp>,
+        exchanges: u32,
+    ) -> Result<(UtcMicros, UtcMicros), ConvertError> {
+        let end = optional_time("end_time", end)?.unwrap_or_else(UtcMicros::now);
+        let start = optional_time("start_time", start)?
+            .unwrap_or_else(|| self.reader.default_start(interval, end, exchanges));
+        Ok((start, end))
+    }
 }
 
 #[tonic::async_trait]
@@ -98,9 +122,7 @@ impl HistoryService for HistoryGrpc {
         request: Request<GetLatestTickersRequest>,
     ) -> Result<Response<GetLatestTickersResponse>, Status> {
         let market = market_from_text("market", &request.get_ref().market)?;
-        let latest = history::latest_tickers(&self.db, market)
-            .await
-            .map_err(status)?;
+        let latest = self.reader.latest_tickers(market).await.map_err(status)?;
         let tickers = latest
             .tickers
             .iter()
@@ -134,7 +156,9 @@ impl HistoryService for HistoryGrpc {
         let start = optional_time("start_time", r.start_time.as_ref())?;
         let end = optional_time("end_time", r.end_time.as_ref())?;
         let token = (!r.page_token.is_empty()).then_some(r.page_token.as_str());
-        let page = history::trades_page(&self.db, exchange, market, start, end, r.page_size, token)
+        let page = self
+            .reader
+            .trades_page(exchange, market, start, end, r.page_size, token)
             .await
             .map_err(status)?;
         let trades = page
@@ -160,8 +184,11 @@ impl HistoryService for HistoryGrpc {
         let exchange = required_exchange("exchange", r.exchange)?;
         let market = market_from_text("market", &r.market)?;
         let interval = required_interval(r.interval)?;
-        let (start, end) = candle_range(interval, r.start_time.as_ref(), r.end_time.as_ref())?;
-        let candles = history::candles(&self.db, exchange, market, interval, start, end)
+        let (start, end) =
+            self.candle_range(interval, r.start_time.as_ref(), r.end_time.as_ref(), 1)?;
+        let candles = self
+            .reader
+            .candles(exchange, market, interval, start, end)
             .await
             .map_err(status)?;
         Ok(Response::new(ListCandlesResponse {
@@ -178,8 +205,11 @@ impl HistoryService for HistoryGrpc {
         let base = required_exchange("base_exchange", r.base_exchange)?;
         let other = required_exchange("other_exchange", r.other_exchange)?;
         let interval = required_interval(r.interval)?;
-        let (start, end) = candle_range(interval, r.start_time.as_ref(), r.end_time.as_ref())?;
-        let points = history::spread_history(&self.db, market, base, other, interval, start, end)
+        let (start, end) =
+            self.candle_range(interval, r.start_time.as_ref(), r.end_time.as_ref(), 2)?;
+        let points = self
+            .reader
+            .spread_history(market, base, other, interval, start, end)
             .await
             .map_err(status)?;
         let points = points

@@ -10,21 +10,35 @@
 //!
 //! Time ranges are half open, `[start, end)`, in exchange time.
 //!
+//! What one call may cost is bounded: candle and spread calls read at most
+//! [`HistoryConfig::max_rows`] one-minute rows, trade pages at most [`MAX_PAGE_SIZE`] trades,
+//! and the service reads on a pool of its own whose statements PostgreSQL stops after
+//! [`HistoryConfig::statement_timeout`] ([`reader`]).
+//!
 //! # Layout
+//! * [`reader`]: [`HistoryReader`], every query on the history pool with its limits.
 //! * [`tickers`]: [`latest_tickers`] and the cross-exchange [`Spread`].
 //! * [`trades`]: [`trades_page`], keyset pagination by exchange time and trade id.
-//! * [`candles`]: [`candles()`] rolled up from `candles_1m`, and [`spread_history`].
+//! * [`candles`]: candles rolled up from `candles_1m`, in SQL on PostgreSQL, grouped by SQLite
+//!   and folded in Rust on SQLite; and the bounds of a candle range.
+//! * [`spread`]: the spread between two exchanges' closes over time.
 
 pub mod candles;
+pub mod reader;
+pub mod spread;
 pub mod tickers;
 pub mod trades;
+
+use std::time::Duration;
 
 use sea_orm::DbErr;
 use tickmesh_domain::{Decimal, UtcMicros};
 
 use crate::StorageError;
 
-pub use candles::{MAX_CANDLES, SpreadPoint, candles, default_start, spread_history};
+pub use candles::{MAX_CANDLES, default_start};
+pub use reader::{HistoryConfig, HistoryReader};
+pub use spread::SpreadPoint;
 pub use tickers::{LatestTickers, Spread, latest_tickers};
 pub use trades::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TradePage, trades_page};
 
@@ -53,6 +67,30 @@ pub enum HistoryError {
         /// Which sum.
         #[source]
         source: tickmesh_domain::CandleOverflow,
+    },
+    /// PostgreSQL stopped the query at the history pool's statement timeout; the same query
+    /// will take as long again, so the caller should ask for less.
+    #[error(
+        "the query ran past storage.history_statement_timeout ({timeout:?}); ask for a shorter range"
+    )]
+    TimedOut {
+        /// The timeout in force.
+        timeout: Duration,
+        /// The database's refusal.
+        #[source]
+        source: DbErr,
+    },
+    /// No connection of the history pool became free in time: they are all busy with other
+    /// reads, or the database cannot be reached.
+    #[error(
+        "no history database connection came free (storage.history_connections is {connections}); retry later"
+    )]
+    Busy {
+        /// The pool's size.
+        connections: u32,
+        /// The pool's error.
+        #[source]
+        source: DbErr,
     },
 }
 

@@ -12,13 +12,15 @@
 //! keeps prices exact on both.
 //!
 //! # Layout
-//! * [`connect()`]: opening a database from a URL.
+//! * [`connect()`]: opening a database from a URL, and the history read pool
+//!   ([`connect_history`]).
 //! * [`entity`]: sea-orm entities of the tables `tickmesh-migrations` creates.
 //! * [`decimal`]: [`StoredDecimal`], exact decimals in and out of both backends.
 //! * [`writer`]: [`MarketStore`], one transaction per batch, candles merged from new trades.
 //! * [`query`]: reads (trades, tickers, books, candles).
 //! * [`history`]: the `HistoryService` queries in domain types: latest tickers and their
-//!   spread, trade pages, rolled-up candles, spread over time.
+//!   spread, trade pages, rolled-up candles, spread over time; [`HistoryReader`] runs them
+//!   within the limits of a [`HistoryConfig`].
 //! * [`grpc`]: the `HistoryService` gRPC edge ([`HistoryGrpc`], [`history_server`]).
 //! * [`consumer`]: the service loop ([`run`]) and its [`StorageStats`].
 
@@ -35,12 +37,12 @@ mod start;
 mod stats;
 pub mod writer;
 
-pub use connect::{connect, connect_with_ca};
+pub use connect::{connect, connect_history, connect_with_ca};
 pub use consumer::{StorageServiceConfig, Storing, run};
 pub use decimal::StoredDecimal;
 pub use error::{StorageError, refuses_data};
 pub use grpc::{HistoryGrpc, server as history_server};
-pub use history::HistoryError;
+pub use history::{HistoryConfig, HistoryError, HistoryReader};
 pub use start::{StoragePorts, start};
 pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};
 pub use writer::{BookThrottle, MarketStore, ShardedStore, StoreConfig, WriteSummary, validate};

@@ -1,6 +1,7 @@
 //! Storage as a supervised service of its process: [`start`] registers its metrics, hosts
-//! `HistoryService` on the process's gRPC server and runs the consumer ([`crate::run`]) until
-//! it is stopped.
+//! `HistoryService` on the process's gRPC server (reading from its own pool, so reads never
+//! wait for the writer's connections nor take them) and runs the consumer ([`crate::run`])
+//! until it is stopped.
 
 use std::sync::Arc;
 
@@ -10,15 +11,18 @@ use tickmesh_bus::DurableLog;
 use tickmesh_bus::pump::PumpStop;
 use tickmesh_telemetry::Metrics;
 
-use crate::{ShardedStore, StorageServiceConfig, StorageStats, StoreConfig};
+use crate::{HistoryReader, ShardedStore, StorageServiceConfig, StorageStats, StoreConfig};
 
 /// The ports storage runs on.
 #[derive(Debug, Clone)]
 pub struct StoragePorts {
     /// The topics it reads.
     pub topics: Arc<dyn DurableLog>,
-    /// The database it writes and serves history from (migrated).
+    /// The database it writes (migrated).
     pub db: DatabaseConnection,
+    /// The pool `HistoryService` reads from: [`connect_history`](crate::connect_history) on
+    /// the same database, opened with the configuration's `history`.
+    pub history_db: DatabaseConnection,
 }
 
 /// Starts storage with `config.writers` writers. With [`StopMode::Drain`] it empties the
@@ -35,7 +39,7 @@ pub fn start(
     let stats = Arc::new(StorageStats::default());
     crate::metrics::register(metrics, Arc::clone(&stats));
     let grpc = server.host(
-        crate::grpc::server(ports.db.clone()),
+        crate::grpc::server(HistoryReader::new(ports.history_db, config.history)),
         tickmesh_proto::FILE_DESCRIPTOR_SET,
     );
     let store = ShardedStore::new(ports.db, store, config.writers);

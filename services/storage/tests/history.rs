@@ -1,6 +1,7 @@
 //! The `HistoryService`: its queries on SQLite and PostgreSQL over rows the real writer stored
 //! (latest tickers and their spread, trade pages, candle roll-ups, spread history, exact to the
-//! digit and scale), and its gRPC edge served on loopback.
+//! digit and scale), the database's roll-up against the Rust one, the limits on what a call
+//! may cost and the pool it reads on, and its gRPC edge served on loopback.
 
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,5 +16,11 @@ mod fixtures;
 mod grpc;
 #[path = "history/grpc_errors.rs"]
 mod grpc_errors;
+#[path = "history/limits.rs"]
+mod limits;
+#[path = "history/pool.rs"]
+mod pool;
 #[path = "history/queries.rs"]
 mod queries;
+#[path = "history/rollup.rs"]
+mod rollup;

@@ -74,6 +74,23 @@ impl Adapters {
     }
 }
 
+/// Opens the pool storage's `HistoryService` reads from, beside `writer` (see
+/// `tickmesh_storage::connect_history`).
+pub async fn open_history_database(
+    config: &DataPlaneConfig,
+    writer: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let url = &config.database_url;
+    tickmesh_storage::connect_history(
+        url.expose(),
+        config.database_ca.as_deref(),
+        &config.storage.history,
+        writer,
+    )
+    .await
+    .with_context(|| format!("cannot open the history read pool on {url}"))
+}
+
 /// Opens `database.url`, applying pending migrations when `database.migrate` is on.
 pub async fn open_database(
     config: &DataPlaneConfig,

@@ -14,7 +14,7 @@ use tickmesh_domain::{Exchange, Market};
 use tickmesh_feeds::Endpoints;
 use tickmesh_ingestion::{ExchangeFeed, IngestionConfig, OverflowPolicy};
 use tickmesh_proto::routing::{self, TopicNames};
-use tickmesh_storage::{StorageServiceConfig, StoreConfig};
+use tickmesh_storage::{HistoryConfig, StorageServiceConfig, StoreConfig};
 use tickmesh_subscription::SubscriptionConfig;
 
 use crate::backends;
@@ -229,7 +229,34 @@ fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
     config.poll_wait = r.duration("storage.poll_wait", config.poll_wait);
     config.linger = r.duration("storage.linger", config.linger);
     config.writers = r.get("storage.writers", config.writers);
+    read_history(r, &mut config.history);
     config
+}
+
+/// `storage.history_max_rows`, `storage.history_connections` and
+/// `storage.history_statement_timeout`.
+fn read_history(r: &mut ConfigReader<'_>, history: &mut HistoryConfig) {
+    history.max_rows = r.get("storage.history_max_rows", history.max_rows);
+    if history.max_rows < HistoryConfig::MIN_MAX_ROWS {
+        r.invalid(
+            "storage.history_max_rows",
+            format!(
+                "must be at least {} (a day of minutes on two exchanges, one 1d spread point)",
+                HistoryConfig::MIN_MAX_ROWS
+            ),
+        );
+    }
+    history.connections = r.get("storage.history_connections", history.connections);
+    if history.connections == 0 {
+        r.invalid("storage.history_connections", "must be at least 1");
+    }
+    history.statement_timeout = r.duration(
+        "storage.history_statement_timeout",
+        history.statement_timeout,
+    );
+    if history.statement_timeout.is_zero() {
+        r.invalid("storage.history_statement_timeout", "must be more than 0s");
+    }
 }
 
 /// A consumer name stable across restarts on the same host (the pod name on Kubernetes).
@@ -241,4 +268,70 @@ fn default_member(service: &str) -> String {
             || format!("{service}-0"),
             |host| format!("{service}-{host}"),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use tickmesh_bootstrap::ConfigSources;
+
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> (StorageServiceConfig, Vec<String>) {
+        let mut sources = ConfigSources::default();
+        sources.add_env(
+            pairs
+                .iter()
+                .map(|(k, v)| (format!("TICKMESH__{k}"), (*v).to_owned())),
+        );
+        let mut r = sources.reader();
+        let config = read_storage(&mut r);
+        let problems = match r.finish() {
+            Ok(()) => Vec::new(),
+            Err(tickmesh_bootstrap::ConfigError::Invalid(problems)) => {
+                problems.into_iter().map(|p| p.key).collect()
+            }
+            Err(e) => panic!("{e}"),
+        };
+        (config, problems)
+    }
+
+    #[test]
+    fn history_limits_are_read_and_checked() {
+        let (config, problems) = read(&[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.history, HistoryConfig::default());
+
+        let (config, problems) = read(&[
+            ("STORAGE__HISTORY_MAX_ROWS", "50000"),
+            ("STORAGE__HISTORY_CONNECTIONS", "2"),
+            ("STORAGE__HISTORY_STATEMENT_TIMEOUT", "750ms"),
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            config.history,
+            HistoryConfig {
+                max_rows: 50_000,
+                connections: 2,
+                statement_timeout: Duration::from_millis(750),
+            }
+        );
+
+        let (_, problems) = read(&[
+            ("STORAGE__HISTORY_MAX_ROWS", "2879"),
+            ("STORAGE__HISTORY_CONNECTIONS", "0"),
+            ("STORAGE__HISTORY_STATEMENT_TIMEOUT", "0s"),
+        ]);
+        assert_eq!(
+            problems,
+            [
+                "storage.history_connections",
+                "storage.history_max_rows",
+                "storage.history_statement_timeout"
+            ]
+        );
+    }
 }

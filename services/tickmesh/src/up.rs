@@ -293,6 +293,7 @@ async fn start(
         let ports = tickmesh_storage::StoragePorts {
             topics: Arc::clone(&adapters.topics),
             db: db.clone(),
+            history_db: plane::open_history_database(plane, db).await?,
         };
         let (config, store) = (plane.storage.clone(), plane.store.clone());
         storage = Some(tickmesh_storage::start(

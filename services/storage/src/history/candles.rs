@@ -1,6 +1,6 @@
-//! Candles at every served interval, and the spread between two exchanges over time.
+//! Candles at every served interval, rolled up from `candles_1m`, and what a range may cost.
 //!
-//! Storage keeps one-minute candles (`candles_1m`); larger intervals are rolled up here with
+//! Storage keeps one-minute candles; larger intervals are rolled up with the semantics of
 //! [`Candle::roll_up`]: open of the first minute, close of the last, highest high, lowest low,
 //! volumes and trade counts summed. Buckets start at UTC epoch multiples of the interval, so
 //! hours start on the hour and days at 00:00 UTC.
@@ -8,34 +8,36 @@
 //! A query returns every bucket that starts in `[floor(start), end)`, where `floor` is the
 //! start of the bucket holding `start`, and each bucket is complete: it holds all of its
 //! minutes, also those at or after `end`. Buckets without trades are absent, not zero-filled.
-//! A range may span at most [`MAX_CANDLES`] buckets, which bounds the rows one call reads.
+//!
+//! A range may span at most [`MAX_CANDLES`] buckets, which bounds the answer, and cover at most
+//! `max_rows` one-minute rows over all the exchanges it reads ([`Span::new`]), which bounds the
+//! work: a week of 1d candles reads 10,080 minutes, not 7.
+//!
+//! Where the roll-up runs depends on the backend, because prices must stay exact:
+//! * **PostgreSQL** aggregates each bucket in SQL ([`postgres`]) and sends one row per
+//!   bucket: `NUMERIC` sums, maxima and minima are exact.
+//! * **SQLite** stores decimals as `TEXT` (see [`decimal`](crate::decimal)), and has no exact
+//!   decimal arithmetic: `sum()` and `total()` read text as 64-bit floats (so
+//!   `158201000.00000001` loses its last digit) and `max()`/`min()` compare text as text (`'9'`
+//!   above `'10'`). So SQLite groups the minutes by bucket and hands each bucket's minutes
+//!   over as one text, which [`sqlite`] folds with [`Candle::merge`] itself.
 
-use std::collections::BTreeMap;
+mod postgres;
+mod sqlite;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
-use tickmesh_domain::{Candle, CandleInterval, Decimal, Exchange, Market, UtcMicros};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder,
+};
+use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
-use super::{HistoryError, check_range, percent};
+use super::{HistoryError, check_range};
 use crate::entity::{candles_1m, of_market, select_exact};
 
 /// The most buckets one range may span (a week of minutes, 416 days of hours).
 pub const MAX_CANDLES: i64 = 10_000;
 
-/// The difference between two exchanges' closes in one bucket where both traded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpreadPoint {
-    /// Start of the bucket.
-    pub time: UtcMicros,
-    /// Close on the base exchange.
-    pub base_close: Decimal,
-    /// Close on the other exchange.
-    pub other_close: Decimal,
-    /// `other_close - base_close`, exact.
-    pub spread: Decimal,
-    /// `spread / base_close * 100` at [`PERCENT_SCALE`](super::PERCENT_SCALE) places; `None`
-    /// when the base close is zero.
-    pub percent: Option<Decimal>,
-}
+/// Microseconds in the stored resolution, one minute.
+const MINUTE: i128 = 60_000_000;
 
 fn width(interval: CandleInterval) -> i128 {
     interval.duration().as_micros() as i128
@@ -50,159 +52,139 @@ fn clamp(t: i128) -> UtcMicros {
     UtcMicros(t.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
 }
 
-/// The start that makes `[start, end)` span exactly [`MAX_CANDLES`] buckets of `interval`: what
-/// a request without a start time gets.
-pub fn default_start(interval: CandleInterval, end: UtcMicros) -> UtcMicros {
+/// The buckets a range without a start gets: as many before `end` as both limits allow,
+/// [`MAX_CANDLES`] and `max_rows` one-minute rows over `exchanges` exchanges, and at least one.
+fn default_buckets(interval: CandleInterval, max_rows: u64, exchanges: u32) -> i128 {
+    let per_bucket = (width(interval) / MINUTE) * i128::from(exchanges.max(1));
+    (i128::from(max_rows) / per_bucket).clamp(1, i128::from(MAX_CANDLES))
+}
+
+/// The start of the longest range ending at `end` that a call reading `exchanges` exchanges may
+/// ask for: [`MAX_CANDLES`] buckets of `interval`, or fewer when more would cover over
+/// `max_rows` one-minute rows. What a request without a start time gets.
+pub fn default_start(
+    interval: CandleInterval,
+    end: UtcMicros,
+    max_rows: u64,
+    exchanges: u32,
+) -> UtcMicros {
     let w = width(interval);
     let last = floor(i128::from(end.as_micros()) - 1, w);
-    clamp(last - (i128::from(MAX_CANDLES) - 1) * w)
+    clamp(last - (default_buckets(interval, max_rows, exchanges) - 1) * w)
 }
 
-/// The `[first, stop)` range of one-minute candles that fills the buckets of `[start, end)`.
-fn minutes(
-    interval: CandleInterval,
-    start: UtcMicros,
-    end: UtcMicros,
-) -> Result<(UtcMicros, UtcMicros), HistoryError> {
-    check_range(Some(start), Some(end))?;
-    let w = width(interval);
-    let first = floor(i128::from(start.as_micros()), w);
-    let stop = floor(i128::from(end.as_micros()) - 1, w) + w;
-    let count = (stop - first) / w;
-    if count > i128::from(MAX_CANDLES) {
-        return Err(HistoryError::invalid(
-            "start_time",
-            format!("the range spans {count} {interval} candles, more than {MAX_CANDLES}"),
-        ));
+/// The one-minute rows that fill the buckets of a range: `[first, stop)`, whole buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The bucket width.
+    pub(crate) interval: CandleInterval,
+    /// Start of the first bucket.
+    pub(crate) first: UtcMicros,
+    /// End of the last bucket.
+    pub(crate) stop: UtcMicros,
+}
+
+impl Span {
+    /// The span of `[start, end)` for a call reading `exchanges` exchanges' minutes. Errors
+    /// name `end_time` when `start >= end`, and `start_time` when the range spans more than
+    /// [`MAX_CANDLES`] buckets or more than `max_rows` one-minute rows in all; and the time
+    /// whose bucket reaches past what `i64` microseconds hold.
+    pub(crate) fn new(
+        interval: CandleInterval,
+        start: UtcMicros,
+        end: UtcMicros,
+        exchanges: u32,
+        max_rows: u64,
+    ) -> Result<Span, HistoryError> {
+        check_range(Some(start), Some(end))?;
+        let w = width(interval);
+        let first = floor(i128::from(start.as_micros()), w);
+        let stop = floor(i128::from(end.as_micros()) - 1, w) + w;
+        let count = (stop - first) / w;
+        if count > i128::from(MAX_CANDLES) {
+            return Err(HistoryError::invalid(
+                "start_time",
+                format!("the range spans {count} {interval} candles, more than {MAX_CANDLES}"),
+            ));
+        }
+        // Bounds that leave `bigint` are refused rather than clamped: the SQL adds the width to
+        // each bucket start, which must not overflow, and no stored minute is out there.
+        let Ok(first) = i64::try_from(first) else {
+            return Err(HistoryError::invalid(
+                "start_time",
+                format!("its {interval} bucket starts before the earliest representable time"),
+            ));
+        };
+        let Ok(stop) = i64::try_from(stop) else {
+            return Err(HistoryError::invalid(
+                "end_time",
+                format!("its {interval} bucket ends after the latest representable time"),
+            ));
+        };
+        let rows = i128::from(stop - first) / MINUTE * i128::from(exchanges);
+        if rows > i128::from(max_rows) {
+            let on = if exchanges > 1 {
+                format!(" on {exchanges} exchanges")
+            } else {
+                String::new()
+            };
+            return Err(HistoryError::invalid(
+                "start_time",
+                format!(
+                    "the range covers {rows} one-minute rows ({count} {interval} candles{on}), \
+                     more than storage.history_max_rows ({max_rows}) allows in one call; ask for \
+                     a shorter range, or a smaller interval (whole buckets are read)"
+                ),
+            ));
+        }
+        Ok(Span {
+            interval,
+            first: UtcMicros(first),
+            stop: UtcMicros(stop),
+        })
     }
-    Ok((clamp(first), clamp(stop)))
+
+    /// The bucket width in microseconds (at most a day).
+    pub(crate) fn width_us(&self) -> i64 {
+        self.interval.duration().as_micros() as i64
+    }
 }
 
-/// The candles of `market` on `exchange` at `interval` over `[start, end)`, oldest first (see
-/// the module docs for bucket alignment). Errors name `end_time` when `start >= end` and
-/// `start_time` when the range spans more than [`MAX_CANDLES`] buckets.
-pub async fn candles<C: ConnectionTrait>(
-    db: &C,
+/// The candles of `market` on `exchange` over `span`, oldest first.
+pub(crate) async fn candles(
+    db: &DatabaseConnection,
     exchange: Exchange,
     market: Market,
-    interval: CandleInterval,
-    start: UtcMicros,
-    end: UtcMicros,
+    span: Span,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let (first, stop) = minutes(interval, start, end)?;
+    match (span.interval, db.get_database_backend()) {
+        (CandleInterval::OneMinute, _) => minutes(db, exchange, market, span).await,
+        (_, DbBackend::Postgres) => postgres::roll_up(db, exchange, market, span).await,
+        (_, DbBackend::Sqlite | DbBackend::MySql) => {
+            sqlite::roll_up(db, exchange, market, span).await
+        }
+    }
+}
+
+/// One-minute candles need no roll-up: the rows themselves, at most [`MAX_CANDLES`] of them.
+async fn minutes(
+    db: &DatabaseConnection,
+    exchange: Exchange,
+    market: Market,
+    span: Span,
+) -> Result<Vec<Candle>, HistoryError> {
     let rows = select_exact::<candles_1m::Entity>()
         .filter(of_market(candles_1m::Column::MarketId, exchange, market))
-        .filter(candles_1m::Column::OpenTimeUs.gte(first.as_micros()))
-        .filter(candles_1m::Column::OpenTimeUs.lt(stop.as_micros()))
+        .filter(candles_1m::Column::OpenTimeUs.gte(span.first.as_micros()))
+        .filter(candles_1m::Column::OpenTimeUs.lt(span.stop.as_micros()))
         .order_by_asc(candles_1m::Column::OpenTimeUs)
         .all(db)
         .await?;
-    let minutes = rows
+    Ok(rows
         .iter()
         .map(candles_1m::Model::to_candle)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(match interval {
-        CandleInterval::OneMinute => minutes,
-        _ => Candle::roll_up(minutes, interval)
-            .map_err(|source| HistoryError::Overflow { interval, source })?,
-    })
-}
-
-/// How `other`'s close differed from `base`'s for `market` in every bucket of `[start, end)`
-/// where both exchanges have a candle, oldest first. Errors as [`candles()`], and name
-/// `other_exchange` when it is `base`.
-pub async fn spread_history<C: ConnectionTrait>(
-    db: &C,
-    market: Market,
-    base: Exchange,
-    other: Exchange,
-    interval: CandleInterval,
-    start: UtcMicros,
-    end: UtcMicros,
-) -> Result<Vec<SpreadPoint>, HistoryError> {
-    if base == other {
-        return Err(HistoryError::invalid(
-            "other_exchange",
-            format!("must differ from base_exchange ({base})"),
-        ));
-    }
-    let base_candles = candles(db, base, market, interval, start, end).await?;
-    let other_closes: BTreeMap<UtcMicros, Decimal> =
-        candles(db, other, market, interval, start, end)
-            .await?
-            .into_iter()
-            .map(|c| (c.open_time, c.close))
-            .collect();
-    Ok(base_candles
-        .iter()
-        .filter_map(|b| {
-            let other_close = *other_closes.get(&b.open_time)?;
-            // Cannot fail for prices, which are not negative: |other - base| <= max of both.
-            let spread = other_close.checked_sub(b.close)?;
-            Some(SpreadPoint {
-                time: b.open_time,
-                base_close: b.close,
-                other_close,
-                spread,
-                percent: percent(spread, b.close),
-            })
-        })
-        .collect())
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HOUR: i64 = 3_600_000_000;
-
-    #[test]
-    fn ranges_cover_whole_buckets() {
-        let (first, stop) = minutes(
-            CandleInterval::OneHour,
-            UtcMicros(HOUR + 5),
-            UtcMicros(3 * HOUR + 1),
-        )
-        .unwrap();
-        assert_eq!((first, stop), (UtcMicros(HOUR), UtcMicros(4 * HOUR)));
-        let (first, stop) = minutes(
-            CandleInterval::OneHour,
-            UtcMicros(HOUR),
-            UtcMicros(3 * HOUR),
-        )
-        .unwrap();
-        assert_eq!((first, stop), (UtcMicros(HOUR), UtcMicros(3 * HOUR)));
-    }
-
-    #[test]
-    fn default_start_spans_the_maximum() {
-        for interval in CandleInterval::ALL {
-            let end = UtcMicros(1_790_133_480_000_123);
-            let start = default_start(interval, end);
-            let (first, stop) = minutes(interval, start, end).unwrap();
-            let w = width(interval) as i64;
-            assert_eq!((stop.as_micros() - first.as_micros()) / w, MAX_CANDLES);
-            assert!(minutes(interval, start.add_micros(-w), end).is_err());
-        }
-    }
-
-    #[test]
-    fn extreme_times_neither_panic_nor_pass() {
-        let err = minutes(
-            CandleInterval::OneDay,
-            UtcMicros(i64::MIN),
-            UtcMicros(i64::MAX),
-        );
-        assert!(matches!(
-            err,
-            Err(HistoryError::InvalidArgument {
-                field: "start_time",
-                ..
-            })
-        ));
-        let near_max = UtcMicros(i64::MAX - 5);
-        let (_, stop) = minutes(CandleInterval::OneDay, near_max, UtcMicros(i64::MAX)).unwrap();
-        assert_eq!(stop, UtcMicros(i64::MAX));
-        let _ = default_start(CandleInterval::OneDay, UtcMicros(i64::MIN));
-    }
-}
+mod tests;

@@ -11,12 +11,15 @@ use tickmesh_domain::{
     TradeId, UtcMicros, parse_decimal,
 };
 use tickmesh_migrations::testing::ScratchPostgres;
+use tickmesh_storage::HistoryConfig;
 
 /// A migrated database and what keeps it alive.
 #[derive(Debug)]
 pub struct TestDb {
     /// Declared first so the pool closes before the database goes.
     pub conn: DatabaseConnection,
+    /// Where it is.
+    pub url: String,
     _keep: Keep,
 }
 
@@ -55,7 +58,18 @@ impl TestDb {
         if migrate {
             tickmesh_migrations::migrate(&conn).await.unwrap();
         }
-        TestDb { conn, _keep: keep }
+        TestDb {
+            conn,
+            url: url.to_owned(),
+            _keep: keep,
+        }
+    }
+
+    /// The history read pool on this database, as storage opens it.
+    pub async fn history_pool(&self, config: &HistoryConfig) -> DatabaseConnection {
+        tickmesh_storage::connect_history(&self.url, None, config, &self.conn)
+            .await
+            .unwrap()
     }
 }
 

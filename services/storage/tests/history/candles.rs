@@ -4,11 +4,12 @@ use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 use tickmesh_storage::history::{self, HistoryError};
 use tickmesh_storage::query;
 
-use super::fixtures::{HOUR, SECOND, btc_trades, by_hand, eth, same_candles, write_all};
+use super::fixtures::{HOUR, SECOND, btc_trades, by_hand, eth, reader, same_candles, write_all};
 use crate::common::{MINUTE, TestDb, btc};
 
 async fn candles_roll_up_exactly(db: TestDb) {
     write_all(&db).await;
+    let history = reader(&db);
     let (start, end) = (UtcMicros(MINUTE - HOUR), UtcMicros(MINUTE + 2 * HOUR));
     let all = btc_trades();
     for (interval, width) in [
@@ -18,7 +19,8 @@ async fn candles_roll_up_exactly(db: TestDb) {
         (CandleInterval::OneHour, HOUR),
         (CandleInterval::OneDay, 24 * HOUR),
     ] {
-        let got = history::candles(&db.conn, Exchange::Bithumb, btc(), interval, start, end)
+        let got = history
+            .candles(Exchange::Bithumb, btc(), interval, start, end)
             .await
             .unwrap();
         let want = by_hand(&all, Exchange::Bithumb, btc(), width);
@@ -31,16 +33,16 @@ async fn candles_roll_up_exactly(db: TestDb) {
     let stored = query::candles_1m(&db.conn, Exchange::Bithumb, btc())
         .await
         .unwrap();
-    let minutes = history::candles(
-        &db.conn,
-        Exchange::Bithumb,
-        btc(),
-        CandleInterval::OneMinute,
-        start,
-        end,
-    )
-    .await
-    .unwrap();
+    let minutes = history
+        .candles(
+            Exchange::Bithumb,
+            btc(),
+            CandleInterval::OneMinute,
+            start,
+            end,
+        )
+        .await
+        .unwrap();
     assert_eq!(minutes, stored);
     assert_eq!(minutes.len(), 15);
 
@@ -50,8 +52,7 @@ async fn candles_roll_up_exactly(db: TestDb) {
         (c.open_time.as_micros() - MINUTE, v, c.trade_count)
     };
     let s = |v: [&str; 6]| v.map(str::to_owned);
-    let eth_candles =
-        |interval| history::candles(&db.conn, Exchange::Upbit, eth(), interval, start, end);
+    let eth_candles = |interval| history.candles(Exchange::Upbit, eth(), interval, start, end);
     let five = eth_candles(CandleInterval::FiveMinutes).await.unwrap();
     assert_eq!(
         five.iter().map(row).collect::<Vec<_>>(),
@@ -134,27 +135,27 @@ async fn candles_roll_up_exactly(db: TestDb) {
     );
 
     // A start inside a bucket still yields the whole bucket.
-    let mid = history::candles(
-        &db.conn,
-        Exchange::Upbit,
-        eth(),
-        CandleInterval::FiveMinutes,
-        UtcMicros(MINUTE + 60 * SECOND),
-        UtcMicros(MINUTE + 61 * SECOND),
-    )
-    .await
-    .unwrap();
+    let mid = history
+        .candles(
+            Exchange::Upbit,
+            eth(),
+            CandleInterval::FiveMinutes,
+            UtcMicros(MINUTE + 60 * SECOND),
+            UtcMicros(MINUTE + 61 * SECOND),
+        )
+        .await
+        .unwrap();
     same_candles(&mid, &five[..1]);
-    let too_long = history::candles(
-        &db.conn,
-        Exchange::Upbit,
-        eth(),
-        CandleInterval::OneMinute,
-        UtcMicros(0),
-        end,
-    )
-    .await
-    .unwrap_err();
+    let too_long = history
+        .candles(
+            Exchange::Upbit,
+            eth(),
+            CandleInterval::OneMinute,
+            UtcMicros(0),
+            end,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(
         too_long,
         HistoryError::InvalidArgument {
@@ -167,10 +168,10 @@ crate::on_both_backends!(candles_roll_up_exactly);
 
 async fn spread_history_where_both_traded(db: TestDb) {
     write_all(&db).await;
+    let history = reader(&db);
     let (start, end) = (UtcMicros(MINUTE - HOUR), UtcMicros(MINUTE + 2 * HOUR));
     let spread = |interval| {
-        history::spread_history(
-            &db.conn,
+        history.spread_history(
             eth(),
             Exchange::Upbit,
             Exchange::Bithumb,
@@ -214,17 +215,17 @@ async fn spread_history_where_both_traded(db: TestDb) {
             ),
         ]
     );
-    let same = history::spread_history(
-        &db.conn,
-        eth(),
-        Exchange::Upbit,
-        Exchange::Upbit,
-        CandleInterval::OneHour,
-        start,
-        end,
-    )
-    .await
-    .unwrap_err();
+    let same = history
+        .spread_history(
+            eth(),
+            Exchange::Upbit,
+            Exchange::Upbit,
+            CandleInterval::OneHour,
+            start,
+            end,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(
         same,
         HistoryError::InvalidArgument {
@@ -232,17 +233,17 @@ async fn spread_history_where_both_traded(db: TestDb) {
             ..
         }
     ));
-    let nothing = history::spread_history(
-        &db.conn,
-        Market::parse("DOGE").unwrap(),
-        Exchange::Upbit,
-        Exchange::Korbit,
-        CandleInterval::OneDay,
-        start,
-        end,
-    )
-    .await
-    .unwrap();
+    let nothing = history
+        .spread_history(
+            Market::parse("DOGE").unwrap(),
+            Exchange::Upbit,
+            Exchange::Korbit,
+            CandleInterval::OneDay,
+            start,
+            end,
+        )
+        .await
+        .unwrap();
     assert!(nothing.is_empty());
 }
 crate::on_both_backends!(spread_history_where_both_traded);

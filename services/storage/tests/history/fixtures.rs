@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tickmesh_domain::{
     Candle, Decimal, Exchange, Market, MarketEvent, Payload, Side, Ticker, TradeId, UtcMicros,
 };
-use tickmesh_storage::{MarketStore, StoreConfig};
+use tickmesh_storage::{HistoryConfig, HistoryReader, MarketStore, StoreConfig};
 
 use crate::common::{MINUTE, TestDb, btc, d, event, ticker, trade};
 
@@ -72,6 +72,11 @@ pub fn eth_trades() -> Vec<MarketEvent> {
         bithumb(MINUTE + 120 * SECOND, 102, "4000000", "1"),
         bithumb(MINUTE + HOUR + SECOND, 101, "4080000", "1"),
     ]
+}
+
+/// The history queries on the test database's own pool, with the default limits.
+pub fn reader(db: &TestDb) -> HistoryReader {
+    HistoryReader::new(db.conn.clone(), HistoryConfig::default())
 }
 
 pub async fn write_all(db: &TestDb) {

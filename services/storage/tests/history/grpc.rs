@@ -9,13 +9,14 @@ use tickmesh_proto::history::v1::{
     ListTradesRequest,
 };
 use tickmesh_proto::market::v1::Exchange;
+use tickmesh_storage::HistoryReader;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 
-use super::fixtures::{HOUR, SECOND, write_all};
+use super::fixtures::{HOUR, SECOND, reader, write_all};
 use crate::common::{MINUTE, TestDb};
 
 /// A served history database (SQLite, holding the fixtures) and a client connected to it.
@@ -29,12 +30,18 @@ pub struct Served {
 pub async fn serve() -> Served {
     let db = TestDb::sqlite().await;
     write_all(&db).await;
+    let history = reader(&db);
+    serve_on(db, history).await
+}
+
+/// Serves `reader`, which reads `db`, on loopback.
+pub async fn serve_on(db: TestDb, reader: HistoryReader) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(
         Server::builder()
-            .add_service(tickmesh_storage::history_server(db.conn.clone()))
+            .add_service(tickmesh_storage::history_server(reader))
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                 let _ = stopped.await;
             }),
