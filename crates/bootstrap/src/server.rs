@@ -31,6 +31,7 @@ use tower::Service;
 use tower_http::classify::GrpcFailureClass;
 use tower_http::trace::TraceLayer;
 
+mod preface;
 mod settings;
 
 pub use settings::{CallLimitSettings, ConnectionSettings, ServerSettings, TlsFiles};
@@ -297,7 +298,7 @@ impl GrpcServer {
                 methods,
             ))
             .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(incoming(listener), signal);
+            .serve_with_incoming_shutdown(incoming(listener, connections.preface_timeout), signal);
         tokio::pin!(server);
         let grace = settings.shutdown_grace;
         tokio::select! {
@@ -413,21 +414,22 @@ fn is_server_fault(class: &GrpcFailureClass) -> bool {
     }
 }
 
-/// The accepted connections of `listener`, with Nagle's algorithm off: a server-streaming
-/// call writes each event as a small HTTP/2 frame, which Nagle would hold back until the
-/// previous write is acknowledged, and the client's delayed ACK can make that tens of
-/// milliseconds. (`tonic`'s own `serve` does this; `serve_with_incoming` leaves it to us.)
+/// The accepted connections of `listener`, each with [`preface::PrefaceDeadline`] and with
+/// Nagle's algorithm off: a server-streaming call writes each event as a small HTTP/2 frame,
+/// which Nagle would hold back until the previous write is acknowledged, and the client's
+/// delayed ACK can make that tens of milliseconds. (`tonic`'s own `serve` does this;
+/// `serve_with_incoming` leaves it to us.)
 fn incoming(
     listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    preface_timeout: Duration,
+) -> impl tokio_stream::Stream<Item = std::io::Result<preface::PrefaceDeadline>> {
     use tokio_stream::StreamExt as _;
-    TcpListenerStream::new(listener).map(|accepted| {
-        if let Ok(stream) = &accepted
-            && let Err(e) = stream.set_nodelay(true)
-        {
+    TcpListenerStream::new(listener).map(move |accepted| {
+        let stream = accepted?;
+        if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot turn Nagle's algorithm off");
         }
-        accepted
+        Ok(preface::PrefaceDeadline::new(stream, preface_timeout))
     })
 }
 

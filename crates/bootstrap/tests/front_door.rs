@@ -116,3 +116,47 @@ async fn reflection_answers_v1alpha_clients() {
     }
     running.stop().await.unwrap();
 }
+
+/// Reads from `socket` until the server closes it; false if it is still open after `limit`.
+async fn closed_within(socket: &mut tokio::net::TcpStream, limit: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn connections_that_send_no_preface_in_time_are_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let mut settings = common::settings(None);
+    settings.connections.preface_timeout = std::time::Duration::from_millis(300);
+    let running = common::start(GrpcServer::new(), settings).await;
+    let mut silent = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let mut trickling = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let trickle = async {
+        for byte in b"PRI * HTTP/2.0\r\n" {
+            if trickling.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    trickle.await;
+    let limit = std::time::Duration::from_secs(10);
+    assert!(
+        closed_within(&mut silent, limit).await,
+        "a silent connection stayed open"
+    );
+    assert!(
+        closed_within(&mut trickling, limit).await,
+        "a trickling connection stayed open"
+    );
+    // A client that speaks at once is served, also after the deadline would have passed.
+    let channel = common::plain_channel(running.addr).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    common::check(channel, None).await.unwrap();
+    running.stop().await.unwrap();
+}

@@ -146,6 +146,7 @@ fn connection_limits_have_safe_defaults_and_can_be_switched_off() {
     assert_eq!(c.tcp_keepalive, Some(Duration::from_secs(60)));
     assert_eq!(c.max_connection_age, None);
     assert_eq!(c.tls_handshake_timeout, Duration::from_secs(10));
+    assert_eq!(c.preface_timeout, Duration::from_secs(10));
 
     let s = sources(
         "[server]\nmax_concurrent_streams = 8\nkeepalive_interval = \"off\"\n\
@@ -166,7 +167,7 @@ fn connection_limits_have_safe_defaults_and_can_be_switched_off() {
 #[test]
 fn connection_limits_of_zero_are_refused() {
     let s = sources(
-        "[server]\nmax_concurrent_streams = 0\nkeepalive_interval = \"0s\"\ntls_handshake_timeout = \"0s\"\n",
+        "[server]\nmax_concurrent_streams = 0\nkeepalive_interval = \"0s\"\ntls_handshake_timeout = \"0s\"\npreface_timeout = \"0s\"\n",
         &[],
     );
     let (_, result) = read(&s);
@@ -175,6 +176,7 @@ fn connection_limits_of_zero_are_refused() {
         "server.max_concurrent_streams",
         "server.keepalive_interval",
         "server.tls_handshake_timeout",
+        "server.preface_timeout",
     ] {
         assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
     }

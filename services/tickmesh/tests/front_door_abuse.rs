@@ -1,7 +1,8 @@
 //! The public gRPC front door of `tickmesh up --simulate` under abuse, from this process over
 //! real HTTP/2, with the server's default limits: 10,000 StreamTicks opens that never read, a
 //! 4 MiB filter, calls to random method paths, daily candles over a year of stored minutes,
-//! and connections that trickle or go silent. Meanwhile a well-behaved client streams one
+//! and connections that trickle or go silent (closed by the preface deadline and by
+//! keepalive pings). Meanwhile a well-behaved client streams one
 //! market's trades. It must receive every trade storage kept (or exact lagged counts), the
 //! server's peak memory must stay under [`PEAK_RSS_BOUND_MIB`], and the metric series must
 //! not grow with the paths called.
@@ -143,7 +144,12 @@ async fn the_front_door_holds_while_a_well_behaved_client_streams() {
         peak < PEAK_RSS_BOUND_MIB,
         "peak resident memory {peak} MiB, the bound is {PEAK_RSS_BOUND_MIB} MiB"
     );
-    drop((held, slow));
+    drop(held);
+    let closed = tokio::time::timeout(Duration::from_secs(60), slow)
+        .await
+        .expect("the trickling connections were still being checked after 60 s")
+        .unwrap();
+    assert_eq!(closed, 50, "trickling connections the server closed");
 
     stop_good.send(()).unwrap();
     let (trades, lagged) = good.await.unwrap();
@@ -336,8 +342,10 @@ async fn year_of_daily_candles(url: &str) -> Vec<history::Candle> {
         .candles
 }
 
-/// Connections that send the first bytes of the HTTP/2 preface, one a second, and stall.
-async fn trickling_connections(addr: &str, count: usize) -> tokio::task::JoinHandle<()> {
+/// Connections that send the first bytes of the HTTP/2 preface, one a second; the task ends
+/// with how many the server closed (`server.preface_timeout`, 10 s, is over before the 16th
+/// byte).
+async fn trickling_connections(addr: &str, count: usize) -> tokio::task::JoinHandle<usize> {
     let mut sockets = Vec::new();
     for _ in 0..count {
         sockets.push(tokio::net::TcpStream::connect(addr).await.unwrap());
@@ -349,7 +357,18 @@ async fn trickling_connections(addr: &str, count: usize) -> tokio::task::JoinHan
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        std::future::pending::<()>().await;
+        let mut closed = 0;
+        for socket in &mut sockets {
+            // The server's own SETTINGS frame comes first; the end follows it.
+            let mut buf = [0u8; 1024];
+            let end = tokio::time::timeout(Duration::from_secs(5), async {
+                while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+            if end.await.is_ok() {
+                closed += 1;
+            }
+        }
+        closed
     })
 }
 

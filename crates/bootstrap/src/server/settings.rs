@@ -126,6 +126,9 @@ pub struct ConnectionSettings {
     pub max_connection_age_grace: Duration,
     /// The longest a TLS handshake may take (`server.tls_handshake_timeout`).
     pub tls_handshake_timeout: Duration,
+    /// How long a new connection may take to send its first 24 bytes, the HTTP/2 preface or
+    /// the start of its TLS handshake (`server.preface_timeout`).
+    pub preface_timeout: Duration,
 }
 
 impl Default for ConnectionSettings {
@@ -139,6 +142,7 @@ impl Default for ConnectionSettings {
             max_connection_age: None,
             max_connection_age_grace: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),
+            preface_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -161,6 +165,7 @@ impl ConnectionSettings {
             ),
             tls_handshake_timeout: r
                 .duration("server.tls_handshake_timeout", d.tls_handshake_timeout),
+            preface_timeout: r.duration("server.preface_timeout", d.preface_timeout),
         };
         if settings.max_concurrent_streams == 0 {
             r.invalid("server.max_concurrent_streams", "must be at least 1");
@@ -171,6 +176,7 @@ impl ConnectionSettings {
                 "server.tls_handshake_timeout",
                 settings.tls_handshake_timeout,
             ),
+            ("server.preface_timeout", settings.preface_timeout),
         ] {
             if value.is_zero() {
                 r.invalid(key, "must be longer than 0");
