@@ -26,7 +26,7 @@ mod postgres;
 mod sqlite;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder, Statement,
 };
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 
@@ -147,6 +147,28 @@ impl Span {
     /// The bucket width in microseconds (at most a day).
     pub(crate) fn width_us(&self) -> i64 {
         self.interval.duration().as_micros() as i64
+    }
+
+    /// `sql` with the parameters every bucket query takes: `$1` exchange, `$2` market, `$3`
+    /// the bucket width in microseconds, `$4` and `$5` the first and stop minute of the span.
+    pub(crate) fn statement(
+        &self,
+        backend: DbBackend,
+        sql: &str,
+        exchange: Exchange,
+        market: Market,
+    ) -> Statement {
+        Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                exchange.as_str().into(),
+                market.to_string().into(),
+                self.width_us().into(),
+                self.first.as_micros().into(),
+                self.stop.as_micros().into(),
+            ],
+        )
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tickmesh_domain::{Decimal, Exchange, Market, UtcMicros};
 
 use super::candles::Span;
@@ -77,17 +77,7 @@ async fn closes(
         DbBackend::Postgres => CLOSES_POSTGRES,
         DbBackend::Sqlite | DbBackend::MySql => CLOSES_SQLITE,
     };
-    let statement = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            exchange.as_str().into(),
-            market.to_string().into(),
-            span.width_us().into(),
-            span.first.as_micros().into(),
-            span.stop.as_micros().into(),
-        ],
-    );
+    let statement = span.statement(backend, sql, exchange, market);
     let rows = db.query_all(statement).await?;
     rows.iter()
         .map(|row| {

@@ -24,7 +24,7 @@
 //! 28th significant one. Volumes that large do not occur in market data; a refusal is the
 //! honest answer when they do.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
 use tickmesh_domain::{
     Candle, CandleOverflow, Decimal, DecimalError, Exchange, Market, UtcMicros, parse_decimal,
 };
@@ -73,17 +73,7 @@ pub(super) async fn roll_up(
     market: Market,
     span: Span,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let statement = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        ROLL_UP,
-        [
-            exchange.as_str().into(),
-            market.to_string().into(),
-            span.width_us().into(),
-            span.first.as_micros().into(),
-            span.stop.as_micros().into(),
-        ],
-    );
+    let statement = span.statement(DbBackend::Postgres, ROLL_UP, exchange, market);
     let rows = db.query_all(statement).await?;
     rows.iter().map(|row| candle(row, span)).collect()
 }

@@ -14,7 +14,7 @@
 //! statement timeout, so that bound is the only one.
 
 use futures::TryStreamExt as _;
-use sea_orm::{DatabaseConnection, DbBackend, Statement, StreamTrait};
+use sea_orm::{DatabaseConnection, DbBackend, StreamTrait};
 use tickmesh_domain::{Candle, Exchange, Market, UtcMicros, parse_decimal};
 
 use super::Span;
@@ -48,17 +48,7 @@ pub(super) async fn roll_up(
     market: Market,
     span: Span,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let statement = Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        ROLL_UP,
-        [
-            exchange.as_str().into(),
-            market.to_string().into(),
-            span.width_us().into(),
-            span.first.as_micros().into(),
-            span.stop.as_micros().into(),
-        ],
-    );
+    let statement = span.statement(DbBackend::Sqlite, ROLL_UP, exchange, market);
     let mut rows = db.stream(statement).await?;
     let mut candles = Vec::new();
     while let Some(row) = rows.try_next().await? {
