@@ -16,8 +16,12 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// quickly and the caller's backoff takes over; also how long a history read waits for a
 /// free connection of its pool.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pooled SQLite connections for a file: WAL lets readers run beside the one writer.
-const SQLITE_FILE_CONNECTIONS: u32 = 4;
+/// Pooled SQLite connections for a file, all opened at start: the one writer (SQLite runs one
+/// writer at a time) and one reader, which WAL runs beside it, for the subscription store and
+/// the writer's own look-ups. Each connection costs a thread and its own page cache (up to
+/// 2 MiB by default), so a pool that opened more on demand gave the embedded process a
+/// footprint that depended on start-up timing. History reads have their own pool.
+const SQLITE_FILE_CONNECTIONS: u32 = 2;
 
 /// Opens the database at `url`: `sqlite:` (`sqlite://path.db`, `sqlite::memory:`) or
 /// `postgres://` / `postgresql://`.
@@ -89,11 +93,14 @@ async fn open(
     let backend = match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => {
             if history.is_none() {
-                options.max_connections(if in_memory(url) {
+                let connections = if in_memory(url) {
                     1
                 } else {
                     SQLITE_FILE_CONNECTIONS
-                });
+                };
+                options
+                    .max_connections(connections)
+                    .min_connections(connections);
             }
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
