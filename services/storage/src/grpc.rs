@@ -8,11 +8,11 @@
 //! service's concern. The interval is required even though `interval_from_wire` would read
 //! `CANDLE_INTERVAL_UNSPECIFIED` as one minute: a client that forgot it should hear so.
 //!
-//! Unset times: `ListTrades` reads an unset start as the beginning and an unset end as
-//! unbounded (the same as "now" for stored trades, and stable across pages). Candle and spread
-//! queries read an unset end as now and an unset start as the longest range the limits allow:
-//! [`MAX_CANDLES`](crate::history::MAX_CANDLES) intervals before the end, or fewer where more would
-//! read over `storage.history_max_rows` one-minute rows.
+//! Unset times: `ListTrades` and `ListTickers` read an unset start as the beginning and an
+//! unset end as unbounded (the same as "now" for stored rows, and stable across pages). Candle
+//! and spread queries read an unset end as now and an unset start as the longest range the
+//! limits allow: [`MAX_CANDLES`](crate::history::MAX_CANDLES) intervals before the end, or
+//! fewer where more would read over `storage.history_max_rows` one-minute rows.
 //!
 //! What a call may cost is bounded, and each bound has its status, with a message that names
 //! the configuration key and what to ask for instead:
@@ -29,7 +29,7 @@
 //! with a short message; the full error chain goes to the log.
 
 use prost_types::Timestamp;
-use tickmesh_domain::{CandleInterval, UtcMicros};
+use tickmesh_domain::{CandleInterval, Exchange, Market, UtcMicros};
 use tickmesh_proto::convert::{
     ConvertError, candle_to_wire, exchange_to_wire, interval_from_wire, market_from_text,
     market_to_wire, required_exchange, ticker_to_wire, time_from_wire, time_to_wire, trade_to_wire,
@@ -37,8 +37,8 @@ use tickmesh_proto::convert::{
 use tickmesh_proto::history::v1::history_service_server::{HistoryService, HistoryServiceServer};
 use tickmesh_proto::history::v1::{
     self as wire, GetLatestTickersRequest, GetLatestTickersResponse, GetSpreadHistoryRequest,
-    GetSpreadHistoryResponse, ListCandlesRequest, ListCandlesResponse, ListTradesRequest,
-    ListTradesResponse,
+    GetSpreadHistoryResponse, ListCandlesRequest, ListCandlesResponse, ListTickersRequest,
+    ListTickersResponse, ListTradesRequest, ListTradesResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -98,6 +98,33 @@ fn required_interval(value: i32) -> Result<CandleInterval, ConvertError> {
     interval_from_wire("interval", value)
 }
 
+/// What `ListTrades` and `ListTickers` requests share, checked; an empty token is none.
+struct PageQuery<'a> {
+    exchange: Exchange,
+    market: Market,
+    start: Option<UtcMicros>,
+    end: Option<UtcMicros>,
+    token: Option<&'a str>,
+}
+
+impl<'a> PageQuery<'a> {
+    fn from_wire(
+        exchange: i32,
+        market: &str,
+        start: Option<&Timestamp>,
+        end: Option<&Timestamp>,
+        token: &'a str,
+    ) -> Result<PageQuery<'a>, ConvertError> {
+        Ok(PageQuery {
+            exchange: required_exchange("exchange", exchange)?,
+            market: market_from_text("market", market)?,
+            start: optional_time("start_time", start)?,
+            end: optional_time("end_time", end)?,
+            token: (!token.is_empty()).then_some(token),
+        })
+    }
+}
+
 impl HistoryGrpc {
     /// `[start, end)` for a candle query reading `exchanges` exchanges, defaults filled in (see
     /// the module docs).
@@ -131,6 +158,7 @@ impl HistoryService for HistoryGrpc {
                 market: Some(market_to_wire(t.market)),
                 ticker: Some(ticker_to_wire(&t.data)),
                 exchange_time: Some(time_to_wire(t.exchange_time)),
+                book_time: None,
             })
             .collect();
         let mut response = GetLatestTickersResponse {
@@ -151,14 +179,16 @@ impl HistoryService for HistoryGrpc {
         request: Request<ListTradesRequest>,
     ) -> Result<Response<ListTradesResponse>, Status> {
         let r = request.get_ref();
-        let exchange = required_exchange("exchange", r.exchange)?;
-        let market = market_from_text("market", &r.market)?;
-        let start = optional_time("start_time", r.start_time.as_ref())?;
-        let end = optional_time("end_time", r.end_time.as_ref())?;
-        let token = (!r.page_token.is_empty()).then_some(r.page_token.as_str());
+        let q = PageQuery::from_wire(
+            r.exchange,
+            &r.market,
+            r.start_time.as_ref(),
+            r.end_time.as_ref(),
+            &r.page_token,
+        )?;
         let page = self
             .reader
-            .trades_page(exchange, market, start, end, r.page_size, token)
+            .trades_page(q.exchange, q.market, q.start, q.end, r.page_size, q.token)
             .await
             .map_err(status)?;
         let trades = page
@@ -172,6 +202,38 @@ impl HistoryService for HistoryGrpc {
             .collect();
         Ok(Response::new(ListTradesResponse {
             trades,
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn list_tickers(
+        &self,
+        request: Request<ListTickersRequest>,
+    ) -> Result<Response<ListTickersResponse>, Status> {
+        let r = request.get_ref();
+        let q = PageQuery::from_wire(
+            r.exchange,
+            &r.market,
+            r.start_time.as_ref(),
+            r.end_time.as_ref(),
+            &r.page_token,
+        )?;
+        let page = self
+            .reader
+            .tickers_page(q.exchange, q.market, q.start, q.end, r.page_size, q.token)
+            .await
+            .map_err(status)?;
+        let tickers = page
+            .tickers
+            .iter()
+            .map(|t| wire::StoredTicker {
+                ticker: Some(ticker_to_wire(&t.data)),
+                exchange_time: Some(time_to_wire(t.exchange_time)),
+                received_time: Some(time_to_wire(t.received_time)),
+            })
+            .collect();
+        Ok(Response::new(ListTickersResponse {
+            tickers,
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }

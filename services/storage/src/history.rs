@@ -1,7 +1,7 @@
 //! Stored market history as the `HistoryService` serves it, in domain types (no tonic, no
 //! protobuf): the latest ticker of every exchange with the spread between them, a market's
-//! trades page by page, candles at any served interval, and the spread between two exchanges
-//! over time.
+//! trades and tickers page by page, candles at any served interval, and the spread between two
+//! exchanges over time.
 //!
 //! Every price stays an exact [`Decimal`]: rows are read through
 //! [`select_exact`](crate::entity::select_exact), and differences, sums and percentages are
@@ -11,21 +11,25 @@
 //! Time ranges are half open, `[start, end)`, in exchange time.
 //!
 //! What one call may cost is bounded: candle and spread calls read at most
-//! [`HistoryConfig::max_rows`] one-minute rows, trade pages at most [`MAX_PAGE_SIZE`] trades,
-//! and the service reads on a pool of its own whose statements PostgreSQL stops after
-//! [`HistoryConfig::statement_timeout`] ([`reader`]).
+//! [`HistoryConfig::max_rows`] one-minute rows, trade and ticker pages at most
+//! [`MAX_PAGE_SIZE`] rows, and the service reads on a pool of its own whose statements
+//! PostgreSQL stops after [`HistoryConfig::statement_timeout`] ([`reader`]).
 //!
 //! # Layout
 //! * [`reader`]: [`HistoryReader`], every query on the history pool with its limits.
 //! * [`tickers`]: [`latest_tickers`] and the cross-exchange [`Spread`].
 //! * [`trades`]: [`trades_page`], keyset pagination by exchange time and trade id.
+//! * [`ticker_pages`]: [`tickers_page`], keyset pagination by exchange time.
+//! * `page`: what the paged reads share (page size, range, tokens).
 //! * [`candles`]: candles rolled up from `candles_1m`, in SQL on PostgreSQL, grouped by SQLite
 //!   and folded in Rust on SQLite; and the bounds of a candle range.
 //! * [`spread`]: the spread between two exchanges' closes over time.
 
 pub mod candles;
+mod page;
 pub mod reader;
 pub mod spread;
+pub mod ticker_pages;
 pub mod tickers;
 pub mod trades;
 
@@ -37,10 +41,12 @@ use tickmesh_domain::{Decimal, UtcMicros};
 use crate::StorageError;
 
 pub use candles::{MAX_CANDLES, default_start};
+pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use reader::{HistoryConfig, HistoryReader};
 pub use spread::SpreadPoint;
+pub use ticker_pages::{TickerPage, tickers_page};
 pub use tickers::{LatestTickers, Spread, latest_tickers};
-pub use trades::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TradePage, trades_page};
+pub use trades::{TradePage, trades_page};
 
 /// Decimal places of every percentage the history queries return.
 pub const PERCENT_SCALE: u32 = 4;

@@ -27,6 +27,19 @@ pub struct Stored<T> {
     pub data: T,
 }
 
+impl Stored<Ticker> {
+    /// The ticker a `tickers` row of `market` on `exchange` stores.
+    pub(crate) fn ticker(exchange: Exchange, market: Market, row: &tickers::Model) -> Self {
+        Stored {
+            exchange,
+            market,
+            exchange_time: UtcMicros(row.exchange_time_us),
+            received_time: UtcMicros(row.received_time_us),
+            data: row.to_ticker(),
+        }
+    }
+}
+
 /// A market's trades, by trade id.
 pub async fn trades<C: ConnectionTrait>(
     db: &C,
@@ -64,13 +77,7 @@ pub async fn tickers<C: ConnectionTrait>(
         .await?;
     Ok(rows
         .iter()
-        .map(|row| Stored {
-            exchange,
-            market,
-            exchange_time: UtcMicros(row.exchange_time_us),
-            received_time: UtcMicros(row.received_time_us),
-            data: row.to_ticker(),
-        })
+        .map(|row| Stored::ticker(exchange, market, row))
         .collect())
 }
 

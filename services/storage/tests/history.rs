@@ -1,7 +1,7 @@
 //! The `HistoryService`: its queries on SQLite and PostgreSQL over rows the real writer stored
-//! (latest tickers and their spread, trade pages, candle roll-ups, spread history, exact to the
-//! digit and scale), the database's roll-up against the Rust one, the limits on what a call
-//! may cost and the pool it reads on, and its gRPC edge served on loopback.
+//! (latest tickers and their spread, trade and ticker pages, candle roll-ups, spread history,
+//! exact to the digit and scale), the database's roll-up against the Rust one, the limits on
+//! what a call may cost and the pool it reads on, and its gRPC edge served on loopback.
 
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -24,3 +24,5 @@ mod pool;
 mod queries;
 #[path = "history/rollup.rs"]
 mod rollup;
+#[path = "history/ticker_pages.rs"]
+mod ticker_pages;

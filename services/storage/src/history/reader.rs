@@ -16,7 +16,9 @@ use tickmesh_domain::{CandleInterval, Exchange, Market, UtcMicros};
 
 use super::candles::{self, Span};
 use super::spread::{self, SpreadPoint};
-use super::{HistoryError, LatestTickers, TradePage, latest_tickers, trades_page};
+use super::{
+    HistoryError, LatestTickers, TickerPage, TradePage, latest_tickers, tickers_page, trades_page,
+};
 use crate::StorageError;
 
 /// What history reads may cost the database.
@@ -90,6 +92,23 @@ impl HistoryReader {
         page_token: Option<&str>,
     ) -> Result<TradePage, HistoryError> {
         trades_page(
+            &self.db, exchange, market, start, end, page_size, page_token,
+        )
+        .await
+        .map_err(|e| self.classify(e))
+    }
+
+    /// [`tickers_page`] on the history pool; [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE) bounds it.
+    pub async fn tickers_page(
+        &self,
+        exchange: Exchange,
+        market: Market,
+        start: Option<UtcMicros>,
+        end: Option<UtcMicros>,
+        page_size: u32,
+        page_token: Option<&str>,
+    ) -> Result<TickerPage, HistoryError> {
+        tickers_page(
             &self.db, exchange, market, start, end, page_size, page_token,
         )
         .await

@@ -7,19 +7,18 @@
 //! clients must treat it as opaque.
 
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use tickmesh_domain::{Exchange, Market, Trade, UtcMicros};
 
-use super::{HistoryError, check_range};
+use super::HistoryError;
+use super::page::{self, PageToken, in_range, read_page};
 use crate::entity::{of_market, select_exact, trades};
 use crate::query::Stored;
 
-/// The page size used when a request asks for 0.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-/// The largest page; larger requests are clamped to it (as AIP-158 recommends), not refused.
-pub const MAX_PAGE_SIZE: u32 = 1000;
-
-const TOKEN_PREFIX: &str = "v1:";
+const TOKEN: PageToken = PageToken {
+    prefix: "v1:",
+    rpc: "ListTrades",
+};
 
 /// One page of trades.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +30,9 @@ pub struct TradePage {
 }
 
 /// The trades of `market` on `exchange` with exchange time in `[start, end)` (either bound may
-/// be open), oldest first, at most `page_size` of them (0 means [`DEFAULT_PAGE_SIZE`], above
-/// [`MAX_PAGE_SIZE`] means the maximum), after the trade `page_token` names.
+/// be open), oldest first, at most `page_size` of them (0 means
+/// [`DEFAULT_PAGE_SIZE`](super::DEFAULT_PAGE_SIZE), above [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)
+/// means the maximum), after the trade `page_token` names.
 ///
 /// Errors name `end_time` when `start >= end` and `page_token` when the token is not one this
 /// function returned.
@@ -45,24 +45,13 @@ pub async fn trades_page<C: ConnectionTrait>(
     page_size: u32,
     page_token: Option<&str>,
 ) -> Result<TradePage, HistoryError> {
-    check_range(start, end)?;
-    let after = page_token.map(decode_token).transpose()?;
-    let size = match page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n => n.min(MAX_PAGE_SIZE),
-    };
-    let mut query = select_exact::<trades::Entity>().filter(of_market(
+    let query = select_exact::<trades::Entity>().filter(of_market(
         trades::Column::MarketId,
         exchange,
         market,
     ));
-    if let Some(start) = start {
-        query = query.filter(trades::Column::ExchangeTimeUs.gte(start.as_micros()));
-    }
-    if let Some(end) = end {
-        query = query.filter(trades::Column::ExchangeTimeUs.lt(end.as_micros()));
-    }
-    if let Some((time, id)) = after {
+    let mut query = in_range(query, trades::Column::ExchangeTimeUs, start, end)?;
+    if let Some((time, id)) = page_token.map(decode_token).transpose()? {
         // (time, id) > key, spelled out: row-value comparison is not in every SQLite.
         query = query.filter(
             Condition::any()
@@ -74,17 +63,12 @@ pub async fn trades_page<C: ConnectionTrait>(
                 ),
         );
     }
-    // One row more than the page tells whether another page follows.
-    let mut rows = query
+    let query = query
         .order_by_asc(trades::Column::ExchangeTimeUs)
-        .order_by_asc(trades::Column::TradeId)
-        .limit(u64::from(size) + 1)
-        .all(db)
-        .await?;
-    let more = rows.len() > size as usize;
-    rows.truncate(size as usize);
+        .order_by_asc(trades::Column::TradeId);
+    let (rows, more) = read_page(db, query, page::page_size(page_size)).await?;
     let next_page_token = match (more, rows.last()) {
-        (true, Some(last)) => Some(encode_token(last.exchange_time_us, last.trade_id)),
+        (true, Some(last)) => Some(TOKEN.encode([last.exchange_time_us, last.trade_id])),
         _ => None,
     };
     let trades = rows
@@ -105,24 +89,12 @@ pub async fn trades_page<C: ConnectionTrait>(
     })
 }
 
-fn encode_token(time: i64, trade_id: i64) -> String {
-    format!("{TOKEN_PREFIX}{time}:{trade_id}")
-}
-
 /// The `(exchange_time_us, trade_id)` a token names.
 fn decode_token(token: &str) -> Result<(i64, i64), HistoryError> {
-    let invalid = || {
-        HistoryError::invalid(
-            "page_token",
-            "not a token from a previous ListTrades response",
-        )
-    };
-    let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(invalid)?;
-    let (time, id) = rest.split_once(':').ok_or_else(invalid)?;
-    let time = time.parse().map_err(|_| invalid())?;
-    let id: i64 = id.parse().map_err(|_| invalid())?;
+    let [time, id] = TOKEN.decode(token)?;
+    // The writer never stores a negative trade id.
     if id < 0 {
-        return Err(invalid());
+        return Err(TOKEN.invalid());
     }
     Ok((time, id))
 }
@@ -133,7 +105,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        let token = encode_token(1_790_133_480_000_000, 17_883_351_803_770_004);
+        let token = TOKEN.encode([1_790_133_480_000_000, 17_883_351_803_770_004]);
         assert_eq!(token, "v1:1790133480000000:17883351803770004");
         assert_eq!(
             decode_token(&token).unwrap(),

@@ -1,12 +1,12 @@
 //! `HistoryService` served by tonic on loopback and called through the generated client: one
-//! happy path per RPC.
+//! happy path per RPC, and ticker pages on both backends.
 
 use tickmesh_domain::UtcMicros;
 use tickmesh_proto::convert::time_to_wire;
 use tickmesh_proto::history::v1::history_service_client::HistoryServiceClient;
 use tickmesh_proto::history::v1::{
     CandleInterval, GetLatestTickersRequest, GetSpreadHistoryRequest, ListCandlesRequest,
-    ListTradesRequest,
+    ListTickersRequest, ListTradesRequest,
 };
 use tickmesh_proto::market::v1::Exchange;
 use tickmesh_storage::HistoryReader;
@@ -17,6 +17,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 
 use super::fixtures::{HOUR, SECOND, reader, write_all};
+use super::ticker_pages::write_tickers;
 use crate::common::{MINUTE, TestDb};
 
 /// A served history database (SQLite, holding the fixtures) and a client connected to it.
@@ -224,3 +225,43 @@ async fn every_rpc_answers() {
     );
     served.shut_down().await;
 }
+
+async fn tickers_over_grpc(db: TestDb) {
+    write_tickers(&db).await;
+    let history = reader(&db);
+    let mut served = serve_on(db, history).await;
+    let c = &mut served.client;
+
+    // Tickers 1 to 999 of the 1,234 stored, 50 at a time.
+    let mut request = ListTickersRequest {
+        exchange: Exchange::Korbit as i32,
+        market: "eth_krw".into(),
+        start_time: t(MINUTE + 3 * SECOND),
+        end_time: t(MINUTE + 3_000 * SECOND),
+        page_size: 50,
+        page_token: String::new(),
+    };
+    let (mut tickers, mut pages) = (Vec::new(), 0);
+    loop {
+        let page = c.list_tickers(request.clone()).await.unwrap().into_inner();
+        tickers.extend(page.tickers);
+        pages += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!((tickers.len(), pages), (999, 20));
+    for (i, stored) in (1..).zip(&tickers) {
+        let ticker = stored.ticker.as_ref().unwrap();
+        assert_eq!(ticker.last, format!("4000000.{i}"));
+        assert_eq!((ticker.open.as_str(), ticker.best_bid.as_str()), ("", ""));
+        let time = MINUTE + i * 3 * SECOND;
+        assert_eq!(
+            (stored.exchange_time, stored.received_time),
+            (t(time), t(time + 55_000))
+        );
+    }
+    served.shut_down().await;
+}
+crate::on_both_backends!(tickers_over_grpc);

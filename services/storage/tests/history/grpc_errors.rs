@@ -2,7 +2,7 @@
 
 use tickmesh_proto::history::v1::{
     CandleInterval, GetLatestTickersRequest, GetSpreadHistoryRequest, ListCandlesRequest,
-    ListTradesRequest,
+    ListTickersRequest, ListTradesRequest,
 };
 use tickmesh_proto::market::v1::Exchange;
 use tonic::{Code, Status};
@@ -51,6 +51,35 @@ async fn bad_requests_name_the_field() {
         ..trades
     };
     names(c.list_trades(backwards).await, "end_time");
+
+    let tickers = ListTickersRequest {
+        exchange: Exchange::Upbit as i32,
+        market: "BTC".into(),
+        ..ListTickersRequest::default()
+    };
+    for token in ["garbage", "v1:1790133480000000:9999"] {
+        let bad_token = ListTickersRequest {
+            page_token: token.into(),
+            ..tickers.clone()
+        };
+        names(c.list_tickers(bad_token).await, "page_token");
+    }
+    let no_exchange = ListTickersRequest {
+        exchange: Exchange::Unspecified as i32,
+        ..tickers.clone()
+    };
+    names(c.list_tickers(no_exchange).await, "exchange");
+    let no_market = ListTickersRequest {
+        market: String::new(),
+        ..tickers.clone()
+    };
+    names(c.list_tickers(no_market).await, "market");
+    let backwards = ListTickersRequest {
+        start_time: t(MINUTE + HOUR),
+        end_time: t(MINUTE),
+        ..tickers
+    };
+    names(c.list_tickers(backwards).await, "end_time");
 
     let candles = ListCandlesRequest {
         exchange: Exchange::Upbit as i32,
