@@ -153,12 +153,15 @@ impl HistoryService for HistoryGrpc {
         let tickers = latest
             .tickers
             .iter()
-            .map(|t| wire::LatestTicker {
-                exchange: exchange_to_wire(t.exchange) as i32,
-                market: Some(market_to_wire(t.market)),
-                ticker: Some(ticker_to_wire(&t.data)),
-                exchange_time: Some(time_to_wire(t.exchange_time)),
-                book_time: None,
+            .map(|latest| {
+                let t = &latest.ticker;
+                wire::LatestTicker {
+                    exchange: exchange_to_wire(t.exchange) as i32,
+                    market: Some(market_to_wire(t.market)),
+                    ticker: Some(ticker_to_wire(&t.data)),
+                    exchange_time: Some(time_to_wire(t.exchange_time)),
+                    book_time: latest.book_time.map(time_to_wire),
+                }
             })
             .collect();
         let mut response = GetLatestTickersResponse {

@@ -17,7 +17,8 @@
 //!
 //! # Layout
 //! * [`reader`]: [`HistoryReader`], every query on the history pool with its limits.
-//! * [`tickers`]: [`latest_tickers`] and the cross-exchange [`Spread`].
+//! * [`tickers`]: [`latest_tickers`], quotes completed from the latest book, and the
+//!   cross-exchange [`Spread`].
 //! * [`trades`]: [`trades_page`], keyset pagination by exchange time and trade id.
 //! * [`ticker_pages`]: [`tickers_page`], keyset pagination by exchange time.
 //! * `page`: what the paged reads share (page size, range, tokens).
@@ -45,7 +46,7 @@ pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use reader::{HistoryConfig, HistoryReader};
 pub use spread::SpreadPoint;
 pub use ticker_pages::{TickerPage, tickers_page};
-pub use tickers::{LatestTickers, Spread, latest_tickers};
+pub use tickers::{LatestTicker, LatestTickers, Spread, latest_tickers};
 pub use trades::{TradePage, trades_page};
 
 /// Decimal places of every percentage the history queries return.

@@ -1,19 +1,37 @@
 //! The latest ticker of every exchange for one market, and the spread between them.
+//!
+//! Upbit's and Bithumb's tickers carry no best bid or ask. A latest ticker without both takes
+//! them from the latest order book stored for its exchange and market, so every exchange shows
+//! a quote; [`LatestTicker::book_time`] says how old that quote is, since books are stored
+//! throttled and may lag the ticker. Both sides come from the book even when the ticker had
+//! one of them, so the pair is one moment's quote and `book_time` holds for both.
 
 use sea_orm::{ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use tickmesh_domain::{Decimal, Exchange, Market, Ticker, UtcMicros};
 
 use super::{HistoryError, percent};
-use crate::entity::{of_market, select_exact, tickers};
+use crate::entity::{of_market, orderbook_snapshots, select_exact, tickers};
 use crate::query::Stored;
 
 /// The latest ticker of each exchange that has one for a market.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatestTickers {
     /// One per exchange with stored tickers, in [`Exchange::ALL`] order.
-    pub tickers: Vec<Stored<Ticker>>,
+    pub tickers: Vec<LatestTicker>,
     /// Between the highest and the lowest last price; `None` with fewer than two exchanges.
     pub spread: Option<Spread>,
+}
+
+/// One exchange's latest ticker, its best bid and ask completed from the latest stored book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestTicker {
+    /// The ticker as stored, but for `best_bid` and `best_ask` when [`LatestTicker::book_time`]
+    /// is set: those are then the first bid and ask level of that book (`None` for an empty
+    /// side).
+    pub ticker: Stored<Ticker>,
+    /// The exchange time of the order book `best_bid` and `best_ask` were taken from; `None`
+    /// when the ticker carried both, or when no book of its exchange and market is stored.
+    pub book_time: Option<UtcMicros>,
 }
 
 /// How far apart the exchanges' last prices are.
@@ -30,10 +48,13 @@ pub struct Spread {
 }
 
 /// The latest stored ticker (by exchange time) of every exchange for `market`, with the spread.
+/// A ticker lacking `best_bid` or `best_ask` gets both from the exchange's latest stored book
+/// (see [`LatestTicker`]).
 ///
 /// A market nobody stored tickers for gives no tickers and no spread, not an error: whether an
 /// exchange lists a market is the subscription service's question. One indexed lookup per
-/// exchange (the tickers key is market id, exchange time).
+/// exchange (the tickers key is market id, exchange time), and one more per ticker without a
+/// quote (the books' key is the same).
 pub async fn latest_tickers<C: ConnectionTrait>(
     db: &C,
     market: Market,
@@ -47,13 +68,8 @@ pub async fn latest_tickers<C: ConnectionTrait>(
             .one(db)
             .await?;
         if let Some(row) = row {
-            latest.push(Stored {
-                exchange,
-                market,
-                exchange_time: UtcMicros(row.exchange_time_us),
-                received_time: UtcMicros(row.received_time_us),
-                data: row.to_ticker(),
-            });
+            let ticker = Stored::ticker(exchange, market, &row);
+            latest.push(with_book_quote(db, ticker).await?);
         }
     }
     let spread = spread(&latest);
@@ -63,15 +79,53 @@ pub async fn latest_tickers<C: ConnectionTrait>(
     })
 }
 
+/// `ticker` with the latest stored book's best bid and ask when it lacks either.
+async fn with_book_quote<C: ConnectionTrait>(
+    db: &C,
+    mut ticker: Stored<Ticker>,
+) -> Result<LatestTicker, HistoryError> {
+    if ticker.data.best_bid.is_some() && ticker.data.best_ask.is_some() {
+        return Ok(LatestTicker {
+            ticker,
+            book_time: None,
+        });
+    }
+    let book = select_exact::<orderbook_snapshots::Entity>()
+        .filter(of_market(
+            orderbook_snapshots::Column::MarketId,
+            ticker.exchange,
+            ticker.market,
+        ))
+        .order_by_desc(orderbook_snapshots::Column::ExchangeTimeUs)
+        .limit(1)
+        .one(db)
+        .await?;
+    let Some(book) = book else {
+        return Ok(LatestTicker {
+            ticker,
+            book_time: None,
+        });
+    };
+    // The whole book is decoded, not just its first levels, so a corrupt row is reported as
+    // such rather than half read.
+    let levels = book.to_book()?;
+    ticker.data.best_bid = levels.bids.first().map(|level| level.price);
+    ticker.data.best_ask = levels.asks.first().map(|level| level.price);
+    Ok(LatestTicker {
+        ticker,
+        book_time: Some(UtcMicros(book.exchange_time_us)),
+    })
+}
+
 /// The spread between the highest and lowest last price; `None` with fewer than two tickers or
 /// a lowest last price of zero (no meaningful percentage).
-fn spread(tickers: &[Stored<Ticker>]) -> Option<Spread> {
+fn spread(tickers: &[LatestTicker]) -> Option<Spread> {
     let (first, rest) = tickers.split_first()?;
     if rest.is_empty() {
         return None;
     }
-    let (mut highest, mut lowest) = (first, first);
-    for t in rest {
+    let (mut highest, mut lowest) = (&first.ticker, &first.ticker);
+    for LatestTicker { ticker: t, .. } in rest {
         if t.data.last > highest.data.last {
             highest = t;
         }
@@ -94,8 +148,8 @@ mod tests {
 
     use super::*;
 
-    fn stored(exchange: Exchange, last: &str) -> Stored<Ticker> {
-        Stored {
+    fn stored(exchange: Exchange, last: &str) -> LatestTicker {
+        let ticker = Stored {
             exchange,
             market: Market::parse("BTC").unwrap(),
             exchange_time: UtcMicros(1),
@@ -111,6 +165,10 @@ mod tests {
                 best_bid: None,
                 best_ask: None,
             },
+        };
+        LatestTicker {
+            ticker,
+            book_time: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! `HistoryService` served by tonic on loopback and called through the generated client: one
-//! happy path per RPC, and ticker pages on both backends.
+//! happy path per RPC, and tickers (quotes from books, pages) on both backends.
 
 use tickmesh_domain::UtcMicros;
 use tickmesh_proto::convert::time_to_wire;
@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 
+use super::book_quotes::write_books;
 use super::fixtures::{HOUR, SECOND, reader, write_all};
-use super::ticker_pages::write_tickers;
 use crate::common::{MINUTE, TestDb};
 
 /// A served history database (SQLite, holding the fixtures) and a client connected to it.
@@ -101,6 +101,9 @@ async fn every_rpc_answers() {
         ]
     );
     assert_eq!(upbit.exchange_time, t(MINUTE + 2 * SECOND));
+    // No book stored: the ticker's own ask and no bid, and no book time.
+    let quote = (&*ticker.best_bid, &*ticker.best_ask, upbit.book_time);
+    assert_eq!(quote, ("", "116477000", None));
     assert_eq!(
         (latest.spread.as_str(), latest.spread_percent.as_str()),
         ("101000.00000000", "0.0639")
@@ -227,10 +230,35 @@ async fn every_rpc_answers() {
 }
 
 async fn tickers_over_grpc(db: TestDb) {
-    write_tickers(&db).await;
+    write_books(&db).await;
     let history = reader(&db);
     let mut served = serve_on(db, history).await;
     let c = &mut served.client;
+
+    let request = GetLatestTickersRequest {
+        market: "BTC".into(),
+    };
+    let latest = c.get_latest_tickers(request).await.unwrap().into_inner();
+    let quotes: Vec<_> = latest
+        .tickers
+        .iter()
+        .map(|l| {
+            let ticker = l.ticker.as_ref().unwrap();
+            ([&*ticker.best_bid, &ticker.best_ask], l.book_time)
+        })
+        .collect();
+    let exchanges: Vec<_> = latest.tickers.iter().map(|l| l.exchange).collect();
+    assert_eq!(
+        exchanges,
+        [Exchange::Upbit, Exchange::Bithumb, Exchange::Korbit].map(|e| e as i32)
+    );
+    // Upbit and Bithumb from their latest books, Korbit its own.
+    let want = [
+        (["158190000", "158210000.00"], t(MINUTE + SECOND)),
+        (["158090000.50", "158110000"], t(MINUTE + 10 * SECOND)),
+        (["158149000.0", "158151000"], None),
+    ];
+    assert_eq!(quotes, want);
 
     // Tickers 1 to 999 of the 1,234 stored, 50 at a time.
     let mut request = ListTickersRequest {

@@ -10,12 +10,12 @@ use crate::common::{MINUTE, TestDb, btc, ticker};
 async fn latest_tickers_and_their_spread(db: TestDb) {
     write_all(&db).await;
     let latest = history::latest_tickers(&db.conn, btc()).await.unwrap();
-    let exchanges: Vec<_> = latest.tickers.iter().map(|t| t.exchange).collect();
+    let exchanges: Vec<_> = latest.tickers.iter().map(|t| t.ticker.exchange).collect();
     assert_eq!(
         exchanges,
         [Exchange::Upbit, Exchange::Bithumb, Exchange::Korbit]
     );
-    let upbit = &latest.tickers[0];
+    let upbit = &latest.tickers[0].ticker;
     assert_eq!(upbit.exchange_time, UtcMicros(MINUTE + 2 * SECOND));
     assert_eq!(upbit.received_time, UtcMicros(MINUTE + 2 * SECOND + 55_000));
     let Payload::Ticker(written) = ticker(0).payload else {
@@ -27,7 +27,9 @@ async fn latest_tickers_and_their_spread(db: TestDb) {
         "95078733694.3792000000000000",
     );
     exact(upbit.data.open.unwrap(), "0.00000000");
-    exact(latest.tickers[2].data.last, "158150500.5");
+    exact(latest.tickers[2].ticker.data.last, "158150500.5");
+    // No books stored: the quotes are the tickers' own.
+    assert!(latest.tickers.iter().all(|t| t.book_time.is_none()));
 
     let spread = latest.spread.unwrap();
     assert_eq!(
