@@ -48,6 +48,7 @@ install_nextest
 install_buf
 install_cargo_deny
 install_tansu
+install_pyarrow
 
 start_redis
 start_tansu

@@ -9,6 +9,7 @@ BUF_VERSION="1.75.0"
 TANSU_VERSION="0.6.0"
 NEXTEST_VERSION="0.9.143"
 CARGO_DENY_VERSION="0.20.2"
+PYARROW_VERSION="18.1.0"
 
 # The container image the test command builds (scripts/lib/image.sh); the dev overlay and the
 # compose file run it by this name.

@@ -53,6 +53,24 @@ install_buf() {
     step_done
 }
 
+# pyarrow: the Parquet reader, not ours, that the export test reads tickmesh's files back
+# with. Installed into the tool cache, not the system Python, and put on PYTHONPATH.
+install_pyarrow() {
+    step "pyarrow $PYARROW_VERSION (PyPI)"
+    local dir="$TOOLS/pyarrow-$PYARROW_VERSION"
+    if [ -f "$dir/.complete" ]; then
+        note "cached in $dir"
+    else
+        rm -rf "$dir"
+        python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir" "pyarrow==$PYARROW_VERSION" >&2 \
+            || die "pip could not install pyarrow==$PYARROW_VERSION (is PyPI reachable?)"
+        touch "$dir/.complete"
+    fi
+    export PYTHONPATH="$dir${PYTHONPATH:+:$PYTHONPATH}"
+    python3 -c 'import pyarrow.parquet' || die "pyarrow in $dir does not import"
+    step_done
+}
+
 install_nextest() {
     step "cargo-nextest"
     if command -v cargo-nextest >/dev/null 2>&1; then

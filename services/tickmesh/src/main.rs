@@ -3,7 +3,6 @@
 
 mod backends;
 mod bench;
-mod client;
 mod follow;
 mod migrate;
 mod plane;
@@ -45,19 +44,17 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Serve simulated Upbit, Bithumb and Korbit APIs on loopback until SIGTERM or Ctrl-C.
     Simulate(simulate::SimulateArgs),
-    /// Manage the collected exchange + market pairs.
-    Subs(client::SubsArgs),
-    /// Watch a market live across exchanges.
-    Watch(client::WatchArgs),
-    /// Show stored candles of a market.
-    History(client::HistoryArgs),
-    /// Compare a market's latest prices across exchanges.
-    Compare(client::CompareArgs),
-    /// Show the exchange feeds' status.
-    Feeds(client::FeedsArgs),
+    #[command(flatten)]
+    Client(tickmesh_client::ClientCommand),
     /// Measure the mesh under load: simulators at a chosen rate, the services as child
     /// processes, StreamTicks clients; reports throughput, loss, latency, CPU and memory.
     Bench(bench::BenchArgs),
+    /// Print a shell completion script: `tickmesh completions bash > ~/.local/share/bash-completion/completions/tickmesh`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,19 +64,23 @@ fn main() -> ExitCode {
         Command::Serve { service, args } => up::run_serve(service, args),
         Command::Migrate(args) => migrate::run(args),
         Command::Simulate(args) => simulate::run(args),
-        Command::Subs(args) => up::block_on(client::subs::run(args)),
-        Command::Watch(args) => up::block_on(client::watch::run(args)),
-        Command::History(args) => up::block_on(client::history::run_history(args)),
-        Command::Compare(args) => up::block_on(client::history::run_compare(args)),
-        Command::Feeds(args) => up::block_on(client::history::run_feeds(args)),
+        Command::Client(command) => up::block_on(command.run()),
         Command::Bench(args) => bench::run(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "tickmesh", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if tickmesh_client::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` prints the whole context chain on one line: what failed and why.
             eprintln!("tickmesh: error: {e:#}");
-            ExitCode::FAILURE
+            // Client commands exit with a status scripts can tell apart (README, "Exit
+            // statuses"); the services exit 1 on any failure.
+            ExitCode::from(tickmesh_client::exit_status(&e) as u8)
         }
     }
 }

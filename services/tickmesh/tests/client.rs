@@ -52,7 +52,9 @@ fn up_simulate_then_the_client_commands_work_as_the_readme_shows() {
     let server = up.grpc.clone();
 
     // The simulated markets are subscribed on all three exchanges.
-    let ls = eventually(&server, &["subs", "ls"], |out| out.lines().count() == 16);
+    let ls = eventually(&server, &["subs", "ls"], |out| {
+        out.lines().count() == 17 && out.ends_with("15 pairs collected\n")
+    });
     assert!(ls.starts_with("EXCHANGE"), "{ls}");
     assert!(ls.contains("korbit") && ls.contains("DOGE/KRW"), "{ls}");
 
@@ -64,11 +66,12 @@ fn up_simulate_then_the_client_commands_work_as_the_readme_shows() {
         &["subs", "add", "doge_krw", "--exchange", "korbit"],
     );
     assert!(out.contains("korbit") && out.contains("DOGE/KRW"), "{out}");
+    // Refused requests exit 5, so scripts can tell them from an unreachable server (3).
     let (code, _, err) = tickmesh(&server, &["subs", "add", "NOPE"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 5);
     assert!(err.contains("not found"), "{err}");
     let (code, _, err) = tickmesh(&server, &["subs", "add", "???"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 5);
     assert!(
         err.contains("invalid argument") && err.contains("market"),
         "{err}"
@@ -106,10 +109,13 @@ fn client_commands_say_what_to_do_when_the_server_is_unreachable() {
         &["feeds"],
         &["watch", "BTC"],
         &["history", "BTC"],
+        &["trades", "BTC"],
+        &["spread", "BTC", "--base", "upbit", "--other", "korbit"],
         &["compare", "BTC"],
+        &["export", "BTC", "--out", "never.csv"],
     ] {
         let (code, _, err) = tickmesh("127.0.0.1:1", args);
-        assert_eq!(code, 1, "{args:?}");
+        assert_eq!(code, 3, "{args:?}");
         assert!(
             err.contains("cannot reach tickmesh at http://127.0.0.1:1")
                 && err.contains("tickmesh up"),
@@ -135,13 +141,13 @@ fn with_an_api_token_changes_need_it_and_reads_do_not() {
     let server = up.grpc.clone();
 
     let (code, _, err) = tickmesh(&server, &["subs", "rm", "BTC"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4);
     assert!(
         err.contains("unauthenticated") && err.contains("--token"),
         "{err}"
     );
     let (code, _, err) = tickmesh(&server, &["subs", "rm", "BTC", "--token", "wrong"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4);
     assert!(err.contains("not valid"), "{err}");
     let (code, out, err) = tickmesh(&server, &["subs", "rm", "BTC", "--token", "s3cret-token"]);
     assert_eq!(code, 0, "{err}");
@@ -250,7 +256,7 @@ fn up_serves_tls_and_the_client_trusts_the_given_ca() {
     assert!(stdout.contains("BTC/KRW"), "{stdout}");
     // Without the CA the client refuses to guess, and says what to pass.
     let out = client(&[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ca"), "{stderr}");
     // Ingestion follows the subscriptions in-process, so TLS does not get in its way: the

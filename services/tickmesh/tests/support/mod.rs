@@ -6,6 +6,7 @@ pub mod mesh;
 pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod seed;
 pub mod sims;
 
 use std::io::{Read as _, Write as _};

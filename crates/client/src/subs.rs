@@ -1,11 +1,11 @@
-//! `tickmesh subs add|rm|ls`: manage the desired exchange + market pairs.
+//! `tickmesh subs add|rm|ls`: manage the collected exchange + market pairs.
 
-use tickmesh_proto::convert::exchange_to_wire;
 use tickmesh_proto::subscription::v1 as wire;
 use tickmesh_proto::subscription::v1::subscription_service_client::SubscriptionServiceClient;
 
-use super::{ServerArgs, explain, print_table};
-use crate::client::history::{exchange_name, market_name, parse_exchange, time_text};
+use crate::output::{Column, OutputArgs, Printer, Shape, Value, shown};
+use crate::server::{ServerArgs, explain};
+use crate::wire::{exchange_filter, exchange_text, market_text, time};
 
 /// Options of `tickmesh subs`.
 #[derive(Debug, clap::Args)]
@@ -14,6 +14,8 @@ pub struct SubsArgs {
     action: SubsAction,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -42,65 +44,60 @@ enum SubsAction {
     },
 }
 
+/// The fields of a subscription.
+pub const COLUMNS: &[Column] = &[
+    shown("exchange", "EXCHANGE"),
+    shown("market", "MARKET"),
+    shown("since", "SINCE"),
+];
+
+/// Runs `tickmesh subs`: prints the pairs added, removed or collected.
 pub async fn run(args: SubsArgs) -> anyhow::Result<()> {
     let mut client = SubscriptionServiceClient::new(args.server.connect().await?);
-    let exchange = |e: &Option<String>| -> anyhow::Result<i32> {
-        Ok(e.as_deref()
-            .map(parse_exchange)
-            .transpose()?
-            .map_or(0, |e| exchange_to_wire(e) as i32))
-    };
-    let subscriptions = match &args.action {
-        SubsAction::Add {
-            market,
-            exchange: e,
-        } => {
+    let (subscriptions, note) = match &args.action {
+        SubsAction::Add { market, exchange } => {
             let request = wire::CreateSubscriptionRequest {
-                exchange: exchange(e)?,
+                exchange: exchange_filter(exchange.as_deref())?,
                 market: market.clone(),
             };
             let reply = client
                 .create_subscription(args.server.request(request)?)
                 .await
                 .map_err(explain)?;
-            println!("subscribed:");
-            reply.into_inner().subscriptions
+            (reply.into_inner().subscriptions, "subscribed")
         }
-        SubsAction::Rm {
-            market,
-            exchange: e,
-        } => {
+        SubsAction::Rm { market, exchange } => {
             let request = wire::DeleteSubscriptionRequest {
-                exchange: exchange(e)?,
+                exchange: exchange_filter(exchange.as_deref())?,
                 market: market.clone(),
             };
             let reply = client
                 .delete_subscription(args.server.request(request)?)
                 .await
                 .map_err(explain)?;
-            println!("removed:");
-            reply.into_inner().removed
+            (reply.into_inner().removed, "removed")
         }
-        SubsAction::Ls { exchange: e } => {
+        SubsAction::Ls { exchange } => {
             let request = wire::ListSubscriptionsRequest {
-                exchange: exchange(e)?,
+                exchange: exchange_filter(exchange.as_deref())?,
             };
-            client
+            let reply = client
                 .list_subscriptions(args.server.request(request)?)
                 .await
-                .map_err(explain)?
-                .into_inner()
-                .subscriptions
+                .map_err(explain)?;
+            (reply.into_inner().subscriptions, "collected")
         }
     };
-    let mut rows = vec![vec!["EXCHANGE".into(), "MARKET".into(), "SINCE".into()]];
-    rows.extend(subscriptions.iter().map(|s| {
-        vec![
-            exchange_name(s.exchange),
-            market_name(s.market.as_ref()),
-            time_text(s.created_time.as_ref()),
-        ]
-    }));
-    print_table(&rows);
+    let mut printer = Printer::stdout(&args.output, COLUMNS, Shape::List);
+    for s in &subscriptions {
+        printer.row(vec![
+            Value::Text(exchange_text(s.exchange)),
+            Value::Text(market_text(s.market.as_ref())),
+            Value::time(time(s.created_time.as_ref())),
+        ])?;
+    }
+    let count = subscriptions.len();
+    let pairs = if count == 1 { "pair" } else { "pairs" };
+    printer.finish(Vec::new(), &[format!("{count} {pairs} {note}")])?;
     Ok(())
 }

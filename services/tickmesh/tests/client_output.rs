@@ -1,0 +1,539 @@
+//! The client commands for scripts and for people, against `tickmesh up --simulate` with a
+//! day of ADA/KRW history seeded into its database (a market the simulators do not trade, so
+//! the answers hold still): every command's JSON against the gRPC answer it came from, the
+//! table formats, exit statuses, shell completions, and exports read back by pyarrow and
+//! compared row for row with the database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection, Statement};
+use serde_json::Value as Json;
+use support::process::Proc;
+use support::seed::{DAY, seed_a_day_of_ada};
+use tickmesh_proto::history::v1 as history;
+use tickmesh_proto::history::v1::history_service_client::HistoryServiceClient;
+use tickmesh_proto::subscription::v1 as subscription;
+use tickmesh_proto::subscription::v1::subscription_service_client::SubscriptionServiceClient;
+
+/// `tickmesh <args> --server URL` with `env`: (exit status, stdout, stderr).
+fn run(server: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .args(args)
+        .args(["--server", server])
+        .env_remove("TICKMESH_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `tickmesh <args> --output json`, parsed; the command must succeed.
+fn json(server: &str, args: &[&str]) -> Json {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let (code, out, err) = run(server, &all, &[]);
+    assert_eq!(code, 0, "tickmesh {}: {err}", all.join(" "));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
+}
+
+fn rfc3339(t: Option<&prost_types::Timestamp>) -> Json {
+    t.map_or(Json::Null, |t| {
+        let micros = t.seconds * 1_000_000 + i64::from(t.nanos) / 1000;
+        let d = chrono::DateTime::from_timestamp_micros(micros).unwrap();
+        Json::String(d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    })
+}
+
+fn wire_time(micros: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    })
+}
+
+fn text_or_null(s: &str) -> Json {
+    if s.is_empty() {
+        Json::Null
+    } else {
+        Json::String(s.to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_print_what_the_server_answered_for_scripts_and_for_people() {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", data.path().join("tickmesh.db").display());
+    let env = vec![("TICKMESH__DATABASE__URL".to_owned(), url.clone())];
+    let up = Proc::start("up", &["up", "--simulate", "--simulate-rate", "20"], &env);
+    let server = format!("http://{}", up.grpc);
+    let db = Database::connect(url.as_str()).await.unwrap();
+    seed_a_day_of_ada(&db).await;
+    let channel = tonic::transport::Endpoint::from_shared(server.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = HistoryServiceClient::new(channel.clone());
+    let (from, to) = ("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z");
+
+    // trades: every field of every trade of an hour, against ListTrades page by page.
+    let cli = json(
+        &server,
+        &["trades", "ADA", "--from", from, "--to", to, "--limit", "0"],
+    );
+    let mut answered = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = grpc
+            .list_trades(history::ListTradesRequest {
+                exchange: 1,
+                market: "ADA/KRW".into(),
+                start_time: wire_time(DAY),
+                end_time: wire_time(DAY + 3_600_000_000),
+                page_size: 1000,
+                page_token: token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        answered.extend(page.trades);
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(answered.len(), 3600);
+    let cli = cli.as_array().unwrap();
+    assert_eq!(cli.len(), answered.len());
+    for (c, a) in cli.iter().zip(&answered) {
+        let trade = a.trade.as_ref().unwrap();
+        let side = if trade.side == 1 { "buy" } else { "sell" };
+        let expected = serde_json::json!({
+            "time": rfc3339(a.exchange_time.as_ref()),
+            "exchange": "upbit",
+            "market": "ADA/KRW",
+            "trade_id": trade.trade_id.to_string(),
+            "price": trade.price,
+            "size": trade.size,
+            "side": side,
+            "received_time": rfc3339(a.received_time.as_ref()),
+        });
+        assert_eq!(c, &expected);
+    }
+
+    // history: 5-minute candles of the day, against ListCandles.
+    let cli = json(
+        &server,
+        &[
+            "history",
+            "ADA",
+            "--interval",
+            "5m",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-02",
+            "--utc",
+        ],
+    );
+    let candles = grpc
+        .list_candles(history::ListCandlesRequest {
+            exchange: 1,
+            market: "ADA".into(),
+            interval: history::CandleInterval::CandleInterval5m as i32,
+            start_time: wire_time(DAY),
+            end_time: wire_time(DAY + 86_400_000_000),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .candles;
+    assert_eq!(candles.len(), 288);
+    let cli = cli.as_array().unwrap();
+    assert_eq!(cli.len(), 288);
+    for (c, a) in cli.iter().zip(&candles) {
+        assert_eq!(c["open_time"], rfc3339(a.open_time.as_ref()));
+        for (field, value) in [
+            ("open", &a.open),
+            ("high", &a.high),
+            ("low", &a.low),
+            ("close", &a.close),
+            ("volume", &a.volume),
+            ("quote_volume", &a.quote_volume),
+        ] {
+            assert_eq!(c[field], Json::String(value.clone()), "{field}");
+        }
+        assert_eq!(c["trade_count"], Json::from(a.trade_count));
+        assert_eq!(
+            (c["interval"].as_str(), c["market"].as_str()),
+            (Some("5m"), Some("ADA/KRW"))
+        );
+    }
+
+    // spread: hourly closes of Upbit against Bithumb, against GetSpreadHistory.
+    let cli = json(
+        &server,
+        &[
+            "spread",
+            "ADA",
+            "--base",
+            "upbit",
+            "--other",
+            "bithumb",
+            "--interval",
+            "1h",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-02",
+            "--utc",
+        ],
+    );
+    let points = grpc
+        .get_spread_history(history::GetSpreadHistoryRequest {
+            market: "ADA".into(),
+            base_exchange: 1,
+            other_exchange: 2,
+            interval: history::CandleInterval::CandleInterval1h as i32,
+            start_time: wire_time(DAY),
+            end_time: wire_time(DAY + 86_400_000_000),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .points;
+    assert_eq!(points.len(), 24);
+    let expected: Vec<Json> = points
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "time": rfc3339(p.time.as_ref()), "market": "ADA/KRW", "base": "upbit",
+                "other": "bithumb", "base_close": p.base_close, "other_close": p.other_close,
+                "spread": p.spread, "spread_percent": p.spread_percent,
+            })
+        })
+        .collect();
+    assert_eq!(cli, Json::Array(expected));
+
+    // compare: the latest tickers, Upbit's bid and ask from its latest book.
+    let cli = json(&server, &["compare", "ADA"]);
+    let latest = grpc
+        .get_latest_tickers(history::GetLatestTickersRequest {
+            market: "ADA".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let tickers: Vec<Json> = latest
+        .tickers
+        .iter()
+        .map(|t| {
+            let ticker = t.ticker.as_ref().unwrap();
+            let exchange = ["", "upbit", "bithumb", "korbit"][t.exchange as usize];
+            serde_json::json!({
+                "exchange": exchange, "market": "ADA/KRW", "last": ticker.last,
+                "bid": text_or_null(&ticker.best_bid), "ask": text_or_null(&ticker.best_ask),
+                "volume_24h": text_or_null(&ticker.volume_24h),
+                "time": rfc3339(t.exchange_time.as_ref()), "book_time": rfc3339(t.book_time.as_ref()),
+            })
+        })
+        .collect();
+    assert_eq!(cli["tickers"], Json::Array(tickers));
+    assert_eq!(cli["tickers"][0]["bid"], "1049.5", "{cli}");
+    assert_eq!(cli["spread"], Json::String(latest.spread.clone()));
+    assert_eq!(
+        cli["spread_percent"],
+        Json::String(latest.spread_percent.clone())
+    );
+    assert_eq!(
+        (cli["highest"].as_str(), cli["lowest"].as_str()),
+        (Some("korbit"), Some("upbit"))
+    );
+
+    // subs ls, against ListSubscriptions.
+    let cli = json(&server, &["subs", "ls"]);
+    let subs = SubscriptionServiceClient::new(channel.clone())
+        .list_subscriptions(subscription::ListSubscriptionsRequest { exchange: 0 })
+        .await
+        .unwrap()
+        .into_inner()
+        .subscriptions;
+    let expected: Vec<Json> = subs
+        .iter()
+        .map(|s| {
+            let m = s.market.as_ref().unwrap();
+            let exchange = ["", "upbit", "bithumb", "korbit"][s.exchange as usize];
+            serde_json::json!({
+                "exchange": exchange, "market": format!("{}/{}", m.base, m.quote),
+                "since": rfc3339(s.created_time.as_ref()),
+            })
+        })
+        .collect();
+    assert_eq!(cli, Json::Array(expected));
+
+    // feeds: one object, the feeds and the bridge's figures.
+    let cli = json(&server, &["feeds"]);
+    let feeds = cli["feeds"].as_array().unwrap();
+    let exchanges: Vec<&str> = feeds
+        .iter()
+        .map(|f| f["exchange"].as_str().unwrap())
+        .collect();
+    assert_eq!(exchanges, ["upbit", "bithumb", "korbit"]);
+    assert!(
+        feeds
+            .iter()
+            .all(|f| f["markets"].as_array().unwrap().len() == 5),
+        "{cli}"
+    );
+    assert!(cli["bridge"]["forwarded"].is_u64(), "{cli}");
+
+    // watch: every streamed event as one JSON line.
+    let (code, out, err) = run(
+        &server,
+        &["watch", "BTC", "--for", "3s", "--output", "ndjson"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.len() > 10, "{out}");
+    for e in &events {
+        assert_eq!(e["market"], "BTC/KRW");
+        match e["kind"].as_str().unwrap() {
+            "trade" => {
+                e["price"].as_str().unwrap().parse::<Decimal>().unwrap();
+                e["trade_id"].as_str().unwrap().parse::<u64>().unwrap();
+            }
+            "ticker" => assert!(e["last"].is_string(), "{e}"),
+            "order_book" => assert!(e["bids"][0][0].is_string(), "{e}"),
+            other => panic!("unexpected kind {other}: {e}"),
+        }
+    }
+
+    people_read_tables(&server);
+    scripts_read_exit_statuses(&server);
+    exports_read_back_row_for_row(&server, &db, data.path()).await;
+    up.terminate();
+}
+
+/// Tables: ISO 8601 times in the machine's zone (or UTC), grouped decimals, ages.
+fn people_read_tables(server: &str) {
+    let seoul = [("TZ", "Asia/Seoul")];
+    let args = [
+        "trades",
+        "ADA",
+        "--from",
+        "2025-01-01T00:00:00Z",
+        "--to",
+        "2025-01-01T00:00:03Z",
+    ];
+    let (code, out, err) = run(server, &args, &seoul);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("TIME "), "{out}");
+    assert!(
+        lines[1].starts_with("2025-01-01T09:00:00+09:00  upbit"),
+        "{out}"
+    );
+    // Prices at one scale per column: the seeded prices have one place.
+    assert!(
+        lines[1].contains(" 1,000.0 ") && lines[2].contains(" 1,001.1 "),
+        "{out}"
+    );
+    let mut utc = args.to_vec();
+    utc.push("--utc");
+    let (_, out, _) = run(server, &utc, &seoul);
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2025-01-01T00:00:00Z  "),
+        "{out}"
+    );
+
+    let (_, out, _) = run(server, &["compare", "ADA"], &seoul);
+    let upbit = out.lines().find(|l| l.starts_with("upbit")).unwrap();
+    assert!(
+        upbit.contains("1,049.5") && upbit.contains("1,050.5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("spread: 150.5 (+14.33%), highest korbit, lowest upbit"),
+        "{out}"
+    );
+
+    let (_, out, _) = run(server, &["feeds"], &seoul);
+    let upbit = out.lines().find(|l| l.starts_with("upbit")).unwrap();
+    assert!(upbit.ends_with(" ago") || upbit.ends_with(" now"), "{out}");
+    let (_, out, _) = run(server, &["subs", "ls"], &seoul);
+    assert!(!out.contains("µs") && out.contains("+09:00"), "{out}");
+}
+
+/// Exit statuses scripts can tell apart.
+fn scripts_read_exit_statuses(server: &str) {
+    let status = |args: &[&str]| run(server, args, &[]).0;
+    assert_eq!(status(&["trades", "ADA", "--exchange", "nope"]), 2);
+    assert_eq!(status(&["trades", "ADA", "--from", "1h", "--to", "2h"]), 2);
+    assert_eq!(status(&["trades", "ADA", "--from", "yesterday"]), 2);
+    assert_eq!(status(&["export", "ADA", "--out", "x.txt"]), 2);
+    // Six years of minutes is more than the server reads in one call.
+    let too_long = [
+        "spread",
+        "ADA",
+        "--base",
+        "upbit",
+        "--other",
+        "bithumb",
+        "--from",
+        "2019-01-01",
+        "--to",
+        "2025-01-01",
+    ];
+    assert_eq!(status(&too_long), 5);
+    assert_eq!(status(&["subs", "add", "NOPE"]), 5);
+    for (shell, marker) in [
+        ("bash", "_tickmesh()"),
+        ("zsh", "#compdef tickmesh"),
+        ("fish", "complete -c tickmesh"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains(marker) && script.contains("export"),
+            "{shell}"
+        );
+        if shell == "bash" {
+            let check = Command::new("bash")
+                .args(["-n", "-c", &script])
+                .status()
+                .unwrap();
+            assert!(check.success(), "the bash completion script does not parse");
+        }
+    }
+}
+
+/// Exports: a day of trades to Parquet and CSV, read back (Parquet by pyarrow) and compared
+/// row for row with the database; tickers and candles counted.
+async fn exports_read_back_row_for_row(
+    server: &str,
+    db: &DatabaseConnection,
+    dir: &std::path::Path,
+) {
+    let stored = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "select t.trade_id, t.exchange_time_us, t.received_time_us, t.price, t.size, t.side
+             from trades t join markets m on m.id = t.market_id
+             where m.exchange = 'upbit' and m.market = 'ADA/KRW'
+             order by t.exchange_time_us, t.trade_id",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 86_400);
+    let day = ["--from", "2025-01-01", "--to", "2025-01-02", "--utc"];
+    let export = |out: &std::path::Path, extra: &[&str]| {
+        let out = out.display().to_string();
+        let mut args = vec!["export", "ADA", "--out", &out, "--output", "json"];
+        args.extend(day);
+        args.extend(extra);
+        let (code, stdout, err) = run(server, &args, &[]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Json>(&stdout).unwrap()
+    };
+
+    let parquet = dir.join("ada.parquet");
+    let summary = export(&parquet, &[]);
+    assert_eq!(summary["rows"], 86_400, "{summary}");
+    assert!(!dir.join("ada.parquet.partial").exists());
+    let rows = pyarrow_rows(&parquet);
+    assert_eq!(rows.len(), stored.len());
+    for (row, db_row) in rows.iter().zip(&stored) {
+        let id: i64 = db_row.try_get("", "trade_id").unwrap();
+        let time: i64 = db_row.try_get("", "exchange_time_us").unwrap();
+        let price: String = db_row.try_get("", "price").unwrap();
+        let size: String = db_row.try_get("", "size").unwrap();
+        let side: String = db_row.try_get("", "side").unwrap();
+        assert_eq!(row[0].as_u64(), Some(id as u64));
+        assert_eq!(row[1].as_i64(), Some(time));
+        // DECIMAL(38, 18) holds the value exactly (its scale is the column's).
+        let decimal = |v: &Json| v.as_str().unwrap().parse::<Decimal>().unwrap();
+        assert_eq!(decimal(&row[2]), price.parse::<Decimal>().unwrap());
+        assert_eq!(decimal(&row[3]), size.parse::<Decimal>().unwrap());
+        assert_eq!(row[4].as_str(), Some(side.as_str()));
+    }
+
+    let csv = dir.join("ada.csv");
+    export(&csv, &[]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,exchange,market,trade_id,price,size,side,received_time")
+    );
+    for (line, db_row) in lines.zip(&stored) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let id: i64 = db_row.try_get("", "trade_id").unwrap();
+        let price: String = db_row.try_get("", "price").unwrap();
+        let size: String = db_row.try_get("", "size").unwrap();
+        // CSV keeps each decimal exactly as stored, scale included.
+        assert_eq!(
+            (fields[3], fields[4], fields[5]),
+            (id.to_string().as_str(), price.as_str(), size.as_str())
+        );
+    }
+    assert_eq!(text.lines().count(), 86_401);
+
+    let tickers = export(&dir.join("tickers.csv"), &["--kind", "tickers"]);
+    assert_eq!(tickers["rows"], 1440, "{tickers}");
+    let candles = dir.join("candles.parquet");
+    let summary = export(&candles, &["--kind", "candles", "--interval", "1h"]);
+    assert_eq!(summary["rows"], 24, "{summary}");
+}
+
+/// The trades of a Parquet file as pyarrow reads them: `[trade_id, time µs, price, size, side]`.
+fn pyarrow_rows(path: &std::path::Path) -> Vec<Vec<Json>> {
+    const SCRIPT: &str = r#"
+import json, sys
+import pyarrow as pa, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+assert str(t.schema.field("price").type) == "decimal128(38, 18)", t.schema
+assert str(t.schema.field("time").type) == "timestamp[us, tz=UTC]", t.schema
+ids = t.column("trade_id").to_pylist()
+times = t.column("time").cast(pa.int64()).to_pylist()
+prices = t.column("price").to_pylist()
+sizes = t.column("size").to_pylist()
+sides = t.column("side").to_pylist()
+out = sys.stdout
+for row in zip(ids, times, prices, sizes, sides):
+    out.write(json.dumps([row[0], row[1], str(row[2]), str(row[3]), row[4]]) + "\n")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT, &path.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyarrow could not read the export (./scripts/test.sh installs pyarrow): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
