@@ -26,17 +26,27 @@ pub(crate) fn page_size(requested: u32) -> u32 {
     }
 }
 
-/// `query` limited to `time` in `[start, end)`, either bound open. Errors name `end_time`
-/// when `start >= end`.
-pub(crate) fn in_range<E: EntityTrait>(
+/// `query` limited to `time` in `[start, end)`, either bound open, and to times from `from`
+/// on when a page continues after a key (`from`: the first time the next page may hold).
+/// Errors name `end_time` when `start >= end`.
+///
+/// The two lower bounds become one, the later: the databases start an index scan from one
+/// bound only, and SQLite picks the first it sees, so with both the scan would start at the
+/// range's start and every page of a long range would cost more than the last.
+pub(crate) fn in_range_from<E: EntityTrait>(
     mut query: Select<E>,
     time: impl ColumnTrait,
     start: Option<UtcMicros>,
     end: Option<UtcMicros>,
+    from: Option<i64>,
 ) -> Result<Select<E>, HistoryError> {
     check_range(start, end)?;
-    if let Some(start) = start {
-        query = query.filter(time.gte(start.as_micros()));
+    let lower = match (start.map(UtcMicros::as_micros), from) {
+        (Some(start), Some(from)) => Some(start.max(from)),
+        (start, from) => start.or(from),
+    };
+    if let Some(lower) = lower {
+        query = query.filter(time.gte(lower));
     }
     if let Some(end) = end {
         query = query.filter(time.lt(end.as_micros()));

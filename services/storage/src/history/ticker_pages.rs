@@ -6,11 +6,11 @@
 //! so a ListTrades token is refused rather than read as a time; clients must treat it as
 //! opaque.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
+use sea_orm::{ConnectionTrait, QueryFilter, QueryOrder};
 use tickmesh_domain::{Exchange, Market, Ticker, UtcMicros};
 
 use super::HistoryError;
-use super::page::{self, PageToken, in_range, read_page};
+use super::page::{self, PageToken, in_range_from, read_page};
 use crate::entity::{of_market, select_exact, tickers};
 use crate::query::Stored;
 
@@ -49,11 +49,15 @@ pub async fn tickers_page<C: ConnectionTrait>(
         exchange,
         market,
     ));
-    let mut query = in_range(query, tickers::Column::ExchangeTimeUs, start, end)?;
-    if let Some(token) = page_token {
-        let [after] = TOKEN.decode(token)?;
-        query = query.filter(tickers::Column::ExchangeTimeUs.gt(after));
-    }
+    // A ticker's time is unique per market: the next page starts just after the key's.
+    let from = match page_token {
+        Some(token) => {
+            let [after] = TOKEN.decode(token)?;
+            Some(after.saturating_add(1))
+        }
+        None => None,
+    };
+    let query = in_range_from(query, tickers::Column::ExchangeTimeUs, start, end, from)?;
     let query = query.order_by_asc(tickers::Column::ExchangeTimeUs);
     let (rows, more) = read_page(db, query, page::page_size(page_size)).await?;
     let next_page_token = match (more, rows.last()) {

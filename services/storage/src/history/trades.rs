@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use tickmesh_domain::{Exchange, Market, Trade, UtcMicros};
 
 use super::HistoryError;
-use super::page::{self, PageToken, in_range, read_page};
+use super::page::{self, PageToken, in_range_from, read_page};
 use crate::entity::{of_market, select_exact, trades};
 use crate::query::Stored;
 
@@ -45,13 +45,16 @@ pub async fn trades_page<C: ConnectionTrait>(
     page_size: u32,
     page_token: Option<&str>,
 ) -> Result<TradePage, HistoryError> {
+    let after = page_token.map(decode_token).transpose()?;
     let query = select_exact::<trades::Entity>().filter(of_market(
         trades::Column::MarketId,
         exchange,
         market,
     ));
-    let mut query = in_range(query, trades::Column::ExchangeTimeUs, start, end)?;
-    if let Some((time, id)) = page_token.map(decode_token).transpose()? {
+    // The next page starts at the key's time; the OR below picks the trades after the key.
+    let from = after.map(|(time, _)| time);
+    let mut query = in_range_from(query, trades::Column::ExchangeTimeUs, start, end, from)?;
+    if let Some((time, id)) = after {
         // (time, id) > key, spelled out: row-value comparison is not in every SQLite.
         query = query.filter(
             Condition::any()
