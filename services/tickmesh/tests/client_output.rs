@@ -321,6 +321,42 @@ async fn client_commands_print_what_the_server_answered_for_scripts_and_for_peop
         }
     }
 
+    // subs add and rm print the pairs they changed.
+    let removed = json(&server, &["subs", "rm", "DOGE"]);
+    let mut removed: Vec<(&str, &str)> = removed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["exchange"].as_str().unwrap(),
+                s["market"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    removed.sort_unstable();
+    assert_eq!(
+        removed,
+        [
+            ("bithumb", "DOGE/KRW"),
+            ("korbit", "DOGE/KRW"),
+            ("upbit", "DOGE/KRW")
+        ]
+    );
+    let added = json(
+        &server,
+        &["subs", "add", "doge_krw", "--exchange", "korbit"],
+    );
+    assert_eq!(added.as_array().unwrap().len(), 1, "{added}");
+    assert_eq!(
+        (added[0]["exchange"].as_str(), added[0]["market"].as_str()),
+        (Some("korbit"), Some("DOGE/KRW"))
+    );
+    assert!(
+        added[0]["since"].as_str().unwrap().ends_with('Z'),
+        "{added}"
+    );
+
     people_read_tables(&server);
     scripts_read_exit_statuses(&server);
     exports_read_back_row_for_row(&server, &db, data.path()).await;
