@@ -12,27 +12,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tickmesh_domain::{CandleInterval, UtcMicros};
+use tickmesh_domain::CandleInterval;
 
 use self::parquet::{ParquetSink, Type};
 use crate::output::{Column, Format, OutputArgs, Printer, Shape, Value, machine, object_text};
-use crate::range::RangeArgs;
 use crate::records::{
-    CANDLE_COLUMNS, Reader, Series, TICKER_COLUMNS, TRADE_COLUMNS, candle_row, ticker_row,
+    CANDLE_COLUMNS, Reader, SeriesArgs, TICKER_COLUMNS, TRADE_COLUMNS, candle_row, ticker_row,
     trade_row,
 };
 use crate::render::{grouped, machine_time};
 use crate::server::{Failure, ServerArgs};
-use crate::wire::{parse_exchange, time};
+use crate::wire::time;
 
 /// Options of `tickmesh export`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The market, in any spelling.
-    market: String,
-    /// The exchange.
-    #[arg(long, default_value = "upbit")]
-    exchange: String,
+    #[command(flatten)]
+    series: SeriesArgs,
     /// What to export.
     #[arg(long, value_enum, default_value_t = Kind::Trades)]
     kind: Kind,
@@ -45,8 +41,6 @@ pub struct ExportArgs {
     /// The file to write (replaced if it exists).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    #[command(flatten)]
-    range: RangeArgs,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -148,13 +142,11 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         Some(f) => f,
         None => format_of(&args.out)?,
     };
-    let (start, end) = args.range.resolve(
-        UtcMicros::now(),
-        Duration::from_secs(3600),
-        args.output.zone(),
-    )?;
-    let series = Series::new(parse_exchange(&args.exchange)?, &args.market, start, end);
-    let mut reader = Reader::new(args.server.connect().await?, args.server.clone(), series);
+    let hour = Duration::from_secs(3600);
+    let mut reader = args
+        .series
+        .reader(hour, &args.server, args.output.zone())
+        .await?;
     let (columns, types): (&'static [Column], &'static [Type]) = match args.kind {
         Kind::Trades => (TRADE_COLUMNS, TRADE_TYPES),
         Kind::Tickers => (TICKER_COLUMNS, TICKER_TYPES),

@@ -9,23 +9,18 @@ use tickmesh_proto::history::v1::history_service_client::HistoryServiceClient;
 
 use crate::output::{Column, OutputArgs, Printer, Shape, Value, machine, shown};
 use crate::range::RangeArgs;
-use crate::records::{CANDLE_COLUMNS, Reader, Series, TRADE_COLUMNS, candle_row, trade_row};
+use crate::records::{CANDLE_COLUMNS, Series, SeriesArgs, TRADE_COLUMNS, candle_row, trade_row};
 use crate::server::{ServerArgs, explain};
 use crate::wire::{parse_exchange, required_decimal, time};
 
 /// Options of `tickmesh history`.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// The market, in any spelling.
-    market: String,
-    /// The exchange.
-    #[arg(long, default_value = "upbit")]
-    exchange: String,
+    #[command(flatten)]
+    series: SeriesArgs,
     /// Candle width: 1m, 5m, 15m, 1h or 1d.
     #[arg(long, default_value = "1m")]
     interval: CandleInterval,
-    #[command(flatten)]
-    range: RangeArgs,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -35,16 +30,11 @@ pub struct HistoryArgs {
 /// Options of `tickmesh trades`.
 #[derive(Debug, clap::Args)]
 pub struct TradesArgs {
-    /// The market, in any spelling.
-    market: String,
-    /// The exchange.
-    #[arg(long, default_value = "upbit")]
-    exchange: String,
+    #[command(flatten)]
+    series: SeriesArgs,
     /// Print at most this many trades, oldest first (0: every trade in the range).
     #[arg(long, default_value_t = 1000)]
     limit: u64,
-    #[command(flatten)]
-    range: RangeArgs,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -89,11 +79,10 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 /// Runs `tickmesh history`: the candles of the range (default: the last hour).
 pub async fn run_history(args: HistoryArgs) -> anyhow::Result<()> {
-    let (start, end) = args
-        .range
-        .resolve(UtcMicros::now(), HOUR, args.output.zone())?;
-    let series = Series::new(parse_exchange(&args.exchange)?, &args.market, start, end);
-    let mut reader = Reader::new(args.server.connect().await?, args.server.clone(), series);
+    let mut reader = args
+        .series
+        .reader(HOUR, &args.server, args.output.zone())
+        .await?;
     let mut printer = Printer::stdout(&args.output, CANDLE_COLUMNS, Shape::List);
     while let Some(candles) = reader.candles(args.interval).await? {
         for c in &candles {
@@ -108,13 +97,11 @@ pub async fn run_history(args: HistoryArgs) -> anyhow::Result<()> {
 /// Runs `tickmesh trades`: the stored trades of the range (default: the last 10 minutes),
 /// oldest first, read a page at a time.
 pub async fn run_trades(args: TradesArgs) -> anyhow::Result<()> {
-    let (start, end) = args.range.resolve(
-        UtcMicros::now(),
-        Duration::from_secs(600),
-        args.output.zone(),
-    )?;
-    let series = Series::new(parse_exchange(&args.exchange)?, &args.market, start, end);
-    let mut reader = Reader::new(args.server.connect().await?, args.server.clone(), series);
+    let ten_minutes = Duration::from_secs(600);
+    let mut reader = args
+        .series
+        .reader(ten_minutes, &args.server, args.output.zone())
+        .await?;
     let mut printer = Printer::stdout(&args.output, TRADE_COLUMNS, Shape::List);
     let mut more = false;
     'pages: while let Some(trades) = reader.trades().await? {

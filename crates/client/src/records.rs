@@ -11,8 +11,10 @@ use tickmesh_proto::market::v1 as market;
 use tonic::transport::Channel;
 
 use crate::output::{Column, Value, machine, shown};
+use crate::range::RangeArgs;
+use crate::render::Zone;
 use crate::server::{ServerArgs, explain};
-use crate::wire::{decimal, required_decimal, time};
+use crate::wire::{decimal, parse_exchange, required_decimal, time};
 
 /// The largest page the server hands out.
 pub const PAGE_SIZE: u32 = 1000;
@@ -60,6 +62,33 @@ pub const CANDLE_COLUMNS: &[Column] = &[
     machine("quote_volume"),
     shown("trade_count", "TRADES"),
 ];
+
+/// The market, exchange and range a history command reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeriesArgs {
+    /// The market, in any spelling.
+    pub market: String,
+    /// The exchange.
+    #[arg(long, default_value = "upbit")]
+    pub exchange: String,
+    #[command(flatten)]
+    pub range: RangeArgs,
+}
+
+impl SeriesArgs {
+    /// A reader of the series these arguments name (the last `default_since` when they give
+    /// no start), connected to the server.
+    pub async fn reader(
+        &self,
+        default_since: Duration,
+        server: &ServerArgs,
+        zone: Zone,
+    ) -> anyhow::Result<Reader> {
+        let (start, end) = self.range.resolve(UtcMicros::now(), default_since, zone)?;
+        let series = Series::new(parse_exchange(&self.exchange)?, &self.market, start, end);
+        Ok(Reader::new(server.connect().await?, server.clone(), series))
+    }
+}
 
 /// What every stored record of one series shares.
 #[derive(Debug, Clone)]
