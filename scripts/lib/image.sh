@@ -252,7 +252,9 @@ build_image() {
     # The build context holds only the binary: the Dockerfile's source stages are skipped.
     local context="$RUN_DIR/image-context" log="$RUN_DIR/image-build.log" started
     mkdir -p "$context"
-    cp "$TICKMESH_RELEASE_BIN" "$context/tickmesh"
+    # Stripped of its symbol table as the Dockerfile's own build stage strips it (install -s),
+    # so the image is the one users build in every byte but the binary's origin.
+    install -s -m 0755 "$TICKMESH_RELEASE_BIN" "$context/tickmesh"
     started=$(date +%s.%N)
     if ! docker_ build --network host --progress plain -f deploy/Dockerfile \
         --build-arg TICKMESH_BINARY=tickmesh -t "$IMAGE" "$context" >"$log" 2>&1; then
