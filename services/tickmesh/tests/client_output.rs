@@ -1,8 +1,8 @@
 //! The client commands for scripts and for people, against `tickmesh up --simulate` with a
 //! day of ADA/KRW history seeded into its database (a market the simulators do not trade, so
 //! the answers hold still): every command's JSON against the gRPC answer it came from, the
-//! table formats, exit statuses, shell completions, and exports read back by pyarrow and
-//! compared row for row with the database.
+//! table formats, exit statuses and shell completions. Exports are checked in
+//! `client_export.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,39 +11,15 @@ mod support;
 use std::process::Command;
 
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection, Statement};
+use sea_orm::Database;
 use serde_json::Value as Json;
+use support::cli::{json, run};
 use support::process::Proc;
 use support::seed::{DAY, seed_a_day_of_ada};
 use tickmesh_proto::history::v1 as history;
 use tickmesh_proto::history::v1::history_service_client::HistoryServiceClient;
 use tickmesh_proto::subscription::v1 as subscription;
 use tickmesh_proto::subscription::v1::subscription_service_client::SubscriptionServiceClient;
-
-/// `tickmesh <args> --server URL` with `env`: (exit status, stdout, stderr).
-fn run(server: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
-        .args(args)
-        .args(["--server", server])
-        .env_remove("TICKMESH_TOKEN")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `tickmesh <args> --output json`, parsed; the command must succeed.
-fn json(server: &str, args: &[&str]) -> Json {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    let (code, out, err) = run(server, &all, &[]);
-    assert_eq!(code, 0, "tickmesh {}: {err}", all.join(" "));
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
-}
 
 fn rfc3339(t: Option<&prost_types::Timestamp>) -> Json {
     t.map_or(Json::Null, |t| {
@@ -359,7 +335,6 @@ async fn client_commands_print_what_the_server_answered_for_scripts_and_for_peop
 
     people_read_tables(&server);
     scripts_read_exit_statuses(&server);
-    exports_read_back_row_for_row(&server, &db, data.path()).await;
     up.terminate();
 }
 
@@ -461,115 +436,4 @@ fn scripts_read_exit_statuses(server: &str) {
             assert!(check.success(), "the bash completion script does not parse");
         }
     }
-}
-
-/// Exports: a day of trades to Parquet and CSV, read back (Parquet by pyarrow) and compared
-/// row for row with the database; tickers and candles counted.
-async fn exports_read_back_row_for_row(
-    server: &str,
-    db: &DatabaseConnection,
-    dir: &std::path::Path,
-) {
-    let stored = db
-        .query_all(Statement::from_string(
-            db.get_database_backend(),
-            "select t.trade_id, t.exchange_time_us, t.received_time_us, t.price, t.size, t.side
-             from trades t join markets m on m.id = t.market_id
-             where m.exchange = 'upbit' and m.market = 'ADA/KRW'
-             order by t.exchange_time_us, t.trade_id",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(stored.len(), 86_400);
-    let day = ["--from", "2025-01-01", "--to", "2025-01-02", "--utc"];
-    let export = |out: &std::path::Path, extra: &[&str]| {
-        let out = out.display().to_string();
-        let mut args = vec!["export", "ADA", "--out", &out, "--output", "json"];
-        args.extend(day);
-        args.extend(extra);
-        let (code, stdout, err) = run(server, &args, &[]);
-        assert_eq!(code, 0, "{err}");
-        serde_json::from_str::<Json>(&stdout).unwrap()
-    };
-
-    let parquet = dir.join("ada.parquet");
-    let summary = export(&parquet, &[]);
-    assert_eq!(summary["rows"], 86_400, "{summary}");
-    assert!(!dir.join("ada.parquet.partial").exists());
-    let rows = pyarrow_rows(&parquet);
-    assert_eq!(rows.len(), stored.len());
-    for (row, db_row) in rows.iter().zip(&stored) {
-        let id: i64 = db_row.try_get("", "trade_id").unwrap();
-        let time: i64 = db_row.try_get("", "exchange_time_us").unwrap();
-        let price: String = db_row.try_get("", "price").unwrap();
-        let size: String = db_row.try_get("", "size").unwrap();
-        let side: String = db_row.try_get("", "side").unwrap();
-        assert_eq!(row[0].as_u64(), Some(id as u64));
-        assert_eq!(row[1].as_i64(), Some(time));
-        // DECIMAL(38, 18) holds the value exactly (its scale is the column's).
-        let decimal = |v: &Json| v.as_str().unwrap().parse::<Decimal>().unwrap();
-        assert_eq!(decimal(&row[2]), price.parse::<Decimal>().unwrap());
-        assert_eq!(decimal(&row[3]), size.parse::<Decimal>().unwrap());
-        assert_eq!(row[4].as_str(), Some(side.as_str()));
-    }
-
-    let csv = dir.join("ada.csv");
-    export(&csv, &[]);
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("time,exchange,market,trade_id,price,size,side,received_time")
-    );
-    for (line, db_row) in lines.zip(&stored) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let id: i64 = db_row.try_get("", "trade_id").unwrap();
-        let price: String = db_row.try_get("", "price").unwrap();
-        let size: String = db_row.try_get("", "size").unwrap();
-        // CSV keeps each decimal exactly as stored, scale included.
-        assert_eq!(
-            (fields[3], fields[4], fields[5]),
-            (id.to_string().as_str(), price.as_str(), size.as_str())
-        );
-    }
-    assert_eq!(text.lines().count(), 86_401);
-
-    let tickers = export(&dir.join("tickers.csv"), &["--kind", "tickers"]);
-    assert_eq!(tickers["rows"], 1440, "{tickers}");
-    let candles = dir.join("candles.parquet");
-    let summary = export(&candles, &["--kind", "candles", "--interval", "1h"]);
-    assert_eq!(summary["rows"], 24, "{summary}");
-}
-
-/// The trades of a Parquet file as pyarrow reads them: `[trade_id, time µs, price, size, side]`.
-fn pyarrow_rows(path: &std::path::Path) -> Vec<Vec<Json>> {
-    const SCRIPT: &str = r#"
-import json, sys
-import pyarrow as pa, pyarrow.parquet as pq
-t = pq.read_table(sys.argv[1])
-assert str(t.schema.field("price").type) == "decimal128(38, 18)", t.schema
-assert str(t.schema.field("time").type) == "timestamp[us, tz=UTC]", t.schema
-ids = t.column("trade_id").to_pylist()
-times = t.column("time").cast(pa.int64()).to_pylist()
-prices = t.column("price").to_pylist()
-sizes = t.column("size").to_pylist()
-sides = t.column("side").to_pylist()
-out = sys.stdout
-for row in zip(ids, times, prices, sizes, sides):
-    out.write(json.dumps([row[0], row[1], str(row[2]), str(row[3]), row[4]]) + "\n")
-"#;
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT, &path.display().to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pyarrow could not read the export (./scripts/test.sh installs pyarrow): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
