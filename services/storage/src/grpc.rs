@@ -29,7 +29,7 @@
 //! with a short message; the full error chain goes to the log.
 
 use prost_types::Timestamp;
-use tickmesh_domain::{CandleInterval, Exchange, Market, UtcMicros};
+use tickmesh_domain::{CandleInterval, UtcMicros};
 use tickmesh_proto::convert::{
     ConvertError, candle_to_wire, exchange_to_wire, interval_from_wire, market_from_text,
     market_to_wire, required_exchange, ticker_to_wire, time_from_wire, time_to_wire, trade_to_wire,
@@ -42,7 +42,7 @@ use tickmesh_proto::history::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::history::{HistoryError, HistoryReader};
+use crate::history::{HistoryError, HistoryReader, PageRequest};
 use tickmesh_telemetry::ErrorChain;
 
 /// `HistoryService` over a database the migrations created.
@@ -99,30 +99,22 @@ fn required_interval(value: i32) -> Result<CandleInterval, ConvertError> {
 }
 
 /// What `ListTrades` and `ListTickers` requests share, checked; an empty token is none.
-struct PageQuery<'a> {
-    exchange: Exchange,
-    market: Market,
-    start: Option<UtcMicros>,
-    end: Option<UtcMicros>,
-    token: Option<&'a str>,
-}
-
-impl<'a> PageQuery<'a> {
-    fn from_wire(
-        exchange: i32,
-        market: &str,
-        start: Option<&Timestamp>,
-        end: Option<&Timestamp>,
-        token: &'a str,
-    ) -> Result<PageQuery<'a>, ConvertError> {
-        Ok(PageQuery {
-            exchange: required_exchange("exchange", exchange)?,
-            market: market_from_text("market", market)?,
-            start: optional_time("start_time", start)?,
-            end: optional_time("end_time", end)?,
-            token: (!token.is_empty()).then_some(token),
-        })
-    }
+fn page_request<'a>(
+    exchange: i32,
+    market: &str,
+    start: Option<&Timestamp>,
+    end: Option<&Timestamp>,
+    size: u32,
+    token: &'a str,
+) -> Result<PageRequest<'a>, ConvertError> {
+    Ok(PageRequest {
+        exchange: required_exchange("exchange", exchange)?,
+        market: market_from_text("market", market)?,
+        start: optional_time("start_time", start)?,
+        end: optional_time("end_time", end)?,
+        size,
+        token: (!token.is_empty()).then_some(token),
+    })
 }
 
 impl HistoryGrpc {
@@ -182,18 +174,15 @@ impl HistoryService for HistoryGrpc {
         request: Request<ListTradesRequest>,
     ) -> Result<Response<ListTradesResponse>, Status> {
         let r = request.get_ref();
-        let q = PageQuery::from_wire(
+        let page = page_request(
             r.exchange,
             &r.market,
             r.start_time.as_ref(),
             r.end_time.as_ref(),
+            r.page_size,
             &r.page_token,
         )?;
-        let page = self
-            .reader
-            .trades_page(q.exchange, q.market, q.start, q.end, r.page_size, q.token)
-            .await
-            .map_err(status)?;
+        let page = self.reader.trades_page(&page).await.map_err(status)?;
         let trades = page
             .trades
             .iter()
@@ -214,18 +203,15 @@ impl HistoryService for HistoryGrpc {
         request: Request<ListTickersRequest>,
     ) -> Result<Response<ListTickersResponse>, Status> {
         let r = request.get_ref();
-        let q = PageQuery::from_wire(
+        let page = page_request(
             r.exchange,
             &r.market,
             r.start_time.as_ref(),
             r.end_time.as_ref(),
+            r.page_size,
             &r.page_token,
         )?;
-        let page = self
-            .reader
-            .tickers_page(q.exchange, q.market, q.start, q.end, r.page_size, q.token)
-            .await
-            .map_err(status)?;
+        let page = self.reader.tickers_page(&page).await.map_err(status)?;
         let tickers = page
             .tickers
             .iter()

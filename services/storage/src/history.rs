@@ -42,7 +42,7 @@ use tickmesh_domain::{Decimal, UtcMicros};
 use crate::StorageError;
 
 pub use candles::{MAX_CANDLES, default_start};
-pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest};
 pub use reader::{HistoryConfig, HistoryReader};
 pub use spread::SpreadPoint;
 pub use ticker_pages::{TickerPage, tickers_page};

@@ -8,7 +8,7 @@
 //! different key.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
-use tickmesh_domain::UtcMicros;
+use tickmesh_domain::{Exchange, Market, UtcMicros};
 
 use super::{HistoryError, check_range};
 
@@ -16,6 +16,23 @@ use super::{HistoryError, check_range};
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// The largest page; larger requests are clamped to it (as AIP-158 recommends), not refused.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Which page of a market's stored rows to read: ListTrades and ListTickers ask alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest<'a> {
+    /// The exchange.
+    pub exchange: Exchange,
+    /// The market.
+    pub market: Market,
+    /// Inclusive start of the exchange-time range; `None` for the beginning.
+    pub start: Option<UtcMicros>,
+    /// Exclusive end; `None` for no end.
+    pub end: Option<UtcMicros>,
+    /// Rows wanted: 0 means [`DEFAULT_PAGE_SIZE`], more than [`MAX_PAGE_SIZE`] the maximum.
+    pub size: u32,
+    /// The previous page's `next_page_token`; `None` for the first page.
+    pub token: Option<&'a str>,
+}
 
 /// The rows a request for `requested` gets: 0 means [`DEFAULT_PAGE_SIZE`], more than
 /// [`MAX_PAGE_SIZE`] the maximum.

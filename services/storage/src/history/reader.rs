@@ -17,7 +17,8 @@ use tickmesh_domain::{CandleInterval, Exchange, Market, UtcMicros};
 use super::candles::{self, Span};
 use super::spread::{self, SpreadPoint};
 use super::{
-    HistoryError, LatestTickers, TickerPage, TradePage, latest_tickers, tickers_page, trades_page,
+    HistoryError, LatestTickers, PageRequest, TickerPage, TradePage, latest_tickers, tickers_page,
+    trades_page,
 };
 use crate::StorageError;
 
@@ -82,37 +83,20 @@ impl HistoryReader {
     }
 
     /// [`trades_page`] on the history pool; [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE) bounds it.
-    pub async fn trades_page(
-        &self,
-        exchange: Exchange,
-        market: Market,
-        start: Option<UtcMicros>,
-        end: Option<UtcMicros>,
-        page_size: u32,
-        page_token: Option<&str>,
-    ) -> Result<TradePage, HistoryError> {
-        trades_page(
-            &self.db, exchange, market, start, end, page_size, page_token,
-        )
-        .await
-        .map_err(|e| self.classify(e))
+    pub async fn trades_page(&self, request: &PageRequest<'_>) -> Result<TradePage, HistoryError> {
+        trades_page(&self.db, request)
+            .await
+            .map_err(|e| self.classify(e))
     }
 
     /// [`tickers_page`] on the history pool; [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE) bounds it.
     pub async fn tickers_page(
         &self,
-        exchange: Exchange,
-        market: Market,
-        start: Option<UtcMicros>,
-        end: Option<UtcMicros>,
-        page_size: u32,
-        page_token: Option<&str>,
+        request: &PageRequest<'_>,
     ) -> Result<TickerPage, HistoryError> {
-        tickers_page(
-            &self.db, exchange, market, start, end, page_size, page_token,
-        )
-        .await
-        .map_err(|e| self.classify(e))
+        tickers_page(&self.db, request)
+            .await
+            .map_err(|e| self.classify(e))
     }
 
     /// The candles of `market` on `exchange` at `interval` over `[start, end)`, oldest first

@@ -7,10 +7,10 @@
 //! opaque.
 
 use sea_orm::{ConnectionTrait, QueryFilter, QueryOrder};
-use tickmesh_domain::{Exchange, Market, Ticker, UtcMicros};
+use tickmesh_domain::Ticker;
 
 use super::HistoryError;
-use super::page::{self, PageToken, in_range_from, read_page};
+use super::page::{self, PageRequest, PageToken, in_range_from, read_page};
 use crate::entity::{of_market, select_exact, tickers};
 use crate::query::Stored;
 
@@ -28,22 +28,24 @@ pub struct TickerPage {
     pub next_page_token: Option<String>,
 }
 
-/// The tickers of `market` on `exchange` with exchange time in `[start, end)` (either bound
-/// may be open), oldest first, at most `page_size` of them (0 means
-/// [`DEFAULT_PAGE_SIZE`](super::DEFAULT_PAGE_SIZE), above [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)
-/// means the maximum), after the ticker `page_token` names.
+/// The tickers `request` asks for: of its market on its exchange with exchange time in
+/// `[start, end)` (either bound may be open), oldest first, at most `size` of them, after the
+/// ticker its token names.
 ///
 /// Errors name `end_time` when `start >= end` and `page_token` when the token is not one this
 /// function returned.
 pub async fn tickers_page<C: ConnectionTrait>(
     db: &C,
-    exchange: Exchange,
-    market: Market,
-    start: Option<UtcMicros>,
-    end: Option<UtcMicros>,
-    page_size: u32,
-    page_token: Option<&str>,
+    request: &PageRequest<'_>,
 ) -> Result<TickerPage, HistoryError> {
+    let PageRequest {
+        exchange,
+        market,
+        start,
+        end,
+        size: page_size,
+        token: page_token,
+    } = *request;
     let query = select_exact::<tickers::Entity>().filter(of_market(
         tickers::Column::MarketId,
         exchange,

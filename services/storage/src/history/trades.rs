@@ -8,10 +8,10 @@
 
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
-use tickmesh_domain::{Exchange, Market, Trade, UtcMicros};
+use tickmesh_domain::{Trade, UtcMicros};
 
 use super::HistoryError;
-use super::page::{self, PageToken, in_range_from, read_page};
+use super::page::{self, PageRequest, PageToken, in_range_from, read_page};
 use crate::entity::{of_market, select_exact, trades};
 use crate::query::Stored;
 
@@ -29,22 +29,25 @@ pub struct TradePage {
     pub next_page_token: Option<String>,
 }
 
-/// The trades of `market` on `exchange` with exchange time in `[start, end)` (either bound may
-/// be open), oldest first, at most `page_size` of them (0 means
+/// The trades `request` asks for: of its market on its exchange with exchange time in
+/// `[start, end)` (either bound may be open), oldest first, at most `size` of them (0 means
 /// [`DEFAULT_PAGE_SIZE`](super::DEFAULT_PAGE_SIZE), above [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)
-/// means the maximum), after the trade `page_token` names.
+/// the maximum), after the trade its token names.
 ///
 /// Errors name `end_time` when `start >= end` and `page_token` when the token is not one this
 /// function returned.
 pub async fn trades_page<C: ConnectionTrait>(
     db: &C,
-    exchange: Exchange,
-    market: Market,
-    start: Option<UtcMicros>,
-    end: Option<UtcMicros>,
-    page_size: u32,
-    page_token: Option<&str>,
+    request: &PageRequest<'_>,
 ) -> Result<TradePage, HistoryError> {
+    let PageRequest {
+        exchange,
+        market,
+        start,
+        end,
+        size: page_size,
+        token: page_token,
+    } = *request;
     let after = page_token.map(decode_token).transpose()?;
     let query = select_exact::<trades::Entity>().filter(of_market(
         trades::Column::MarketId,

@@ -131,7 +131,14 @@ async fn writes_commit_while_every_history_connection_is_busy(db: TestDb) {
     // Once the reads are done, history answers again, the new trade included.
     drop(held);
     let page = history
-        .trades_page(Exchange::Bithumb, btc(), None, None, 0, None)
+        .trades_page(&tickmesh_storage::history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 0,
+            token: None,
+        })
         .await
         .unwrap();
     assert_eq!(page.trades.len(), 1);
@@ -153,7 +160,14 @@ async fn an_in_memory_sqlite_database_is_read_through_the_writers_connection() {
         .unwrap();
     let history = HistoryReader::new(pool, config);
     let page = history
-        .trades_page(Exchange::Bithumb, btc(), None, None, 0, None)
+        .trades_page(&tickmesh_storage::history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 0,
+            token: None,
+        })
         .await
         .unwrap();
     assert_eq!(page.trades.len(), 1);

@@ -62,12 +62,14 @@ async fn trades_page_without_overlap_or_gap(db: TestDb) {
     loop {
         let page = history::trades_page(
             &db.conn,
-            Exchange::Bithumb,
-            btc(),
-            None,
-            None,
-            100,
-            token.as_deref(),
+            &history::PageRequest {
+                exchange: Exchange::Bithumb,
+                market: btc(),
+                start: None,
+                end: None,
+                size: 100,
+                token: token.as_deref(),
+            },
         )
         .await
         .unwrap();
@@ -91,12 +93,14 @@ async fn trades_page_without_overlap_or_gap(db: TestDb) {
     );
     let ranged = history::trades_page(
         &db.conn,
-        Exchange::Bithumb,
-        btc(),
-        Some(start),
-        Some(end),
-        0,
-        None,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: Some(start),
+            end: Some(end),
+            size: 0,
+            token: None,
+        },
     )
     .await
     .unwrap();
@@ -107,23 +111,45 @@ async fn trades_page_without_overlap_or_gap(db: TestDb) {
         .collect();
     assert_eq!(inside.len(), 20);
     assert_eq!((ranged.trades, ranged.next_page_token), (inside, None));
-    let all = history::trades_page(&db.conn, Exchange::Bithumb, btc(), None, None, 5_000, None)
-        .await
-        .unwrap();
+    let all = history::trades_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 5_000,
+            token: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((all.trades.len(), all.next_page_token), (250, None));
-    let first = history::trades_page(&db.conn, Exchange::Bithumb, btc(), None, None, 0, None)
-        .await
-        .unwrap();
+    let first = history::trades_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 0,
+            token: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(first.trades.len(), 100);
 
     let bad = history::trades_page(
         &db.conn,
-        Exchange::Bithumb,
-        btc(),
-        None,
-        None,
-        10,
-        Some("v1:nope"),
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 10,
+            token: Some("v1:nope"),
+        },
     )
     .await
     .unwrap_err();
@@ -139,12 +165,14 @@ async fn trades_page_without_overlap_or_gap(db: TestDb) {
     );
     let empty = history::trades_page(
         &db.conn,
-        Exchange::Bithumb,
-        btc(),
-        Some(end),
-        Some(start),
-        10,
-        None,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: Some(end),
+            end: Some(start),
+            size: 10,
+            token: None,
+        },
     )
     .await
     .unwrap_err();
@@ -158,9 +186,19 @@ async fn trades_page_without_overlap_or_gap(db: TestDb) {
         ),
         "{empty:?}"
     );
-    let unknown = history::trades_page(&db.conn, Exchange::Korbit, btc(), None, None, 10, None)
-        .await
-        .unwrap();
+    let unknown = history::trades_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Korbit,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 10,
+            token: None,
+        },
+    )
+    .await
+    .unwrap();
     assert!(unknown.trades.is_empty() && unknown.next_page_token.is_none());
 }
 crate::on_both_backends!(trades_page_without_overlap_or_gap);

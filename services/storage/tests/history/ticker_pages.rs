@@ -31,9 +31,19 @@ pub fn korbit_eth(time: i64, last: &str) -> MarketEvent {
 
 async fn page(db: &TestDb, size: u32, range: [Option<i64>; 2], token: Option<&str>) -> TickerPage {
     let [start, end] = range.map(|t| t.map(UtcMicros));
-    history::tickers_page(&db.conn, Exchange::Korbit, eth(), start, end, size, token)
-        .await
-        .unwrap()
+    history::tickers_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Korbit,
+            market: eth(),
+            start,
+            end,
+            size,
+            token,
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Every page of a read, fetched `size` at a time.
@@ -97,9 +107,19 @@ async fn tickers_page_each_once_in_order(db: TestDb) {
     assert_eq!(second.tickers, stored[10..20]);
 
     // Only that exchange's tickers of that market.
-    let bithumb = history::tickers_page(&db.conn, Exchange::Bithumb, btc(), None, None, 0, None)
-        .await
-        .unwrap();
+    let bithumb = history::tickers_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 0,
+            token: None,
+        },
+    )
+    .await
+    .unwrap();
     let times: Vec<_> = bithumb.tickers.iter().map(|t| t.exchange_time).collect();
     assert_eq!(
         (times, bithumb.next_page_token),
@@ -129,12 +149,14 @@ async fn tickers_page_honours_the_range(db: TestDb) {
 
     let backwards = history::tickers_page(
         &db.conn,
-        Exchange::Korbit,
-        eth(),
-        Some(UtcMicros(time(8))),
-        Some(UtcMicros(time(8))),
-        0,
-        None,
+        &history::PageRequest {
+            exchange: Exchange::Korbit,
+            market: eth(),
+            start: Some(UtcMicros(time(8))),
+            end: Some(UtcMicros(time(8))),
+            size: 0,
+            token: None,
+        },
     )
     .await
     .unwrap_err();
@@ -153,9 +175,19 @@ crate::on_both_backends!(tickers_page_honours_the_range);
 
 async fn tickers_page_refuses_foreign_tokens(db: TestDb) {
     write_tickers(&db).await;
-    let trades = history::trades_page(&db.conn, Exchange::Bithumb, btc(), None, None, 10, None)
-        .await
-        .unwrap();
+    let trades = history::trades_page(
+        &db.conn,
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 10,
+            token: None,
+        },
+    )
+    .await
+    .unwrap();
     let trade_token = trades.next_page_token.unwrap();
     let ours = page(&db, 10, [None, None], None)
         .await
@@ -169,10 +201,19 @@ async fn tickers_page_refuses_foreign_tokens(db: TestDb) {
         "tickers.v1:x",
         "tickers.v1:1:2",
     ] {
-        let err =
-            history::tickers_page(&db.conn, Exchange::Korbit, eth(), None, None, 10, Some(bad))
-                .await
-                .unwrap_err();
+        let err = history::tickers_page(
+            &db.conn,
+            &history::PageRequest {
+                exchange: Exchange::Korbit,
+                market: eth(),
+                start: None,
+                end: None,
+                size: 10,
+                token: Some(bad),
+            },
+        )
+        .await
+        .unwrap_err();
         let HistoryError::InvalidArgument { field, reason } = &err else {
             panic!("{bad:?} gave {err:?}");
         };
@@ -182,12 +223,14 @@ async fn tickers_page_refuses_foreign_tokens(db: TestDb) {
     // Nor is a tickers token a trades token.
     let err = history::trades_page(
         &db.conn,
-        Exchange::Bithumb,
-        btc(),
-        None,
-        None,
-        10,
-        Some(&ours),
+        &history::PageRequest {
+            exchange: Exchange::Bithumb,
+            market: btc(),
+            start: None,
+            end: None,
+            size: 10,
+            token: Some(&ours),
+        },
     )
     .await
     .unwrap_err();
