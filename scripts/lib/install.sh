@@ -19,6 +19,8 @@ install_debian_packages() {
     # openssl makes the TLS tests' certificates; venv holds the manifest validator.
     command -v openssl >/dev/null 2>&1 || wanted+=(openssl)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || wanted+=(python3-venv)
+    # pip installs pyarrow, which reads the export test's Parquet files back.
+    python3 -m pip --version >/dev/null 2>&1 || wanted+=(python3-pip)
     command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
     # promtool checks the monitoring component's alert rules (Debian ships it with prometheus;
@@ -62,7 +64,10 @@ install_pyarrow() {
         note "cached in $dir"
     else
         rm -rf "$dir"
-        python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir" "pyarrow==$PYARROW_VERSION" >&2 \
+        # --break-system-packages: Debian's pip refuses any install without it (PEP 668), even
+        # into a --target folder that is not the system's.
+        python3 -m pip install --quiet --disable-pip-version-check --no-deps --break-system-packages \
+            --target "$dir" "pyarrow==$PYARROW_VERSION" >&2 \
             || die "pip could not install pyarrow==$PYARROW_VERSION (is PyPI reachable?)"
         touch "$dir/.complete"
     fi
