@@ -6,7 +6,8 @@
 //!   consumer groups (`XREADGROUP`, `XACK`), with entries left pending by a member that went
 //!   away reclaimed by another after an idle time (`XAUTOCLAIM`);
 //! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch's `PUBLISH`es and
-//!   `XADD`s in one pipelined round trip.
+//!   `XADD`s in one pipelined round trip, or, when its events carry lease fences, as one
+//!   script that checks the leases in the same step (`fenced`, `lease`).
 //!
 //! The hot paths, appends and publishes and each stream consumer's reads, go over connections
 //! of their own with a lean RESP2 codec (`resp`, `direct`): parsing stream entries through
@@ -23,6 +24,8 @@ mod config;
 mod conn;
 mod direct;
 mod endpoint;
+mod fenced;
+mod lease;
 mod live;
 mod reply;
 mod resp;
@@ -34,11 +37,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tickmesh_bus::{BusError, EventPublisher, Outgoing, Record};
+use tickmesh_bus::{BusError, EventPublisher, Outgoing, Published, Record};
 
 pub use config::{RedisConfig, RedisTarget};
 use conn::Commands;
 use direct::{DirectConn, REPLY_TIMEOUT};
+pub use lease::RedisLeases;
 use resp::Pipeline;
 pub use tickmesh_secret::Secret;
 pub use tls::TlsFiles;
@@ -106,9 +110,23 @@ impl RedisBus {
 
 #[async_trait]
 impl EventPublisher for RedisBus {
-    async fn publish(&self, batch: &[Outgoing]) -> Result<(), BusError> {
+    async fn publish(&self, batch: &[Outgoing]) -> Result<Published, BusError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Published::default());
+        }
+        if batch.iter().any(|o| o.fence.is_some()) {
+            let keys = lease::LeaseKeys::new(&self.config.stream);
+            let request =
+                fenced::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
+            let reply = self
+                .writer
+                .lock()
+                .await
+                .query(&request, REPLY_TIMEOUT)
+                .await?;
+            return Ok(Published {
+                fenced_off: fenced::fenced_off(&reply)?,
+            });
         }
         let mut pipeline = Pipeline::default();
         for out in batch {
@@ -119,7 +137,8 @@ impl EventPublisher for RedisBus {
                 .arg(&out.record.payload);
             self.queue_xadd(&mut pipeline, &self.config.stream, &out.record);
         }
-        self.run(&pipeline).await
+        self.run(&pipeline).await?;
+        Ok(Published::default())
     }
 }
 

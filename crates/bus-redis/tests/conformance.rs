@@ -34,3 +34,18 @@ async fn redis_publisher_conforms() {
     let bus = bus(&stream).await;
     conformance::publisher::run(&bus, &bus, &bus, &stream, &prefix).await;
 }
+
+#[tokio::test]
+async fn redis_leases_conform() {
+    let prefix = unique("lease");
+    let bus = bus(&format!("{prefix}:events")).await;
+    conformance::lease::run(&bus.leases(), &prefix).await;
+}
+
+#[tokio::test]
+async fn redis_publisher_fences_by_the_lease_table_on_its_server() {
+    let prefix = unique("fence");
+    let stream = format!("{prefix}:events");
+    let bus = bus(&stream).await;
+    conformance::lease::fencing(&bus.leases(), &bus, &bus, &stream, &prefix).await;
+}

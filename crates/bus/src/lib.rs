@@ -10,7 +10,8 @@
 //!   it comes back, so a crash loses nothing (at-least-once; the stores deduplicate).
 //!
 //! Ingestion writes both at once through [`EventPublisher`], which an adapter may do in one
-//! round trip (Redis pipelines `PUBLISH` and `XADD`).
+//! round trip (Redis pipelines `PUBLISH` and `XADD`), under a [`Fence`] when replicated
+//! ingestion shares the work through [`LeaseStore`] leases.
 //!
 //! Adapters: [`memory`] here (embedded mode and unit tests); Redis in `tickmesh-bus-redis`
 //! (live, durable stream, publisher); Kafka in `tickmesh-bus-kafka` (durable). Every adapter
@@ -19,6 +20,7 @@
 
 mod error;
 mod inbox;
+pub mod lease;
 mod live;
 mod log;
 pub mod memory;
@@ -31,9 +33,10 @@ pub mod conformance;
 
 pub use error::BusError;
 pub use inbox::{Inbox, InboxSender, Received};
+pub use lease::{Acquired, Fence, Holding, Lease, LeaseStore, OWNER_HEADER, PublishedMark};
 pub use live::{LiveBus, LiveMessage, channel_matches};
 pub use log::{Backlog, DurableLog, LogConsumer};
-pub use publish::{EventPublisher, Outgoing};
+pub use publish::{EventPublisher, Outgoing, Published};
 pub use record::{
     CONTENT_TYPE, Cursor, Delivery, MAX_RECORD_BYTES, Record, TRACEPARENT, content_type_protobuf,
 };

@@ -3,6 +3,7 @@
 //! the same bounds: each topic retains at most a configured number of records, dropping the
 //! oldest like Redis' `MAXLEN`, and each live subscriber has a bounded inbox.
 
+mod lease;
 mod live;
 mod log;
 
@@ -10,9 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use self::lease::MemoryLeases;
 pub use self::live::MemoryLive;
 pub use self::log::MemoryLog;
-use crate::{BusError, EventPublisher, LiveMessage, Outgoing, Record};
+use crate::{BusError, EventPublisher, LiveMessage, Outgoing, Published, Record};
 
 /// Live channels, durable topics and the publisher over both, in one process.
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct MemoryBus {
     pub live: Arc<MemoryLive>,
     /// The durable side.
     pub log: Arc<MemoryLog>,
+    /// The lease table fenced publishes are checked against.
+    pub leases: Arc<MemoryLeases>,
     stream: String,
 }
 
@@ -31,6 +35,7 @@ impl MemoryBus {
         MemoryBus {
             live: Arc::new(MemoryLive::default()),
             log: Arc::new(MemoryLog::new(retain)),
+            leases: Arc::new(MemoryLeases::default()),
             stream: stream.into(),
         }
     }
@@ -38,16 +43,38 @@ impl MemoryBus {
 
 #[async_trait]
 impl EventPublisher for MemoryBus {
-    async fn publish(&self, batch: &[Outgoing]) -> Result<(), BusError> {
-        let records: Vec<Record> = batch.iter().map(|o| o.record.clone()).collect();
-        crate::DurableLog::append(self.log.as_ref(), &self.stream, &records).await?;
-        let messages: Vec<LiveMessage> = batch
+    async fn publish(&self, batch: &[Outgoing]) -> Result<Published, BusError> {
+        // The lease table stays locked from the fence check to the end of the write, as a
+        // Redis script runs: no grant can come between them.
+        let admitted = self.leases.admit(batch);
+        let records: Vec<Record> = admitted
+            .allowed
             .iter()
-            .map(|o| LiveMessage {
-                channel: o.channel.clone(),
-                payload: o.record.payload.clone(),
+            .map(|&i| with_owner(&batch[i]))
+            .collect();
+        self.log.append_now(&self.stream, &records)?;
+        let messages: Vec<LiveMessage> = admitted
+            .allowed
+            .iter()
+            .map(|&i| LiveMessage {
+                channel: batch[i].channel.clone(),
+                payload: batch[i].record.payload.clone(),
             })
             .collect();
-        crate::LiveBus::publish(self.live.as_ref(), &messages).await
+        self.live.publish_now(&messages);
+        Ok(Published {
+            fenced_off: batch.len() - admitted.allowed.len(),
+        })
+    }
+}
+
+/// The record as the stream keeps it: a fenced one names its publisher.
+pub(crate) fn with_owner(out: &Outgoing) -> Record {
+    match &out.fence {
+        None => out.record.clone(),
+        Some(fence) => out
+            .record
+            .clone()
+            .with_header(crate::OWNER_HEADER, fence.owner_tag.clone()),
     }
 }

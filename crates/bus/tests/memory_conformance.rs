@@ -31,6 +31,25 @@ async fn memory_publisher_conforms() {
 }
 
 #[tokio::test]
+async fn memory_leases_conform() {
+    let bus = MemoryBus::new("tickmesh:events", 10_000);
+    conformance::lease::run(bus.leases.as_ref(), "tickmesh").await;
+}
+
+#[tokio::test]
+async fn memory_publisher_fences_by_its_lease_table() {
+    let bus = MemoryBus::new("tickmesh:events", 10_000);
+    conformance::lease::fencing(
+        bus.leases.as_ref(),
+        &bus,
+        bus.log.as_ref(),
+        "tickmesh:events",
+        "tickmesh",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn memory_log_trims_the_oldest_records_beyond_its_bound() {
     use tickmesh_bus::DurableLog as _;
     let bus = MemoryBus::new("s", 5);

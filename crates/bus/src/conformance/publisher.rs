@@ -21,10 +21,7 @@ pub async fn run(
     let mut batch = Vec::new();
     for (i, record) in records("upbit:BTC/KRW", 0, 30).into_iter().enumerate() {
         let market = if i % 2 == 0 { "BTC/KRW" } else { "ETH/KRW" };
-        batch.push(Outgoing {
-            channel: channel(market),
-            record,
-        });
+        batch.push(Outgoing::new(channel(market), record));
     }
     publisher.publish(&batch).await.unwrap();
 

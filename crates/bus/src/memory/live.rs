@@ -18,9 +18,9 @@ struct Subscriber {
     inbox: InboxSender<LiveMessage>,
 }
 
-#[async_trait]
-impl LiveBus for MemoryLive {
-    async fn publish(&self, messages: &[LiveMessage]) -> Result<(), BusError> {
+impl MemoryLive {
+    /// Publishes at once (delivery to an inbox never waits).
+    pub(crate) fn publish_now(&self, messages: &[LiveMessage]) {
         // A poisoned lock only means a publisher panicked mid-loop; the list is still valid.
         let mut subscribers = self
             .subscribers
@@ -38,6 +38,13 @@ impl LiveBus for MemoryLive {
                 }
             });
         }
+    }
+}
+
+#[async_trait]
+impl LiveBus for MemoryLive {
+    async fn publish(&self, messages: &[LiveMessage]) -> Result<(), BusError> {
+        self.publish_now(messages);
         Ok(())
     }
 

@@ -83,6 +83,35 @@ impl Inner {
 }
 
 impl MemoryLog {
+    /// Appends at once (the in-process log never waits).
+    pub(crate) fn append_now(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        if let Some(record) = records.iter().find(|r| r.size() > crate::MAX_RECORD_BYTES) {
+            return Err(BusError::Rejected {
+                backend: "memory",
+                reason: format!(
+                    "a record of {} bytes is larger than the {} bytes a record may have",
+                    record.size(),
+                    crate::MAX_RECORD_BYTES
+                ),
+            });
+        }
+        {
+            let mut state = self.inner.lock();
+            for record in records {
+                let log = state.topics.entry(topic.to_owned()).or_default();
+                log.records.push_back(record.clone());
+                if log.records.len() > self.inner.retain {
+                    log.records.pop_front();
+                    let dropped = log.first;
+                    log.first += 1;
+                    state.count_dropped(topic, dropped);
+                }
+            }
+        }
+        self.inner.appended.notify_waiters();
+        Ok(())
+    }
+
     /// Topics retaining at most `retain` records each (the oldest go first); records a
     /// member left unacknowledged for 30 s go to another member.
     pub fn new(retain: usize) -> MemoryLog {
@@ -119,31 +148,7 @@ impl MemoryLog {
 #[async_trait]
 impl DurableLog for MemoryLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
-        if let Some(record) = records.iter().find(|r| r.size() > crate::MAX_RECORD_BYTES) {
-            return Err(BusError::Rejected {
-                backend: "memory",
-                reason: format!(
-                    "a record of {} bytes is larger than the {} bytes a record may have",
-                    record.size(),
-                    crate::MAX_RECORD_BYTES
-                ),
-            });
-        }
-        {
-            let mut state = self.inner.lock();
-            for record in records {
-                let log = state.topics.entry(topic.to_owned()).or_default();
-                log.records.push_back(record.clone());
-                if log.records.len() > self.inner.retain {
-                    log.records.pop_front();
-                    let dropped = log.first;
-                    log.first += 1;
-                    state.count_dropped(topic, dropped);
-                }
-            }
-        }
-        self.inner.appended.notify_waiters();
-        Ok(())
+        self.append_now(topic, records)
     }
 
     async fn consume(
