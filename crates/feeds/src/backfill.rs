@@ -51,6 +51,11 @@ pub async fn backfill(
     let mut complete = false;
     for _ in 0..limits.max_pages {
         let page = history.trades(market, cursor, limits.page_size).await?;
+        // A last page that is not full is the start of the market's history: nothing older
+        // exists, so nothing before it can be missing. (A full last page is Korbit's limit
+        // of its latest trades, which says nothing about older ones.)
+        let history_starts =
+            page.next_cursor.is_none() && page.trades.len() < limits.page_size as usize;
         for (time, trade) in page.trades {
             if time < since.time || (time == since.time && trade.trade_id == since.id) {
                 complete = true;
@@ -58,7 +63,8 @@ pub async fn backfill(
                 trades.push((time, trade));
             }
         }
-        if complete {
+        if complete || history_starts {
+            complete = true;
             break;
         }
         match page.next_cursor {

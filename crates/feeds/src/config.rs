@@ -1,12 +1,14 @@
 //! What a feed is configured with and what it emits, shared by the feed loop and its
 //! sessions.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tickmesh_domain::{Exchange, FeedGap, MarketEvent};
+use tickmesh_domain::{Exchange, FeedGap, Market, MarketEvent, UtcMicros};
 
 use crate::backfill::BackfillLimits;
 use crate::backoff::BackoffConfig;
+use crate::dedupe::LastTrade;
 use crate::edge::EdgeLimits;
 
 /// What a feed emits.
@@ -48,6 +50,19 @@ pub struct FeedConfig {
     pub message_limits: Vec<crate::ratelimit::RateLimit>,
     /// What frames and events must satisfy to be forwarded (see [`crate::edge`]).
     pub edge: EdgeLimits,
+    /// Markets this feed takes over from another owner, with where that owner stopped: on
+    /// the first connection their trades are recovered from exactly there (instead of the
+    /// startup window) and a gap from its last event is reported.
+    pub resume: BTreeMap<Market, Resume>,
+}
+
+/// Where a previous owner of a market stopped publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    /// Exchange time of its last event of any kind.
+    pub last_event: UtcMicros,
+    /// Its last trade, if it published one.
+    pub last_trade: Option<LastTrade>,
 }
 
 impl FeedConfig {
@@ -79,6 +94,7 @@ impl FeedConfig {
             startup_backfill: Duration::ZERO,
             message_limits,
             edge: EdgeLimits::default(),
+            resume: BTreeMap::new(),
         }
     }
 }

@@ -49,6 +49,11 @@ impl FeedControl {
     pub fn markets(&self) -> BTreeSet<Market> {
         self.0.borrow().clone()
     }
+
+    /// Follows the desired set (for what steers several feeds from one set).
+    pub fn subscribe(&self) -> watch::Receiver<BTreeSet<Market>> {
+        self.0.subscribe()
+    }
 }
 
 /// Controls a running feed.
@@ -132,7 +137,7 @@ async fn run_feed(
     let mut dedupe = TradeDeduper::new(config.dedupe_window);
     let mut limiter = MessageRateLimiter::new(config.message_limits.clone());
     let mut unrecovered = Unrecovered::default();
-    let mut startup_due = !config.startup_backfill.is_zero();
+    let mut startup_due = !config.startup_backfill.is_zero() || !config.resume.is_empty();
     let mut connected_before = false;
     loop {
         let wanted = desired.borrow_and_update().clone();

@@ -35,7 +35,7 @@ pub mod status;
 
 pub use backfill::{Backfill, BackfillLimits, backfill};
 pub use backoff::{Backoff, BackoffConfig};
-pub use config::{FeedConfig, FeedOutput};
+pub use config::{FeedConfig, FeedOutput, Resume};
 pub use dedupe::{LastTrade, TradeDeduper};
 pub use edge::{EdgeLimits, Refusal};
 pub use exchanges::{Endpoints, KorbitProtocol, QuotationProtocol, protocol_for};

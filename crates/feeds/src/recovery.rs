@@ -35,6 +35,9 @@ pub(crate) struct Outage {
     /// Whether to report it as a gap once recovered (not for the startup window, which is no
     /// outage this process saw).
     pub report_gap: bool,
+    /// Where the reported gap starts when that is not `since` (a market taken over from
+    /// another owner: its last event of any kind).
+    pub gap_from: Option<UtcMicros>,
 }
 
 /// What is still to recover, per market.
@@ -53,6 +56,10 @@ impl Unrecovered {
                     outage.since
                 },
                 report_gap: old.report_gap || outage.report_gap,
+                gap_from: match (old.gap_from, outage.gap_from) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
             },
             None => outage,
         };
@@ -154,6 +161,7 @@ mod tests {
                 id: TradeId(1),
             },
             report_gap,
+            gap_from: None,
         }
     }
 

@@ -73,6 +73,7 @@ impl SessionContext<'_> {
                 let outage = Outage {
                     since,
                     report_gap: true,
+                    gap_from: None,
                 };
                 self.unrecovered.add(market, outage);
             }
@@ -227,9 +228,22 @@ impl SessionContext<'_> {
                 id: TradeId(0),
             };
             for &market in current {
-                let outage = Outage {
-                    since,
-                    report_gap: false,
+                let outage = match self.config.resume.get(&market) {
+                    // Taken over from another owner: recover from its last trade, and report
+                    // the gap from its last event to now.
+                    Some(resume) => Outage {
+                        since: resume.last_trade.unwrap_or(LastTrade {
+                            time: resume.last_event,
+                            id: TradeId(0),
+                        }),
+                        report_gap: true,
+                        gap_from: Some(resume.last_event),
+                    },
+                    None => Outage {
+                        since,
+                        report_gap: false,
+                        gap_from: None,
+                    },
                 };
                 self.unrecovered.add(market, outage);
             }

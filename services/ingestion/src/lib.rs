@@ -11,6 +11,7 @@ pub mod buffer;
 pub mod follow;
 pub mod grpc;
 pub mod metrics;
+pub mod ownership;
 pub mod publisher;
 mod service;
 mod start;

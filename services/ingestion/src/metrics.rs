@@ -6,14 +6,29 @@
 //! stale value. `docs/metrics.md` lists every name, and a test of the binary checks that the
 //! two agree.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use tickmesh_domain::RejectReason;
+use tickmesh_domain::{Exchange, RejectReason};
 use tickmesh_feeds::FeedState;
 use tickmesh_telemetry::Metrics;
 
 use crate::PublisherStats;
 use crate::grpc::FeedStatuses;
+use crate::ownership::LeaseCounters;
+
+/// `f` of every feed, summed per exchange: a replicated ingestion has a feed per unit.
+fn per_exchange(
+    feeds: &[tickmesh_feeds::FeedSnapshot],
+    f: impl Fn(&tickmesh_feeds::FeedSnapshot) -> u64,
+) -> Vec<(&'static str, u64)> {
+    let mut sums: BTreeMap<Exchange, u64> = BTreeMap::new();
+    for feed in feeds {
+        *sums.entry(feed.exchange).or_default() += f(feed);
+    }
+    sums.into_iter().map(|(e, n)| (e.as_str(), n)).collect()
+}
 
 /// Feed (`tickmesh_feed_*`) and publisher (`tickmesh_publisher_*`) metrics of ingestion.
 pub fn register(
@@ -24,9 +39,7 @@ pub fn register(
 ) {
     metrics.collect("feed", move |s| {
         let feeds = feeds.snapshots();
-        let per = |f: fn(&tickmesh_feeds::FeedSnapshot) -> u64| -> Vec<(&'static str, u64)> {
-            feeds.iter().map(|s| (s.exchange.as_str(), f(s))).collect()
-        };
+        let per = |f: fn(&tickmesh_feeds::FeedSnapshot) -> u64| per_exchange(&feeds, f);
         s.counters(
             "messages",
             "Data frames received from the exchange",
@@ -59,12 +72,12 @@ pub fn register(
         )?;
         // Every reason of every exchange, 0 included, so a rate over it is defined from the
         // first scrape.
-        let rejected: Vec<([&str; 2], u64)> = feeds
-            .iter()
-            .flat_map(|f| {
-                RejectReason::ALL
+        let rejected: Vec<([&str; 2], u64)> = RejectReason::ALL
+            .into_iter()
+            .flat_map(|r| {
+                per_exchange(&feeds, move |f| f.rejected(r))
                     .into_iter()
-                    .map(move |r| ([f.exchange.as_str(), r.as_str()], f.rejected(r)))
+                    .map(move |(e, n)| ([e, r.as_str()], n))
             })
             .collect();
         s.counters2(
@@ -73,16 +86,14 @@ pub fn register(
             ["exchange", "reason"],
             &rejected,
         )?;
-        let connected: Vec<(&str, f64)> = feeds
-            .iter()
-            .map(|f| {
-                let up = f.state == FeedState::Connected;
-                (f.exchange.as_str(), if up { 1.0 } else { 0.0 })
-            })
-            .collect();
+        let connected: Vec<(&str, f64)> =
+            per_exchange(&feeds, |f| u64::from(f.state == FeedState::Connected))
+                .into_iter()
+                .map(|(e, n)| (e, n as f64))
+                .collect();
         s.gauges(
             "connected",
-            "1 while the feed is connected and subscribed",
+            "Connections of the exchange that are connected and subscribed (1 or 0 for a single ingestion)",
             "exchange",
             &connected,
         )
@@ -102,9 +113,62 @@ pub fn register(
         )?;
         s.counter("dropped", "Events lost to the overflow policy", p.dropped)?;
         s.counter(
+            "fenced_off",
+            "Events not published because their unit's lease had passed on",
+            p.fenced_off,
+        )?;
+        s.counter(
             "failures",
             "Publish attempts that failed (each is retried)",
             p.failures,
+        )
+    });
+}
+
+/// Lease metrics of a replicated ingestion (`tickmesh_ingestion_*`).
+pub fn register_leases(
+    metrics: &Metrics,
+    member: String,
+    feeds: FeedStatuses,
+    counters: Arc<LeaseCounters>,
+) {
+    metrics.collect("ingestion", move |s| {
+        let entries = feeds.entries();
+        let now_ms = tickmesh_domain::UtcMicros::now().as_micros() / 1000;
+        let held: Vec<(String, f64)> = entries
+            .iter()
+            .filter_map(|e| {
+                let (unit, lease) = (e.unit?, e.lease.as_ref()?);
+                Some((
+                    unit.to_string(),
+                    (now_ms - lease.granted_ms).max(0) as f64 / 1000.0,
+                ))
+            })
+            .collect();
+        s.gauges(
+            "replica",
+            "1, labelled with this replica's member name",
+            "member",
+            &[(member.as_str(), 1.0)],
+        )?;
+        s.gauges(
+            "lease_age_seconds",
+            "Age of each lease this replica holds, by unit",
+            "unit",
+            &held
+                .iter()
+                .map(|(u, a)| (u.as_str(), *a))
+                .collect::<Vec<_>>(),
+        )?;
+        s.counters(
+            "lease_changes",
+            "Leases acquired, released (handed over) and lost by this replica",
+            "change",
+            &[
+                ("acquired", counters.acquired.load(Ordering::Relaxed)),
+                ("released", counters.released.load(Ordering::Relaxed)),
+                ("lost", counters.lost.load(Ordering::Relaxed)),
+            ],
         )
     });
 }

@@ -14,7 +14,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickmesh_bus::{BusError, EventPublisher, LiveBus, LiveMessage, Outgoing, Record};
+use tickmesh_bus::{
+    BusError, EventPublisher, LiveBus, LiveMessage, Outgoing, Published, PublishedMark, Record,
+};
 use tickmesh_domain::{Exchange, Market, MarketEvent};
 use tickmesh_feeds::{Backoff, BackoffConfig, FeedOutput};
 use tickmesh_proto::{codec, routing};
@@ -24,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, warn};
 
 use crate::buffer::{OutageBuffer, OverflowPolicy, Pushed};
+use crate::ownership::Fences;
 use crate::stats::PublisherStats;
 
 /// Settings of the publisher.
@@ -89,14 +92,23 @@ impl Outgoings {
                 (key, channel)
             }
         };
-        Outgoing {
-            channel,
-            record: Record::new(key, codec::encode_event(event)),
-        }
+        Outgoing::new(channel, Record::new(key, codec::encode_event(event)))
     }
 }
 
-type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<(), BusError>)> + Send>>;
+type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<Published, BusError>)> + Send>>;
+
+/// Where `event` leaves its market, for a successor owner.
+fn mark_of(event: &MarketEvent) -> PublishedMark {
+    let time = event.exchange_time.as_micros();
+    PublishedMark {
+        event_us: time,
+        trade: match &event.payload {
+            tickmesh_domain::Payload::Trade(trade) => Some((time, trade.trade_id.0)),
+            _ => None,
+        },
+    }
+}
 
 /// Runs until `shutdown` is cancelled or every feed has closed its sender, then flushes what
 /// it can within `drain_timeout` and returns. Feed gaps go to `gaps` (the live bus, channel
@@ -108,6 +120,7 @@ pub async fn run_publisher(
     gaps: Option<Arc<dyn LiveBus>>,
     config: PublisherConfig,
     stats: Arc<PublisherStats>,
+    fences: Option<Arc<Fences>>,
     shutdown: CancellationToken,
 ) {
     let mut buffer = OutageBuffer::new(config.buffer_capacity, config.overflow);
@@ -142,11 +155,23 @@ pub async fn run_publisher(
         tokio::select! {
             received = input.recv(), if reading => match received {
                 Some(FeedOutput::Event(event)) => {
-                    let outgoing = outgoings.outgoing(&event);
+                    stats.received();
+                    let mut outgoing = outgoings.outgoing(&event);
+                    if let Some(fences) = &fences {
+                        let Some(fence) = fences.fence_for(event.exchange, &event.market) else {
+                            // The unit's lease is gone: its successor publishes it now.
+                            stats.fenced_off(1);
+                            stats.settled(1);
+                            continue;
+                        };
+                        outgoing.fence = Some(fence);
+                        outgoing.mark = Some(mark_of(&event));
+                    }
                     if outgoing.record.size() > tickmesh_bus::MAX_RECORD_BYTES {
                         // Only an event carrying a raw frame near the frame limit can get
                         // here; no bus would take it, and it must not stall the others.
                         stats.dropped();
+                        stats.settled(1);
                         warn!(
                             exchange = %event.exchange, market = %event.market,
                             bytes = outgoing.record.size(),
@@ -158,12 +183,15 @@ pub async fn run_publisher(
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
                             stats.dropped();
+                            stats.settled(1);
                             outage.dropped(config.overflow, buffer.len());
                         }
                     }
                     stats.buffered(buffer.len());
                 }
                 Some(FeedOutput::Gap(gap)) => {
+                    stats.received();
+                    stats.settled(1);
                     stats.gap();
                     info!(exchange = %gap.exchange, "feed gap reported: {gap:?}");
                     if let Some(live) = &gaps {
@@ -188,9 +216,11 @@ pub async fn run_publisher(
             (batch, result) = wait_in_flight(&mut in_flight) => {
                 in_flight = None;
                 match result {
-                    Ok(()) => {
+                    Ok(published) => {
                         buffer.confirm(batch.len());
-                        stats.published(batch.len());
+                        stats.published(batch.len() - published.fenced_off);
+                        stats.fenced_off(published.fenced_off);
+                        stats.settled(batch.len());
                         backoff.reset();
                         outage.ended(buffer.len());
                     }
@@ -236,7 +266,9 @@ fn publish(bus: Arc<dyn EventPublisher>, mut batch: Vec<Outgoing>) -> InFlight {
     )
 }
 
-async fn wait_in_flight(in_flight: &mut Option<InFlight>) -> (Vec<Outgoing>, Result<(), BusError>) {
+async fn wait_in_flight(
+    in_flight: &mut Option<InFlight>,
+) -> (Vec<Outgoing>, Result<Published, BusError>) {
     match in_flight {
         Some(future) => future.await,
         None => std::future::pending().await,

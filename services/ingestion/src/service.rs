@@ -1,18 +1,21 @@
-//! The ingestion service: one feed per configured exchange, all feeding one publisher.
+//! The ingestion service: one feed per configured exchange (or, replicated, one per unit
+//! this replica holds), all feeding one publisher.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tickmesh_bus::EventPublisher;
-use tickmesh_domain::{Exchange, Market, UtcMicros};
+use tickmesh_bus::{EventPublisher, LeaseStore};
+use tickmesh_domain::{Exchange, Market};
 use tickmesh_feeds::{
-    EdgeLimits, Endpoints, FeedConfig, FeedHandle, FeedSnapshot, RestClient, RestError,
-    protocol_for, spawn_feed,
+    EdgeLimits, Endpoints, FeedConfig, FeedControl, FeedHandle, FeedOutput, FeedSnapshot,
+    RestClient, RestError, Resume, TradeHistory, protocol_for, spawn_feed,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::grpc::{FeedEntry, FeedStatuses, LeaseView};
+use crate::ownership::{Coordinator, Fences, LeaseCounters, OwnershipConfig, all_units};
 use crate::publisher::{PublisherConfig, run_publisher};
 use crate::stats::{PublisherSnapshot, PublisherStats};
 
@@ -43,6 +46,9 @@ pub struct IngestionConfig {
     /// What every frame and event from an exchange must satisfy to be forwarded: the frame
     /// size limit, the order book level cap and the clock skew allowed.
     pub edge: EdgeLimits,
+    /// Replicated ingestion: units shared with other replicas through leases. `None` runs
+    /// one feed per exchange and needs no lease store.
+    pub ownership: Option<OwnershipConfig>,
 }
 
 impl Default for IngestionConfig {
@@ -60,7 +66,52 @@ impl Default for IngestionConfig {
             publisher: PublisherConfig::default(),
             startup_backfill: std::time::Duration::from_secs(60),
             edge: EdgeLimits::default(),
+            ownership: None,
         }
+    }
+}
+
+/// Starts feeds on the publisher's channel: the exchanges' settings and REST clients.
+pub(crate) struct FeedFactory {
+    templates: BTreeMap<Exchange, (FeedConfig, Arc<dyn TradeHistory>)>,
+    out: mpsc::Sender<FeedOutput>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for FeedFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedFactory")
+            .field("exchanges", &self.templates.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FeedFactory {
+    /// Starts a feed of `exchange` (idle until given markets) that resumes `resume`, and the
+    /// token that stops it (also stopped by ingestion's shutdown); `None` for an exchange
+    /// that is not configured.
+    pub(crate) fn spawn(
+        &self,
+        exchange: Exchange,
+        resume: BTreeMap<Market, Resume>,
+    ) -> Option<(FeedHandle, CancellationToken)> {
+        let (template, history) = self.templates.get(&exchange)?;
+        let cancel = self.shutdown.child_token();
+        let mut config = template.clone();
+        config.resume = resume;
+        let feed = spawn_feed(
+            config,
+            protocol_for(exchange),
+            Arc::clone(history),
+            self.out.clone(),
+            cancel.clone(),
+        );
+        Some((feed, cancel))
+    }
+
+    /// Outputs waiting in the publisher's channel now.
+    pub(crate) fn queued(&self) -> usize {
+        self.out.max_capacity() - self.out.capacity()
     }
 }
 
@@ -109,25 +160,36 @@ pub enum IngestionError {
 /// The running ingestion service.
 #[derive(Debug)]
 pub struct Ingestion {
+    /// The feeds of a single ingestion, one per exchange (none when replicated: the
+    /// coordinator owns the units' feeds).
     feeds: Vec<(Exchange, FeedHandle)>,
+    /// The desired markets per exchange that the feeds (or the units) follow.
+    desired: Vec<(Exchange, FeedControl)>,
+    statuses: FeedStatuses,
     stats: Arc<PublisherStats>,
     publisher: JoinHandle<()>,
-    /// Tasks that steer the feeds (following the subscription service), by name.
+    /// Tasks that steer the feeds (following the subscription service, holding leases), by
+    /// name.
     helpers: Vec<(String, JoinHandle<()>)>,
+    /// When replicated: who holds which unit, and this replica's lease changes.
+    leases: Option<(LeaseView, Arc<LeaseCounters>)>,
     shutdown: CancellationToken,
 }
 
 impl Ingestion {
     /// Starts the feeds and the publisher (gap markers to `gaps`). Feeds stop when `shutdown`
-    /// is cancelled; the publisher then flushes what they handed it and stops.
+    /// is cancelled; the publisher then flushes what they handed it and stops. With
+    /// `config.ownership`, `leases` must be given: the feeds are the units this replica
+    /// holds.
     pub fn start(
         config: IngestionConfig,
         bus: Arc<dyn EventPublisher>,
         gaps: Option<Arc<dyn tickmesh_bus::LiveBus>>,
+        leases: Option<Arc<dyn LeaseStore>>,
         shutdown: CancellationToken,
     ) -> Result<Ingestion, IngestionError> {
         let (tx, rx) = mpsc::channel(config.feed_channel.max(1));
-        let mut feeds = Vec::with_capacity(config.exchanges.len());
+        let mut templates = BTreeMap::new();
         for feed in &config.exchanges {
             let history = RestClient::new(feed.exchange, feed.endpoints.rest_url.clone()).map_err(
                 |source| IngestionError::Rest {
@@ -138,35 +200,99 @@ impl Ingestion {
             let mut feed_config = FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone());
             feed_config.startup_backfill = config.startup_backfill;
             feed_config.edge = config.edge;
-            let handle = spawn_feed(
-                feed_config,
-                protocol_for(feed.exchange),
-                Arc::new(history),
-                tx.clone(),
-                shutdown.clone(),
-            );
-            handle.set_markets(config.markets.clone());
-            feeds.push((feed.exchange, handle));
+            let history: Arc<dyn TradeHistory> = Arc::new(history);
+            templates.insert(feed.exchange, (feed_config, history));
         }
-        drop(tx);
+        let factory = FeedFactory {
+            templates,
+            out: tx,
+            shutdown: shutdown.clone(),
+        };
         let stats = Arc::new(PublisherStats::default());
+        let statuses = FeedStatuses::default();
+        let exchanges: Vec<Exchange> = config.exchanges.iter().map(|f| f.exchange).collect();
+        let mut ingestion = Ingestion {
+            feeds: Vec::new(),
+            desired: Vec::new(),
+            statuses: statuses.clone(),
+            stats: Arc::clone(&stats),
+            publisher: tokio::spawn(async {}),
+            helpers: Vec::new(),
+            leases: None,
+            shutdown: shutdown.clone(),
+        };
+        let fences = match (config.ownership, leases) {
+            (Some(ownership), Some(store)) => {
+                let fences = Arc::new(Fences::new(ownership.shards));
+                let units = all_units(&exchanges, ownership.shards);
+                let counters = Arc::new(LeaseCounters::default());
+                ingestion.desired = exchanges
+                    .iter()
+                    .map(|&e| {
+                        let control = FeedControl::detached();
+                        control.set_markets(config.markets.clone());
+                        (e, control)
+                    })
+                    .collect();
+                ingestion.leases = Some((
+                    LeaseView {
+                        member: ownership.member.clone(),
+                        store: Arc::clone(&store),
+                        units: units.clone(),
+                    },
+                    Arc::clone(&counters),
+                ));
+                let coordinator = Coordinator {
+                    config: ownership,
+                    store,
+                    units,
+                    fences: Arc::clone(&fences),
+                    feeds: factory,
+                    desired: ingestion.desired.iter().cloned().collect(),
+                    statuses,
+                    stats: Arc::clone(&stats),
+                    counters,
+                };
+                ingestion.spawn_helper("lease coordinator", coordinator.run(shutdown));
+                Some(fences)
+            }
+            (ownership, _) => {
+                if ownership.is_some() {
+                    tracing::warn!(
+                        "replicated ingestion needs a lease store; running as a single ingestion"
+                    );
+                }
+                for &exchange in &exchanges {
+                    let Some((handle, _)) = factory.spawn(exchange, BTreeMap::new()) else {
+                        continue;
+                    };
+                    handle.set_markets(config.markets.clone());
+                    statuses.insert(FeedEntry {
+                        exchange,
+                        unit: None,
+                        status: handle.status(),
+                        lease: None,
+                    });
+                    ingestion.desired.push((exchange, handle.control()));
+                    ingestion.feeds.push((exchange, handle));
+                }
+                // The feeds hold their own senders; the publisher ends when they are gone.
+                drop(factory);
+                None
+            }
+        };
         // The publisher ends when every feed has dropped its sender, so it flushes what the
         // feeds produced up to their last moment.
-        let publisher = tokio::spawn(run_publisher(
+        ingestion.publisher = tokio::spawn(run_publisher(
             rx,
             bus,
             gaps,
             config.publisher,
-            Arc::clone(&stats),
+            stats,
+            fences,
             CancellationToken::new(),
         ));
-        Ok(Ingestion {
-            feeds,
-            stats,
-            publisher,
-            helpers: Vec::new(),
-            shutdown,
-        })
+        Ok(ingestion)
     }
 
     /// Runs `task` as part of ingestion: it must run until ingestion's shutdown, and ending
@@ -181,38 +307,36 @@ impl Ingestion {
 
     /// Replaces the markets collected on `exchange`.
     pub fn set_markets(&self, exchange: Exchange, markets: BTreeSet<Market>) {
-        for (_, feed) in self.feeds.iter().filter(|(e, _)| *e == exchange) {
-            feed.set_markets(markets.clone());
+        for (_, control) in self.desired.iter().filter(|(e, _)| *e == exchange) {
+            control.set_markets(markets.clone());
         }
     }
 
-    /// The status of every feed.
+    /// The status of every feed of this replica.
     pub fn feeds(&self) -> Vec<FeedSnapshot> {
-        let now = UtcMicros::now();
-        self.feeds
-            .iter()
-            .map(|(_, f)| f.status().snapshot(now))
-            .collect()
+        self.statuses.snapshots()
     }
 
     /// The feeds' status, for `IngestionService.ListFeeds`.
-    pub fn statuses(&self) -> crate::grpc::FeedStatuses {
-        crate::grpc::FeedStatuses(std::sync::Arc::new(
-            self.feeds
-                .iter()
-                .map(|(exchange, feed)| (*exchange, feed.status()))
-                .collect(),
-        ))
+    pub fn statuses(&self) -> FeedStatuses {
+        self.statuses.clone()
+    }
+
+    /// Who holds which unit, when replicated.
+    pub fn lease_view(&self) -> Option<LeaseView> {
+        self.leases.as_ref().map(|(view, _)| view.clone())
+    }
+
+    /// This replica's lease changes, when replicated.
+    pub fn lease_counters(&self) -> Option<Arc<LeaseCounters>> {
+        self.leases
+            .as_ref()
+            .map(|(_, counters)| Arc::clone(counters))
     }
 
     /// Handles that steer the feeds, for [`crate::follow::follow`].
     pub fn controls(&self) -> crate::follow::FeedControls {
-        crate::follow::FeedControls(
-            self.feeds
-                .iter()
-                .map(|(exchange, feed)| (*exchange, feed.control()))
-                .collect(),
-        )
+        crate::follow::FeedControls(self.desired.clone())
     }
 
     /// The publisher's counters.
@@ -235,6 +359,8 @@ impl Ingestion {
             helpers,
             shutdown,
             stats,
+            desired,
+            ..
         } = self;
         let mut tasks: Vec<(String, JoinHandle<()>)> = Vec::with_capacity(feeds.len() + 1);
         // A feed ends when its desired set's sender is gone: held here until the end.
@@ -277,6 +403,7 @@ impl Ingestion {
             }
         }
         drop(controls);
+        drop(desired);
         let flushed = publisher.await;
         let totals = stats.snapshot();
         tracing::info!(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tickmesh_bootstrap::{GrpcServer, ServiceHandle, ServiceStop, StopMode};
-use tickmesh_bus::{EventPublisher, LiveBus};
+use tickmesh_bus::{EventPublisher, LeaseStore, LiveBus};
 use tickmesh_telemetry::Metrics;
 
 use crate::follow::{SubscriptionSource, follow};
@@ -20,6 +20,8 @@ pub struct IngestionPorts {
     pub gaps: Option<Arc<dyn LiveBus>>,
     /// The desired set to follow; without one the feeds collect `ingestion.markets`.
     pub subscriptions: Option<Arc<dyn SubscriptionSource>>,
+    /// Where replicated ingestion keeps its leases (with `ingestion.replicated`).
+    pub leases: Option<Arc<dyn LeaseStore>>,
 }
 
 /// Starts ingestion. It stops at once when asked: what the feeds handed the publisher is
@@ -42,7 +44,13 @@ pub fn start(
     }
     let buffer_capacity = config.publisher.buffer_capacity;
     let stop = ServiceStop::default();
-    let mut ingestion = Ingestion::start(config, ports.publisher, ports.gaps, stop.now.clone())?;
+    let mut ingestion = Ingestion::start(
+        config,
+        ports.publisher,
+        ports.gaps,
+        ports.leases,
+        stop.now.clone(),
+    )?;
     if let Some(source) = ports.subscriptions {
         let task = follow(source, ingestion.controls(), stop.now.clone());
         ingestion.spawn_helper("subscription follower", task);
@@ -53,8 +61,11 @@ pub fn start(
         ingestion.publisher_stats_shared(),
         buffer_capacity,
     );
+    if let (Some(view), Some(counters)) = (ingestion.lease_view(), ingestion.lease_counters()) {
+        crate::metrics::register_leases(metrics, view.member, ingestion.statuses(), counters);
+    }
     let grpc = server.host(
-        crate::grpc::server(ingestion.statuses()),
+        crate::grpc::server(ingestion.statuses(), ingestion.lease_view()),
         tickmesh_proto::FILE_DESCRIPTOR_SET,
     );
     Ok(ServiceHandle::spawn(

@@ -14,6 +14,11 @@ pub struct PublisherStats {
     buffered_peak: AtomicU64,
     gaps: AtomicU64,
     bus_down: AtomicBool,
+    fenced_off: AtomicU64,
+    /// Feed outputs taken from the input channel.
+    received: AtomicU64,
+    /// Of those, the ones done with: published, fenced off, dropped, or gap markers.
+    settled: AtomicU64,
 }
 
 /// A copy of [`PublisherStats`] at one moment.
@@ -35,6 +40,8 @@ pub struct PublisherSnapshot {
     pub gaps: u64,
     /// Whether the last publish attempt failed.
     pub bus_down: bool,
+    /// Events not published because their unit's lease had passed to another replica.
+    pub fenced_off: u64,
 }
 
 impl PublisherStats {
@@ -49,7 +56,27 @@ impl PublisherStats {
             buffered_peak: self.buffered_peak.load(Ordering::Relaxed),
             gaps: self.gaps.load(Ordering::Relaxed),
             bus_down: self.bus_down.load(Ordering::Relaxed),
+            fenced_off: self.fenced_off.load(Ordering::Relaxed),
         }
+    }
+
+    /// Outputs taken from the feeds so far, and how many of them are done with.
+    pub fn progress(&self) -> (u64, u64) {
+        // Settled first: a later read of `received` is never below it.
+        let settled = self.settled.load(Ordering::Acquire);
+        (self.received.load(Ordering::Acquire), settled)
+    }
+
+    pub(crate) fn received(&self) {
+        self.received.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn settled(&self, outputs: usize) {
+        self.settled.fetch_add(outputs as u64, Ordering::Release);
+    }
+
+    pub(crate) fn fenced_off(&self, events: usize) {
+        self.fenced_off.fetch_add(events as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn published(&self, events: usize) {

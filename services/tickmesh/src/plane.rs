@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tickmesh_bus::memory::MemoryBus;
-use tickmesh_bus::{DurableLog, EventPublisher, LiveBus};
+use tickmesh_bus::{DurableLog, EventPublisher, LeaseStore, LiveBus};
 use tickmesh_bus_kafka::KafkaLog;
 use tickmesh_bus_redis::RedisBus;
 
@@ -22,6 +22,8 @@ pub struct Adapters {
     pub stream: Arc<dyn DurableLog>,
     /// The topics the bridge writes and storage reads.
     pub topics: Arc<dyn DurableLog>,
+    /// Leases of replicated ingestion, on the bus's Redis (none on the in-process bus).
+    pub leases: Option<Arc<dyn LeaseStore>>,
 }
 
 impl Adapters {
@@ -33,10 +35,11 @@ impl Adapters {
         topics_side: bool,
     ) -> anyhow::Result<Adapters> {
         let memory = MemoryBus::new(config.stream.clone(), config.memory_retain);
-        let (publisher, live, stream): (
+        let (publisher, live, stream, leases): (
             Arc<dyn EventPublisher>,
             Arc<dyn LiveBus>,
             Arc<dyn DurableLog>,
+            Option<Arc<dyn LeaseStore>>,
         ) = match config.redis.as_ref().filter(|_| stream_side) {
             Some(redis) => {
                 let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
@@ -45,12 +48,19 @@ impl Adapters {
                         redis.target
                     )
                 })?;
-                (Arc::new(bus.clone()), Arc::new(bus.clone()), Arc::new(bus))
+                let leases: Arc<dyn LeaseStore> = Arc::new(bus.leases());
+                (
+                    Arc::new(bus.clone()),
+                    Arc::new(bus.clone()),
+                    Arc::new(bus),
+                    Some(leases),
+                )
             }
             None => (
                 Arc::new(memory.clone()),
                 memory.live.clone(),
                 memory.log.clone(),
+                None,
             ),
         };
         let topics: Arc<dyn DurableLog> = match config.kafka.as_ref().filter(|_| topics_side) {
@@ -70,6 +80,7 @@ impl Adapters {
             live,
             stream,
             topics,
+            leases,
         })
     }
 }

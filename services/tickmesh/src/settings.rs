@@ -12,6 +12,7 @@ use tickmesh_bus_kafka::KafkaConfig;
 use tickmesh_bus_redis::RedisConfig;
 use tickmesh_domain::{Exchange, Market};
 use tickmesh_feeds::Endpoints;
+use tickmesh_ingestion::ownership::OwnershipConfig;
 use tickmesh_ingestion::{ExchangeFeed, IngestionConfig, OverflowPolicy};
 use tickmesh_proto::routing::{self, TopicNames};
 use tickmesh_storage::{HistoryConfig, StorageServiceConfig, StoreConfig};
@@ -81,6 +82,12 @@ impl DataPlaneConfig {
         let mut storage = read_storage(r);
         storage.topics = topics.clone();
         let ingestion = read_ingestion(r);
+        if ingestion.ownership.is_some() && redis.is_none() {
+            r.invalid(
+                "ingestion.replicated",
+                "needs bus.redis_url (or bus.redis_sentinels): the leases are kept on the bus's redis",
+            );
+        }
         let bounds = ingestion.edge.bounds;
         DataPlaneConfig {
             redis,
@@ -186,7 +193,34 @@ fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
     p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);
     config.startup_backfill = r.duration("ingestion.startup_backfill", config.startup_backfill);
     read_edge(r, &mut config.edge);
+    if r.get("ingestion.replicated", false) {
+        config.ownership = Some(read_ownership(r));
+    }
     config
+}
+
+/// `ingestion.member`, `ingestion.shards`, `ingestion.lease_ttl` and `ingestion.lease_renew`
+/// of a replicated ingestion.
+fn read_ownership(r: &mut ConfigReader<'_>) -> OwnershipConfig {
+    // A pod's name is its HOSTNAME: unique among the replicas, and what an operator sees.
+    let fallback = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| format!("ingestion-{}", std::process::id()));
+    let mut o = OwnershipConfig::new(r.get("ingestion.member", fallback));
+    o.shards = r.get("ingestion.shards", o.shards);
+    if o.shards == 0 {
+        r.invalid("ingestion.shards", "must be at least 1");
+    }
+    o.lease_ttl = r.duration("ingestion.lease_ttl", o.lease_ttl);
+    o.renew_every = r.duration("ingestion.lease_renew", o.renew_every);
+    if o.renew_every.is_zero() || o.renew_every * 3 > o.lease_ttl {
+        r.invalid(
+            "ingestion.lease_renew",
+            "must be more than 0s and at most a third of ingestion.lease_ttl, so a lease is renewed several times before it could expire",
+        );
+    }
+    o
 }
 
 /// The smallest `ingestion.max_frame_bytes` accepted: a full 30-level book in Upbit's DEFAULT

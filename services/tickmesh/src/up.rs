@@ -341,6 +341,7 @@ async fn start(
             publisher: Arc::clone(&adapters.publisher),
             gaps: Some(Arc::clone(&adapters.live)),
             subscriptions,
+            leases: adapters.leases.clone(),
         };
         let handle = tickmesh_ingestion::start(plane.ingestion.clone(), ports, metrics, server)
             .context("cannot start ingestion")?;

@@ -110,3 +110,26 @@ async fn a_history_without_cursor_covers_only_its_latest_page() {
     assert!(!far.complete);
     assert_eq!(far.trades.len(), 500);
 }
+
+#[tokio::test]
+async fn a_short_last_page_is_the_whole_history_so_nothing_is_missing() {
+    // A market that traded 3 times, asked for everything after a time later than its start:
+    // the exchange has nothing older, so the backfill is complete however far back `since` is.
+    let young = Tape {
+        n: 3,
+        cursor_pages: false,
+    };
+    let limits = BackfillLimits {
+        page_size: 500,
+        max_pages: 2,
+    };
+    let result = backfill(&young, btc(), since(0), limits).await.unwrap();
+    assert!(result.complete);
+    assert_eq!(result.trades.len(), 2);
+    let empty = Tape {
+        n: 0,
+        cursor_pages: false,
+    };
+    let result = backfill(&empty, btc(), since(5), limits).await.unwrap();
+    assert!(result.complete && result.trades.is_empty());
+}

@@ -151,11 +151,18 @@ impl SessionContext<'_> {
             info!(%exchange, %market, recovered = count, "recovered recent trades at startup");
             return Ok(());
         }
+        if outage.gap_from.is_some() && count == 0 && complete {
+            // Taken over from another owner and no trade happened in between: no ticker
+            // changed either, and the first book after subscribing is a full snapshot, so
+            // nothing was missed and no gap is reported.
+            info!(%exchange, %market, "took the market over with nothing missed");
+            return Ok(());
+        }
         self.status.record_gap(count);
         let gap = FeedGap {
             exchange,
             market,
-            from: outage.since.time,
+            from: outage.gap_from.unwrap_or(outage.since.time),
             to,
             backfilled_trades: count,
             complete,
