@@ -1,4 +1,5 @@
-//! `tickmesh feeds`: the exchange connections' status, and the bridge's where it runs.
+//! `tickmesh feeds`: the exchange connections' status, who holds each unit of a replicated
+//! ingestion, and the bridge's status where it runs.
 
 use serde_json::{Value as Json, json};
 use tickmesh_proto::bridge::v1::GetStatsRequest;
@@ -22,6 +23,8 @@ pub struct FeedsArgs {
 /// The fields of a feed.
 pub const COLUMNS: &[Column] = &[
     shown("exchange", "EXCHANGE"),
+    machine("unit"),
+    machine("lease_token"),
     shown("state", "STATE"),
     shown("markets", "MARKETS"),
     shown("events_per_second", "EVENTS/S"),
@@ -39,14 +42,14 @@ pub const COLUMNS: &[Column] = &[
 /// answers at the same address).
 pub async fn run(args: FeedsArgs) -> anyhow::Result<()> {
     let channel = args.server.connect().await?;
-    let feeds = IngestionServiceClient::new(channel.clone())
+    let reply = IngestionServiceClient::new(channel.clone())
         .list_feeds(args.server.request(ingestion::ListFeedsRequest {})?)
         .await
         .map_err(explain)?
-        .into_inner()
-        .feeds;
+        .into_inner();
+    let feeds = &reply.feeds;
     let mut printer = Printer::stdout(&args.output, COLUMNS, Shape::Object("feeds"));
-    for f in &feeds {
+    for f in feeds {
         let state = ingestion::FeedState::try_from(f.state).map_or_else(
             |_| "?".to_owned(),
             |s| {
@@ -57,6 +60,8 @@ pub async fn run(args: FeedsArgs) -> anyhow::Result<()> {
         );
         printer.row(vec![
             Value::Text(exchange_text(f.exchange)),
+            Value::Text(f.unit.clone()),
+            Value::Count(f.lease_token),
             Value::Text(state),
             Value::List(f.markets.iter().map(|m| market_text(Some(m))).collect()),
             Value::Rate(f.events_per_second),
@@ -77,15 +82,13 @@ pub async fn run(args: FeedsArgs) -> anyhow::Result<()> {
         .await
         .ok()
         .map(tonic::Response::into_inner);
-    let notes: Vec<String> = bridge
-        .iter()
-        .map(|s| {
-            format!(
-                "bridge: {} forwarded, {:.0}/s, lag {}, pending {}, {} dead-lettered",
-                s.forwarded, s.events_per_second, s.lag, s.pending, s.dead_lettered
-            )
-        })
-        .collect();
+    let mut notes: Vec<String> = units_notes(&reply);
+    notes.extend(bridge.iter().map(|s| {
+        format!(
+            "bridge: {} forwarded, {:.0}/s, lag {}, pending {}, {} dead-lettered",
+            s.forwarded, s.events_per_second, s.lag, s.pending, s.dead_lettered
+        )
+    }));
     let bridge = bridge.map_or(Json::Null, |s| {
         json!({
             "forwarded": s.forwarded,
@@ -96,6 +99,40 @@ pub async fn run(args: FeedsArgs) -> anyhow::Result<()> {
             "reclaimed": s.reclaimed,
         })
     });
-    printer.finish(vec![("bridge", bridge)], &notes)?;
+    let units: Vec<Json> = reply
+        .units
+        .iter()
+        .map(|u| {
+            json!({
+                "unit": u.unit,
+                "owner": u.owner,
+                "token": u.token,
+                "granted_time": time(u.granted_time.as_ref()).map(crate::render::machine_time),
+                "remaining_ms": u.remaining_ms,
+            })
+        })
+        .collect();
+    let extra = vec![
+        ("bridge", bridge),
+        ("replica", Json::String(reply.replica.clone())),
+        ("units", Json::Array(units)),
+    ];
+    printer.finish(extra, &notes)?;
     Ok(())
+}
+
+/// One line per unit of a replicated ingestion: who holds it and since when.
+fn units_notes(reply: &ingestion::ListFeedsResponse) -> Vec<String> {
+    reply
+        .units
+        .iter()
+        .map(|u| {
+            let owner = if u.owner.is_empty() {
+                "nobody"
+            } else {
+                u.owner.as_str()
+            };
+            format!("unit {}: held by {owner} (token {})", u.unit, u.token)
+        })
+        .collect()
 }

@@ -35,6 +35,7 @@ fn replica(mesh: &Mesh, member: &str) -> Proc {
             ("TICKMESH__INGESTION__SHARDS", "4".to_owned()),
             ("TICKMESH__INGESTION__LEASE_TTL", "3s".to_owned()),
             ("TICKMESH__INGESTION__LEASE_RENEW", "500ms".to_owned()),
+            ("TICKMESH__METRICS__LISTEN", "127.0.0.1:0".to_owned()),
         ],
     )
 }
@@ -230,6 +231,50 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
     assert_eq!(repeated, 0, "a hand-over published trades twice");
 
     // Every gap marker covers trades the simulators made while no owner published them.
+    // What an operator sees: ListFeeds through the CLI, and the lease metrics.
+    let feeds = std::process::Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .args([
+            "feeds",
+            "--server",
+            &format!("http://{}", c.grpc),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        feeds.status.success(),
+        "{}",
+        String::from_utf8_lossy(&feeds.stderr)
+    );
+    let feeds: serde_json::Value = serde_json::from_slice(&feeds.stdout).unwrap();
+    assert_eq!(feeds["replica"], "ing-c");
+    let units = feeds["units"].as_array().unwrap();
+    assert_eq!(units.len(), 12, "{feeds}");
+    assert!(
+        units
+            .iter()
+            .all(|u| u["owner"] == "ing-c" || u["owner"] == "ing-d"),
+        "{feeds}"
+    );
+    let own = feeds["feeds"].as_array().unwrap();
+    assert_eq!(own.len(), 6, "ing-c collects half the units: {feeds}");
+    assert!(
+        own.iter().all(|f| f["lease_token"].as_u64().unwrap() > 0),
+        "{feeds}"
+    );
+    let logged = c.logged("metrics at");
+    let addr = logged[0]["metrics_addr"].as_str().unwrap();
+    let body = support::scrape(addr);
+    for series in [
+        "tickmesh_ingestion_replica{member=\"ing-c\"} 1",
+        "tickmesh_ingestion_lease_changes_total{change=\"acquired\"}",
+        "tickmesh_ingestion_lease_changes_total{change=\"released\"}",
+        "tickmesh_ingestion_lease_age_seconds{unit=",
+        "tickmesh_publisher_fenced_off_total",
+    ] {
+        assert!(body.contains(series), "{series} missing:\n{body}");
+    }
     d.terminate();
     c.terminate();
     bridge.terminate();
