@@ -51,6 +51,7 @@ async fn one_trace_spans_ingestion_bridge_and_storage() {
         None,
         PublisherConfig::default(),
         Arc::new(PublisherStats::default()),
+        None,
         stop.clone(),
     ));
     let bridge = tokio::spawn(run_bridge(

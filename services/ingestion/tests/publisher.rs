@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tickmesh_bus::{BusError, EventPublisher, Outgoing};
+use tickmesh_bus::{BusError, EventPublisher, Outgoing, Published};
 use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, Side, Trade, TradeId, UtcMicros};
 use tickmesh_feeds::{BackoffConfig, FeedOutput};
 use tickmesh_ingestion::{OverflowPolicy, PublisherConfig, PublisherStats, run_publisher};
@@ -24,12 +24,12 @@ struct SwitchBus {
 
 #[async_trait]
 impl EventPublisher for SwitchBus {
-    async fn publish(&self, batch: &[Outgoing]) -> Result<(), BusError> {
+    async fn publish(&self, batch: &[Outgoing]) -> Result<Published, BusError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(BusError::unavailable("test", "switched off"));
         }
         self.taken.lock().unwrap().extend_from_slice(batch);
-        Ok(())
+        Ok(Published::default())
     }
 }
 
@@ -104,6 +104,7 @@ fn start(config: PublisherConfig) -> Running {
         None,
         config,
         Arc::clone(&stats),
+        None,
         CancellationToken::new(),
     ));
     Running {
@@ -224,6 +225,7 @@ async fn feed_gaps_go_to_the_live_bus_for_stream_clients() {
         Some(live.clone() as Arc<dyn tickmesh_bus::LiveBus>),
         config(10, OverflowPolicy::DropOldest),
         Arc::clone(&stats),
+        None,
         CancellationToken::new(),
     ));
     let gap = tickmesh_domain::FeedGap {

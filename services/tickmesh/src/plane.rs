@@ -11,6 +11,14 @@ use tickmesh_bus_redis::RedisBus;
 
 use crate::settings::DataPlaneConfig;
 
+/// The stream side's ports: the publisher, live fan-out, the durable stream, the leases.
+type StreamSide = (
+    Arc<dyn EventPublisher>,
+    Arc<dyn LiveBus>,
+    Arc<dyn DurableLog>,
+    Option<Arc<dyn LeaseStore>>,
+);
+
 /// The adapter behind each port.
 #[derive(Debug, Clone)]
 pub struct Adapters {
@@ -35,34 +43,30 @@ impl Adapters {
         topics_side: bool,
     ) -> anyhow::Result<Adapters> {
         let memory = MemoryBus::new(config.stream.clone(), config.memory_retain);
-        let (publisher, live, stream, leases): (
-            Arc<dyn EventPublisher>,
-            Arc<dyn LiveBus>,
-            Arc<dyn DurableLog>,
-            Option<Arc<dyn LeaseStore>>,
-        ) = match config.redis.as_ref().filter(|_| stream_side) {
-            Some(redis) => {
-                let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
-                    format!(
-                        "cannot connect to redis ({:?}); is it running? check bus.redis_url",
-                        redis.target
+        let (publisher, live, stream, leases): StreamSide =
+            match config.redis.as_ref().filter(|_| stream_side) {
+                Some(redis) => {
+                    let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
+                        format!(
+                            "cannot connect to redis ({:?}); is it running? check bus.redis_url",
+                            redis.target
+                        )
+                    })?;
+                    let leases: Arc<dyn LeaseStore> = Arc::new(bus.leases());
+                    (
+                        Arc::new(bus.clone()),
+                        Arc::new(bus.clone()),
+                        Arc::new(bus),
+                        Some(leases),
                     )
-                })?;
-                let leases: Arc<dyn LeaseStore> = Arc::new(bus.leases());
-                (
-                    Arc::new(bus.clone()),
-                    Arc::new(bus.clone()),
-                    Arc::new(bus),
-                    Some(leases),
-                )
-            }
-            None => (
-                Arc::new(memory.clone()),
-                memory.live.clone(),
-                memory.log.clone(),
-                None,
-            ),
-        };
+                }
+                None => (
+                    Arc::new(memory.clone()),
+                    memory.live.clone(),
+                    memory.log.clone(),
+                    None,
+                ),
+            };
         let topics: Arc<dyn DurableLog> = match config.kafka.as_ref().filter(|_| topics_side) {
             Some(kafka) => {
                 let log = KafkaLog::new(kafka.clone()).with_context(|| {

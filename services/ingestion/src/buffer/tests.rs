@@ -5,10 +5,7 @@ use tickmesh_bus::{Outgoing, Record};
 use super::*;
 
 fn ev(n: u32) -> Outgoing {
-    Outgoing {
-        channel: "c".to_owned(),
-        record: Record::new("k", n.to_string().into_bytes()),
-    }
+    Outgoing::new("c".to_owned(), Record::new("k", n.to_string().into_bytes()))
 }
 
 fn ids(batch: &[Outgoing]) -> Vec<String> {
