@@ -74,11 +74,6 @@ async fn the_front_door_holds_while_a_well_behaved_client_streams() {
     let slow = trickling_connections(&up.grpc, 50).await;
     let silent = silent_connection(&up.grpc).await;
 
-    eprintln!(
-        "PHASE before {:?}: hwm {} MiB",
-        "let big = big_filter(&grpc).aw",
-        peak_rss_mib(up.pid())
-    );
     let big = big_filter(&grpc).await;
     assert_eq!(big.code(), tonic::Code::ResourceExhausted, "{big:?}");
     assert!(
@@ -86,29 +81,14 @@ async fn the_front_door_holds_while_a_well_behaved_client_streams() {
         "{big:?}"
     );
 
-    eprintln!(
-        "PHASE before {:?}: hwm {} MiB",
-        "let series_before = random_pat",
-        peak_rss_mib(up.pid())
-    );
     let series_before = random_paths(&grpc, &metrics, 150).await;
     let series_after = random_paths(&grpc, &metrics, 150).await;
     assert_eq!(series_before, series_after, "random paths grew the series");
 
-    eprintln!(
-        "PHASE before {:?}: hwm {} MiB",
-        "let candles = year_of_daily_ca",
-        peak_rss_mib(up.pid())
-    );
     let candles = year_of_daily_candles(&grpc).await;
     assert_eq!(candles.len(), 365, "one candle per day of 2025");
     assert!(candles.iter().all(|c| c.trade_count == 1440));
 
-    eprintln!(
-        "PHASE before {:?}: hwm {} MiB",
-        "// Every StreamTicks slot take",
-        peak_rss_mib(up.pid())
-    );
     // Every StreamTicks slot taken, and thousands more asked for.
     let (held, refused) = open_streams(&grpc).await;
     assert_eq!(
@@ -125,11 +105,6 @@ async fn the_front_door_holds_while_a_well_behaved_client_streams() {
         );
     }
 
-    eprintln!(
-        "PHASE before {:?}: hwm {} MiB",
-        "// A connection that stops ans",
-        peak_rss_mib(up.pid())
-    );
     // A connection that stops answering is closed by the server's pings.
     tokio::time::timeout(Duration::from_secs(30), silent)
         .await
@@ -359,9 +334,10 @@ async fn trickling_connections(addr: &str, count: usize) -> tokio::task::JoinHan
         }
         let mut closed = 0;
         for socket in &mut sockets {
-            // The server's own SETTINGS frame comes first; the end follows it.
+            // The server's own SETTINGS frame comes first; the end follows it, normally at once
+            // (the preface timeout passed while trickling); the wait only bounds a busy machine.
             let mut buf = [0u8; 1024];
-            let end = tokio::time::timeout(Duration::from_secs(5), async {
+            let end = tokio::time::timeout(Duration::from_secs(15), async {
                 while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
             });
             if end.await.is_ok() {
