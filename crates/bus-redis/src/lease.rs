@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tickmesh_bus::{Acquired, BusError, Holding, Lease, LeaseStore, PublishedMark};
+use tickmesh_bus::{Acquired, BusError, Holding, Lease, LeaseStore, Offer, PublishedMark};
 
 use crate::direct::{DirectConn, REPLY_TIMEOUT};
 use crate::resp::{Reply, Request};
@@ -48,6 +48,10 @@ impl LeaseKeys {
     fn members(&self) -> String {
         format!("{}:members", self.stream)
     }
+
+    fn offer(&self, unit: &str) -> String {
+        format!("{}:offer:{unit}", self.stream)
+    }
 }
 
 /// Now in milliseconds of the server's clock, as a Lua expression.
@@ -63,8 +67,11 @@ redis.call('PEXPIRE', members, ttl * 10)
 return redis.call('ZRANGE', members, 0, -1)";
 
 const ACQUIRE: &str = "
-local lease, token_key, marks, member, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local lease, token_key, marks, member, ttl, offer = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('EXISTS', lease) == 1 then return false end
+local successor = redis.call('HGET', offer, 'successor')
+if successor and successor ~= member then return false end
+redis.call('DEL', offer)
 local token = redis.call('INCR', token_key)
 NOW
 local value = member .. '|' .. token .. '|' .. now
@@ -80,6 +87,37 @@ const RELEASE: &str = "
 if redis.call('GET', ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('DEL', ARGV[1])
 return 1";
+
+const OFFER: &str = "
+if redis.call('GET', ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', ARGV[3], 'holder', ARGV[2])
+redis.call('PEXPIRE', ARGV[3], ARGV[4])
+return 1";
+
+const CLAIM: &str = "
+if redis.call('EXISTS', ARGV[1]) == 0 then return 0 end
+local successor = redis.call('HGET', ARGV[1], 'successor')
+if not successor then
+  redis.call('HSET', ARGV[1], 'successor', ARGV[2])
+  return 1
+end
+if successor == ARGV[2] then return 1 end
+return 0";
+
+const READY: &str = "
+if redis.call('HGET', ARGV[1], 'successor') == ARGV[2] then
+  redis.call('HSET', ARGV[1], 'ready', '1')
+end
+return 1";
+
+const OFFERS: &str = "
+local out = {}
+for i = 1, #ARGV do
+  out[#out + 1] = redis.call('EXISTS', ARGV[i])
+  out[#out + 1] = redis.call('HGET', ARGV[i], 'successor')
+  out[#out + 1] = redis.call('HGET', ARGV[i], 'ready')
+end
+return out";
 
 const HOLDERS: &str = "
 local out = {}
@@ -200,6 +238,7 @@ impl LeaseStore for RedisLeases {
                     &self.keys.marks(unit),
                     member,
                     &millis(ttl),
+                    &self.keys.offer(unit),
                 ],
             )
             .await?;
@@ -244,6 +283,54 @@ impl LeaseStore for RedisLeases {
             )
             .await?;
         Ok(reply == Reply::Int(1))
+    }
+
+    async fn offer(&self, lease: &Lease, ttl: Duration) -> Result<bool, BusError> {
+        let reply = self
+            .eval(
+                OFFER,
+                &[
+                    &self.keys.lease(&lease.unit),
+                    &lease.holder_value(),
+                    &self.keys.offer(&lease.unit),
+                    &millis(ttl),
+                ],
+            )
+            .await?;
+        Ok(reply == Reply::Int(1))
+    }
+
+    async fn claim(&self, unit: &str, member: &str) -> Result<bool, BusError> {
+        let reply = self.eval(CLAIM, &[&self.keys.offer(unit), member]).await?;
+        Ok(reply == Reply::Int(1))
+    }
+
+    async fn ready(&self, unit: &str, member: &str) -> Result<(), BusError> {
+        self.eval(READY, &[&self.keys.offer(unit), member]).await?;
+        Ok(())
+    }
+
+    async fn offers(&self, units: &[String]) -> Result<Vec<Option<Offer>>, BusError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = units.iter().map(|u| self.keys.offer(u)).collect();
+        let args: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let Reply::Array(flat) = self.eval(OFFERS, &args).await? else {
+            return Err(malformed("offers"));
+        };
+        if flat.len() != units.len() * 3 {
+            return Err(malformed("offers"));
+        }
+        Ok(flat
+            .chunks_exact(3)
+            .map(|three| {
+                (three[0] == Reply::Int(1)).then(|| Offer {
+                    successor: three[1].text().map(str::to_owned),
+                    ready: three[2].text() == Some("1"),
+                })
+            })
+            .collect())
     }
 
     async fn holders(&self, units: &[String]) -> Result<Vec<Option<Holding>>, BusError> {

@@ -40,6 +40,7 @@ async fn redis_leases_conform() {
     let prefix = unique("lease");
     let bus = bus(&format!("{prefix}:events")).await;
     conformance::lease::run(&bus.leases(), &prefix).await;
+    conformance::lease::handover(&bus.leases(), &prefix).await;
 }
 
 #[tokio::test]

@@ -123,6 +123,15 @@ pub struct Holding {
     pub remaining: Duration,
 }
 
+/// A unit its holder offered to hand over (see [`LeaseStore::offer`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Offer {
+    /// The member that claimed it, if one did.
+    pub successor: Option<String>,
+    /// Whether that member is ready to take it (its connection is up).
+    pub ready: bool,
+}
+
 /// Where leases are kept.
 ///
 /// Contract (checked by [`crate::conformance::lease`]):
@@ -133,7 +142,14 @@ pub struct Holding {
 /// - [`LeaseStore::renew`] and [`LeaseStore::release`] of a lease that is no longer held
 ///   (expired, or granted to another) change nothing and say so;
 /// - a publish whose [`Fence`] no longer names its unit's holder writes nothing of the
-///   fenced events (see [`crate::EventPublisher`]).
+///   fenced events (see [`crate::EventPublisher`]);
+/// - a unit offered by its holder ([`LeaseStore::offer`]) and claimed by a member can be
+///   acquired, once released, only by that member until the offer expires.
+///
+/// The offer is a make-before-break hand-over: the holder offers, a successor claims and
+/// connects without publishing, says it is ready, the holder stops and releases, and the
+/// successor acquires; between the two, each market's last published event
+/// ([`Acquired::marks`]) is the seam.
 #[async_trait]
 pub trait LeaseStore: Send + Sync + std::fmt::Debug {
     /// Records that `member` is alive for `ttl` and returns every live member, sorted.
@@ -159,6 +175,19 @@ pub trait LeaseStore: Send + Sync + std::fmt::Debug {
 
     /// The holder of each of `units`, in order.
     async fn holders(&self, units: &[String]) -> Result<Vec<Option<Holding>>, BusError>;
+
+    /// Offers `lease`'s unit to a successor for `ttl`; `false` if the lease is no longer
+    /// held.
+    async fn offer(&self, lease: &Lease, ttl: Duration) -> Result<bool, BusError>;
+
+    /// Claims the offered `unit` for `member`; `true` if `member` is now its successor.
+    async fn claim(&self, unit: &str, member: &str) -> Result<bool, BusError>;
+
+    /// Says that `member`, the successor of `unit`, is ready to take it.
+    async fn ready(&self, unit: &str, member: &str) -> Result<(), BusError>;
+
+    /// The offer of each of `units`, in order (`None`: not offered).
+    async fn offers(&self, units: &[String]) -> Result<Vec<Option<Offer>>, BusError>;
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub mod conformance;
 
 pub use error::BusError;
 pub use inbox::{Inbox, InboxSender, Received};
-pub use lease::{Acquired, Fence, Holding, Lease, LeaseStore, OWNER_HEADER, PublishedMark};
+pub use lease::{Acquired, Fence, Holding, Lease, LeaseStore, OWNER_HEADER, Offer, PublishedMark};
 pub use live::{LiveBus, LiveMessage, channel_matches};
 pub use log::{Backlog, DurableLog, LogConsumer};
 pub use publish::{EventPublisher, Outgoing, Published};

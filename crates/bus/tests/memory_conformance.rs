@@ -34,6 +34,7 @@ async fn memory_publisher_conforms() {
 async fn memory_leases_conform() {
     let bus = MemoryBus::new("tickmesh:events", 10_000);
     conformance::lease::run(bus.leases.as_ref(), "tickmesh").await;
+    conformance::lease::handover(bus.leases.as_ref(), "tickmesh").await;
 }
 
 #[tokio::test]

@@ -19,11 +19,12 @@
 mod coordinator;
 mod units;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use tickmesh_bus::{Fence, Lease};
+use tickmesh_bus::{Fence, Lease, PublishedMark};
 use tickmesh_domain::{Exchange, Market};
 
 pub use coordinator::{Coordinator, LeaseCounters};
@@ -68,11 +69,37 @@ impl OwnershipConfig {
     }
 }
 
-/// The fences of the units this replica holds, read by the publisher for every event.
+/// How the publisher treats an event, by its unit's state on this replica.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// Publish it under this fence, unless the seam says the predecessor already did.
+    Publish(Arc<Fence>, Arc<BTreeMap<String, PublishedMark>>),
+    /// Keep it: the unit is being taken over and its lease is not ours yet.
+    Hold(Unit),
+    /// Drop it: the unit is not (or no longer) ours.
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Being taken over: connected, its events held back.
+    Pending,
+    /// Held: its events are published under the fence; `seam` is where the predecessor of a
+    /// make-before-break hand-over stopped, per market key.
+    Held {
+        fence: Arc<Fence>,
+        seam: Arc<BTreeMap<String, PublishedMark>>,
+    },
+}
+
+/// The state of the units on this replica, read by the publisher for every event.
 #[derive(Debug)]
 pub struct Fences {
     shards: u16,
-    held: RwLock<HashMap<Unit, Arc<Fence>>>,
+    slots: RwLock<HashMap<Unit, Slot>>,
+    /// Bumped whenever a unit leaves the pending state, so the publisher looks again at
+    /// what it holds back.
+    changes: AtomicU64,
 }
 
 impl Fences {
@@ -80,29 +107,95 @@ impl Fences {
     pub fn new(shards: u16) -> Fences {
         Fences {
             shards,
-            held: RwLock::new(HashMap::new()),
+            slots: RwLock::new(HashMap::new()),
+            changes: AtomicU64::new(0),
         }
     }
 
-    /// The fence for an event of `market` on `exchange`; `None` when its unit is not held
-    /// here (the event must not be published).
-    pub fn fence_for(&self, exchange: Exchange, market: &Market) -> Option<Arc<Fence>> {
+    /// What to do with an event of `market` on `exchange`.
+    pub fn route(&self, exchange: Exchange, market: &Market) -> Route {
         let unit = Unit {
             exchange,
             shard: shard_of(market, self.shards),
         };
         // Every update leaves the map whole, so a poisoned lock is still usable.
-        let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
-        held.get(&unit).cloned()
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        match slots.get(&unit) {
+            Some(Slot::Held { fence, seam }) => Route::Publish(Arc::clone(fence), Arc::clone(seam)),
+            Some(Slot::Pending) => Route::Hold(unit),
+            None => Route::Drop,
+        }
     }
 
-    pub(crate) fn hold(&self, unit: Unit, lease: &Lease) {
-        let mut held = self.held.write().unwrap_or_else(PoisonError::into_inner);
-        held.insert(unit, lease.fence());
+    /// How many times a unit left the pending state so far.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// `unit`'s fence and seam if it is held, `None` if it is not ours (`Some(None)` while
+    /// still pending).
+    pub fn settled(
+        &self,
+        unit: Unit,
+    ) -> Option<Option<(Arc<Fence>, Arc<BTreeMap<String, PublishedMark>>)>> {
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        match slots.get(&unit)? {
+            Slot::Pending => Some(None),
+            Slot::Held { fence, seam } => Some(Some((Arc::clone(fence), Arc::clone(seam)))),
+        }
+    }
+
+    fn set(&self, unit: Unit, slot: Option<Slot>) {
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        let was_pending = matches!(slots.get(&unit), Some(Slot::Pending));
+        match slot {
+            Some(slot) => slots.insert(unit, slot),
+            None => slots.remove(&unit),
+        };
+        if was_pending {
+            self.changes.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn pend(&self, unit: Unit) {
+        self.set(unit, Some(Slot::Pending));
+    }
+
+    /// Publishes `unit`'s events under `lease` from now on; the fence returned is the one
+    /// every such event carries until it is written (its count of holders tells the
+    /// coordinator when none is left in the publisher).
+    pub(crate) fn hold(
+        &self,
+        unit: Unit,
+        lease: &Lease,
+        seam: BTreeMap<String, PublishedMark>,
+    ) -> Arc<Fence> {
+        let fence = lease.fence();
+        let slot = Slot::Held {
+            fence: Arc::clone(&fence),
+            seam: Arc::new(seam),
+        };
+        self.set(unit, Some(slot));
+        fence
     }
 
     pub(crate) fn drop_unit(&self, unit: Unit) {
-        let mut held = self.held.write().unwrap_or_else(PoisonError::into_inner);
-        held.remove(&unit);
+        self.set(unit, None);
+    }
+}
+
+/// Whether an event held back during a take-over was not already published by the
+/// predecessor, whose last event per market is `seam`: a trade after its last trade (by time
+/// and id), anything else after its last event. An event of the very moment of the last
+/// published one counts as published.
+pub fn after_seam(mark: &PublishedMark, is_trade: bool, seam: Option<&PublishedMark>) -> bool {
+    let Some(seam) = seam else { return true };
+    if is_trade {
+        match (mark.trade, seam.trade) {
+            (Some(trade), Some(last)) => trade > last,
+            _ => true,
+        }
+    } else {
+        mark.event_us > seam.event_us
     }
 }

@@ -206,7 +206,14 @@ impl Ingestion {
         let factory = FeedFactory {
             templates,
             out: tx,
-            shutdown: shutdown.clone(),
+            // Replicated, the coordinator stops each unit's feed itself, when its successor
+            // is ready: stopping them all at shutdown would leave the markets unwatched
+            // during the hand-over. The token still ends every feed when ingestion ends.
+            shutdown: if config.ownership.is_some() && leases.is_some() {
+                CancellationToken::new()
+            } else {
+                shutdown.clone()
+            },
         };
         let stats = Arc::new(PublisherStats::default());
         let statuses = FeedStatuses::default();

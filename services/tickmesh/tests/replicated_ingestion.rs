@@ -22,6 +22,16 @@ use tickmesh_proto::ingestion::v1::ingestion_service_client::IngestionServiceCli
 
 const MARKETS: usize = 32;
 
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
 fn market_names() -> Vec<String> {
     (0..MARKETS).map(|i| format!("HA{i:02}")).collect()
 }
@@ -153,10 +163,12 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
     let c = replica(&mesh, "ing-c");
     wait_balanced(&c.grpc, &["ing-a", "ing-b", "ing-c"]).await;
     mesh.sims.wait_connected().await;
+    let resumed_ms = now_ms();
     mesh.sims.resume();
     run_for(Duration::from_secs(4)).await;
 
     // SIGKILL: no hand-over; the lease expires and the others take the units.
+    let killed_ms = now_ms();
     a.kill();
     let failover = wait_balanced(&c.grpc, &["ing-b", "ing-c"]).await;
     eprintln!("units of the killed replica held again after {failover:?}");
@@ -177,7 +189,8 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
     let entries = read_stream(&stream).await;
     // One owner at a time: per market, the fencing token never goes back.
     let mut last: BTreeMap<&str, &(String, u64)> = BTreeMap::new();
-    let mut handovers: Vec<(&str, u64, u64)> = Vec::new();
+    // (market, old owner, last entry of the old owner, first entry of the new one)
+    let mut handovers: Vec<(&str, &str, u64, u64)> = Vec::new();
     let mut previous_ms: BTreeMap<&str, u64> = BTreeMap::new();
     for e in &entries {
         if let Some(before) = last.get(e.key.as_str()) {
@@ -189,7 +202,8 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
                 before.1
             );
             if e.owner.1 > before.1 {
-                handovers.push((e.key.as_str(), previous_ms[e.key.as_str()], e.ms));
+                let from = previous_ms[e.key.as_str()];
+                handovers.push((e.key.as_str(), before.0.as_str(), from, e.ms));
             }
         }
         last.insert(&e.key, &e.owner);
@@ -206,15 +220,24 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
         "only {} markets changed owner",
         handovers.len()
     );
-    let worst = handovers
+    // The killed replica's markets pause for about a lease; the others change hands
+    // without one (make before break).
+    let (killed, graceful): (Vec<_>, Vec<_>) = handovers
         .iter()
-        .map(|(_, from, to)| to - from)
-        .max()
-        .unwrap();
+        .filter(|(_, _, from, _)| *from >= resumed_ms)
+        .partition(|(_, old, _, to)| *old == "ing-a" && *to >= killed_ms);
+    let pause =
+        |list: &[&(&str, &str, u64, u64)]| list.iter().map(|(_, _, from, to)| to - from).max();
     eprintln!(
-        "{} market hand-overs in the stream; the longest pause between two owners' entries of a market: {worst} ms",
-        handovers.len()
+        "{} market hand-overs in the stream: {} after the SIGKILL (longest pause between the two owners' entries {:?} ms), {} graceful (longest pause {:?} ms)",
+        handovers.len(),
+        killed.len(),
+        pause(&killed),
+        graceful.len(),
+        pause(&graceful)
     );
+    assert!(!killed.is_empty() && !graceful.is_empty());
+    let killed_markets: BTreeSet<&str> = killed.iter().map(|(key, ..)| *key).collect();
 
     // Duplicates: trades the stream carries more than once.
     let mut trades: BTreeMap<(String, u64), usize> = BTreeMap::new();
@@ -286,6 +309,11 @@ async fn replicas_share_fail_over_and_hand_over_without_losing_or_repeating_trad
         "no gap marker, though the killed replica's markets traded while nobody published them"
     );
     for gap in &gaps {
+        let key = tickmesh_proto::routing::partition_key(gap.exchange, &gap.market);
+        assert!(
+            killed_markets.contains(key.as_str()),
+            "a gap marker for {key}, which was handed over gracefully: {gap:?}"
+        );
         let sim = mesh
             .sims
             .all

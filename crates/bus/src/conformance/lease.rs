@@ -194,3 +194,86 @@ pub async fn fencing(
         })
     );
 }
+
+/// A make-before-break hand-over: offer, claim (one successor only), ready, release, and
+/// only the successor acquires.
+pub async fn handover(store: &dyn LeaseStore, prefix: &str) {
+    let unit = format!("{prefix}-offered");
+    let (a, b, c) = (
+        format!("{prefix}-a"),
+        format!("{prefix}-b"),
+        format!("{prefix}-c"),
+    );
+    let units = std::slice::from_ref(&unit);
+    assert_eq!(store.offers(units).await.unwrap(), vec![None]);
+    assert!(
+        !store.claim(&unit, &b).await.unwrap(),
+        "nothing offered to claim"
+    );
+    let held = store
+        .acquire(&unit, &a, TTL)
+        .await
+        .unwrap()
+        .expect("free")
+        .lease;
+    let mut forged = held.clone();
+    forged.member.clone_from(&c);
+    assert!(
+        !store.offer(&forged, TTL).await.unwrap(),
+        "only the holder offers"
+    );
+    assert!(store.offer(&held, TTL).await.unwrap());
+    assert_eq!(
+        store.offers(units).await.unwrap(),
+        vec![Some(crate::Offer::default())]
+    );
+    assert!(store.claim(&unit, &b).await.unwrap());
+    assert!(
+        store.claim(&unit, &b).await.unwrap(),
+        "claiming again is idempotent"
+    );
+    assert!(!store.claim(&unit, &c).await.unwrap(), "one successor only");
+    store.ready(&unit, &c).await.unwrap();
+    let offer = store.offers(units).await.unwrap()[0]
+        .clone()
+        .expect("offered");
+    assert_eq!(
+        (offer.successor.as_deref(), offer.ready),
+        (Some(b.as_str()), false)
+    );
+    store.ready(&unit, &b).await.unwrap();
+    assert!(
+        store.offers(units).await.unwrap()[0]
+            .as_ref()
+            .is_some_and(|o| o.ready)
+    );
+    assert!(store.release(&held).await.unwrap());
+    assert!(
+        store.acquire(&unit, &c, TTL).await.unwrap().is_none(),
+        "a claimed unit goes to its successor"
+    );
+    let taken = store
+        .acquire(&unit, &b, TTL)
+        .await
+        .unwrap()
+        .expect("the successor takes it");
+    assert!(taken.lease.token > held.token);
+    assert_eq!(
+        store.offers(units).await.unwrap(),
+        vec![None],
+        "the offer ends with the grant"
+    );
+    // An offer nobody takes up expires, and the unit is anyone's again.
+    let brief = format!("{prefix}-brief-offer");
+    let lease = store
+        .acquire(&brief, &a, TTL)
+        .await
+        .unwrap()
+        .expect("free")
+        .lease;
+    assert!(store.offer(&lease, SHORT).await.unwrap());
+    assert!(store.claim(&brief, &b).await.unwrap());
+    assert!(store.release(&lease).await.unwrap());
+    tokio::time::sleep(SHORT * 2).await;
+    assert!(store.acquire(&brief, &c, TTL).await.unwrap().is_some());
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use crate::lease::{Acquired, Fence, Holding, Lease, LeaseStore, PublishedMark};
+use crate::lease::{Acquired, Fence, Holding, Lease, LeaseStore, Offer, PublishedMark};
 use crate::{BusError, Outgoing};
 
 /// Leases held in this process.
@@ -22,6 +22,7 @@ struct State {
     held: HashMap<String, (Lease, Instant)>,
     tokens: HashMap<String, u64>,
     marks: HashMap<String, BTreeMap<String, PublishedMark>>,
+    offers: HashMap<String, (Offer, Instant)>,
 }
 
 impl State {
@@ -30,6 +31,17 @@ impl State {
             self.held.remove(unit);
         }
         self.held.get(unit).map(|(lease, _)| lease)
+    }
+
+    fn offer(&mut self, unit: &str, now: Instant) -> Option<&mut Offer> {
+        if self
+            .offers
+            .get(unit)
+            .is_some_and(|(_, until)| *until <= now)
+        {
+            self.offers.remove(unit);
+        }
+        self.offers.get_mut(unit).map(|(offer, _)| offer)
     }
 }
 
@@ -119,6 +131,12 @@ impl LeaseStore for MemoryLeases {
         if state.holder(unit, now).is_some() {
             return Ok(None);
         }
+        if let Some(offer) = state.offer(unit, now) {
+            if offer.successor.as_deref().is_some_and(|s| s != member) {
+                return Ok(None);
+            }
+        }
+        state.offers.remove(unit);
         let token = state.tokens.entry(unit.to_owned()).or_default();
         *token += 1;
         let lease = Lease {
@@ -154,6 +172,52 @@ impl LeaseStore for MemoryLeases {
         }
         state.held.remove(&lease.unit);
         Ok(true)
+    }
+
+    async fn offer(&self, lease: &Lease, ttl: Duration) -> Result<bool, BusError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.holder(&lease.unit, now) != Some(lease) {
+            return Ok(false);
+        }
+        let kept = state.offer(&lease.unit, now).cloned().unwrap_or_default();
+        state.offers.insert(lease.unit.clone(), (kept, now + ttl));
+        Ok(true)
+    }
+
+    async fn claim(&self, unit: &str, member: &str) -> Result<bool, BusError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let Some(offer) = state.offer(unit, now) else {
+            return Ok(false);
+        };
+        match &offer.successor {
+            Some(s) => Ok(s == member),
+            None => {
+                offer.successor = Some(member.to_owned());
+                Ok(true)
+            }
+        }
+    }
+
+    async fn ready(&self, unit: &str, member: &str) -> Result<(), BusError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if let Some(offer) = state.offer(unit, now) {
+            if offer.successor.as_deref() == Some(member) {
+                offer.ready = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn offers(&self, units: &[String]) -> Result<Vec<Option<Offer>>, BusError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        Ok(units
+            .iter()
+            .map(|unit| state.offer(unit, now).cloned())
+            .collect())
     }
 
     async fn holders(&self, units: &[String]) -> Result<Vec<Option<Holding>>, BusError> {

@@ -14,6 +14,8 @@ use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+mod takeover;
+
 use super::{Fences, OwnershipConfig, Unit, markets_of};
 use crate::grpc::{FeedEntry, FeedStatuses};
 use crate::service::FeedFactory;
@@ -30,8 +32,13 @@ pub struct LeaseCounters {
     pub lost: AtomicU64,
 }
 
-/// How often the coordinator looks at its units between renewals (drains, desired sets).
+/// How often the coordinator looks at its units between renewals (drains, offers, desired
+/// sets).
 const TICK: Duration = Duration::from_millis(100);
+
+/// How long a holder waits for a successor to be ready before handing a unit over without
+/// one (the successor then starts cold, with a gap).
+const OFFER_WAIT: Duration = Duration::from_secs(2);
 
 /// Everything the coordinator works with.
 #[derive(Debug)]
@@ -55,6 +62,8 @@ enum Phase {
         feed: FeedHandle,
         cancel: CancellationToken,
         markets: BTreeSet<Market>,
+        /// Since when the unit is offered to a successor.
+        offered: Option<Instant>,
     },
     /// Handing over: the feed was told to stop and has not yet.
     Stopping {
@@ -66,9 +75,22 @@ enum Phase {
     Draining { target: u64, since: Instant },
 }
 
+/// A unit being taken over: connected, its events held back until the lease is ours.
+#[derive(Debug)]
+struct Warm {
+    feed: FeedHandle,
+    cancel: CancellationToken,
+    markets: BTreeSet<Market>,
+    since: Instant,
+    ready_sent: bool,
+}
+
 #[derive(Debug)]
 struct Held {
     lease: Lease,
+    /// The fence of the unit's events: besides this and [`Fences`]' copy, each event in
+    /// the publisher holds one.
+    fence: Arc<tickmesh_bus::Fence>,
     /// When the last renewal (or the grant) that succeeded was sent.
     confirmed_at: Instant,
     phase: Phase,
@@ -82,6 +104,7 @@ impl Coordinator {
     /// Runs until `shutdown`, then hands every unit over and leaves.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut held: BTreeMap<Unit, Held> = BTreeMap::new();
+        let mut warm: BTreeMap<Unit, Warm> = BTreeMap::new();
         let mut members = vec![self.member().to_owned()];
         let mut next_renewal = Instant::now();
         info!(member = %self.member(), units = self.units.len(), "ingestion replica joining");
@@ -97,20 +120,28 @@ impl Coordinator {
                     Err(e) => warn!(error = %e, "cannot record this replica as alive; retrying"),
                 }
                 self.renew(&mut held).await;
-                self.balance(&mut held, members.len().max(1)).await;
+                self.balance(&mut held, warm.len(), members.len().max(1))
+                    .await;
             }
             self.self_fence(&mut held);
             self.steer(&mut held);
+            let target = self.units.len().div_ceil(members.len().max(1));
+            self.follow_offers(&mut held, &mut warm, target).await;
             self.advance_handovers(&mut held).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(TICK) => {}
             }
         }
-        self.hand_over_all(held).await;
+        // Leave first, so the others count one replica less and claim the offers.
         if let Err(e) = self.store.leave(self.member()).await {
             warn!(error = %e, "cannot leave the member list; it expires on its own");
         }
+        for (unit, w) in std::mem::take(&mut warm) {
+            w.cancel.cancel();
+            self.fences.drop_unit(unit);
+        }
+        self.hand_over_all(held).await;
         info!(member = %self.member(), "ingestion replica left");
     }
 
@@ -161,30 +192,28 @@ impl Coordinator {
         }
     }
 
-    /// Moves towards `ceil(units / members)` units: takes free ones, or hands one over.
-    async fn balance(&self, held: &mut BTreeMap<Unit, Held>, members: usize) {
+    /// Moves towards `ceil(units / members)` units: takes free ones, or offers extra ones.
+    async fn balance(&self, held: &mut BTreeMap<Unit, Held>, warm: usize, members: usize) {
         let target = self.units.len().div_ceil(members);
-        let running = held
-            .values()
-            .filter(|h| matches!(h.phase, Phase::Running { .. }))
-            .count();
+        let staying = |h: &Held| matches!(h.phase, Phase::Running { offered: None, .. });
+        let running = held.values().filter(|h| staying(h)).count();
         let handing_over = running < held.len();
         if running > target && !handing_over {
-            // The extra units at once (they drain side by side), the last ones in order.
+            // The extra units at once (they hand over side by side), the last ones in order.
             let extra: Vec<Unit> = held
                 .iter()
                 .rev()
-                .filter(|(_, h)| matches!(h.phase, Phase::Running { .. }))
+                .filter(|(_, h)| staying(h))
                 .map(|(u, _)| *u)
                 .take(running - target)
                 .collect();
             for unit in extra {
-                info!(%unit, held = running, target, "handing a unit over to even the share");
-                self.begin_handover(unit, held);
+                info!(%unit, held = running, target, "offering a unit to even the share");
+                self.offer(unit, held).await;
             }
             return;
         }
-        if held.len() >= target {
+        if held.len() + warm >= target {
             return;
         }
         // Each replica starts looking at its own place in the list, so replicas starting
@@ -247,7 +276,7 @@ impl Coordinator {
         );
         self.counters.acquired.fetch_add(1, Ordering::Relaxed);
         // The fence first: the feed's first event must find it.
-        self.fences.hold(unit, &lease);
+        let fence = self.fences.hold(unit, &lease, BTreeMap::new());
         let (feed, cancel) = self.feeds.spawn(unit.exchange, resume)?;
         feed.set_markets(markets.clone());
         self.statuses.insert(FeedEntry {
@@ -258,11 +287,13 @@ impl Coordinator {
         });
         Some(Held {
             lease,
+            fence,
             confirmed_at: sent,
             phase: Phase::Running {
                 feed,
                 cancel,
                 markets,
+                offered: None,
             },
         })
     }
@@ -330,9 +361,12 @@ impl Coordinator {
                     };
                 }
                 Phase::Draining { target, since } => {
-                    let (_, settled) = self.stats.progress();
+                    // Every output of the stopped feed was taken from the channel, and none
+                    // of the unit's events is still buffered or in flight.
+                    let (received, _) = self.stats.progress();
+                    let written = received >= *target && Arc::strong_count(&entry.fence) <= 2;
                     let late = since.elapsed() >= self.config.drain_timeout;
-                    if settled >= *target || late {
+                    if written || late {
                         if late {
                             warn!(%unit, "the publisher did not finish the unit's events in time; handing it over anyway");
                         }
@@ -348,6 +382,10 @@ impl Coordinator {
         let Some(entry) = held.remove(&unit) else {
             return;
         };
+        if let Phase::Running { cancel, .. } = &entry.phase {
+            // Released while still running (a stop that ran out of time): stop it here.
+            cancel.cancel();
+        }
         self.fences.drop_unit(unit);
         self.statuses.remove(unit);
         match self.store.release(&entry.lease).await {
@@ -360,22 +398,27 @@ impl Coordinator {
         }
     }
 
-    /// A graceful stop: every feed stops, the publisher writes what they handed it, and
-    /// every lease is released, renewing them meanwhile.
+    /// A graceful stop: every unit is offered to a successor; once one is ready (or after
+    /// [`OFFER_WAIT`]) its feed stops, the publisher writes what it handed over, and the
+    /// lease is released, renewing the leases meanwhile.
     async fn hand_over_all(&self, mut held: BTreeMap<Unit, Held>) {
         let units: Vec<Unit> = held.keys().copied().collect();
         for unit in &units {
-            self.begin_handover(*unit, &mut held);
+            self.offer(*unit, &mut held).await;
         }
-        let deadline = Instant::now() + self.config.drain_timeout + Duration::from_secs(1);
+        let deadline =
+            Instant::now() + OFFER_WAIT + self.config.drain_timeout + Duration::from_secs(1);
         let mut next_renewal = Instant::now() + self.config.renew_every;
+        let mut none = BTreeMap::new();
         while !held.is_empty() && Instant::now() < deadline {
             if Instant::now() >= next_renewal {
                 next_renewal = Instant::now() + self.config.renew_every;
                 self.renew(&mut held).await;
             }
+            // Target 0: a leaving replica claims nothing.
+            self.follow_offers(&mut held, &mut none, 0).await;
             self.advance_handovers(&mut held).await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         for unit in held.keys().copied().collect::<Vec<_>>() {
             self.release(unit, &mut held).await;
