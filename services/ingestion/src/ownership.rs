@@ -69,11 +69,25 @@ impl OwnershipConfig {
     }
 }
 
+/// Each market's last event a predecessor published, by market key.
+pub type Seam = Arc<BTreeMap<String, PublishedMark>>;
+
+/// Where a unit is on this replica.
+#[derive(Debug, Clone)]
+pub enum UnitState {
+    /// Not ours.
+    Gone,
+    /// Being taken over.
+    Pending,
+    /// Ours: published under the fence, after the seam.
+    Held(Arc<Fence>, Seam),
+}
+
 /// How the publisher treats an event, by its unit's state on this replica.
 #[derive(Debug, Clone)]
 pub enum Route {
     /// Publish it under this fence, unless the seam says the predecessor already did.
-    Publish(Arc<Fence>, Arc<BTreeMap<String, PublishedMark>>),
+    Publish(Arc<Fence>, Seam),
     /// Keep it: the unit is being taken over and its lease is not ours yet.
     Hold(Unit),
     /// Drop it: the unit is not (or no longer) ours.
@@ -86,10 +100,7 @@ enum Slot {
     Pending,
     /// Held: its events are published under the fence; `seam` is where the predecessor of a
     /// make-before-break hand-over stopped, per market key.
-    Held {
-        fence: Arc<Fence>,
-        seam: Arc<BTreeMap<String, PublishedMark>>,
-    },
+    Held { fence: Arc<Fence>, seam: Seam },
 }
 
 /// The state of the units on this replica, read by the publisher for every event.
@@ -132,16 +143,15 @@ impl Fences {
         self.changes.load(Ordering::Acquire)
     }
 
-    /// `unit`'s fence and seam if it is held, `None` if it is not ours (`Some(None)` while
-    /// still pending).
-    pub fn settled(
-        &self,
-        unit: Unit,
-    ) -> Option<Option<(Arc<Fence>, Arc<BTreeMap<String, PublishedMark>>)>> {
+    /// Where `unit` is on this replica.
+    pub fn state(&self, unit: Unit) -> UnitState {
         let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
-        match slots.get(&unit)? {
-            Slot::Pending => Some(None),
-            Slot::Held { fence, seam } => Some(Some((Arc::clone(fence), Arc::clone(seam)))),
+        match slots.get(&unit) {
+            None => UnitState::Gone,
+            Some(Slot::Pending) => UnitState::Pending,
+            Some(Slot::Held { fence, seam }) => {
+                UnitState::Held(Arc::clone(fence), Arc::clone(seam))
+            }
         }
     }
 
@@ -197,5 +207,59 @@ pub fn after_seam(mark: &PublishedMark, is_trade: bool, seam: Option<&PublishedM
         }
     } else {
         mark.event_us > seam.event_us
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(event_us: i64, trade: Option<(i64, u64)>) -> PublishedMark {
+        PublishedMark { event_us, trade }
+    }
+
+    #[test]
+    fn the_seam_keeps_only_what_the_predecessor_did_not_publish() {
+        let seam = mark(100, Some((90, 7)));
+        // Trades by time and id against its last trade.
+        assert!(!after_seam(&mark(90, Some((90, 7))), true, Some(&seam)));
+        assert!(!after_seam(&mark(80, Some((80, 9))), true, Some(&seam)));
+        assert!(after_seam(&mark(90, Some((90, 8))), true, Some(&seam)));
+        assert!(after_seam(&mark(95, Some((95, 1))), true, Some(&seam)));
+        // Anything else by time against its last event; the same moment counts as published.
+        assert!(!after_seam(&mark(100, None), false, Some(&seam)));
+        assert!(after_seam(&mark(101, None), false, Some(&seam)));
+        // A market it never published, or published no trade of, keeps everything.
+        assert!(after_seam(&mark(1, None), false, None));
+        assert!(after_seam(
+            &mark(1, Some((1, 1))),
+            true,
+            Some(&mark(100, None))
+        ));
+    }
+
+    #[test]
+    fn events_of_a_pending_unit_are_held_and_a_change_is_counted_when_it_settles() {
+        let fences = Fences::new(4);
+        let btc = Market::parse("BTC").unwrap_or_else(|e| panic!("{e}"));
+        let unit = Unit {
+            exchange: Exchange::Upbit,
+            shard: shard_of(&btc, 4),
+        };
+        assert!(matches!(fences.route(Exchange::Upbit, &btc), Route::Drop));
+        fences.pend(unit);
+        assert!(matches!(fences.route(Exchange::Upbit, &btc), Route::Hold(u) if u == unit));
+        let before = fences.changes();
+        let lease = Lease {
+            unit: unit.to_string(),
+            member: "a".into(),
+            token: 3,
+            granted_ms: 1,
+        };
+        let fence = fences.hold(unit, &lease, BTreeMap::new());
+        assert_eq!(fences.changes(), before + 1);
+        assert!(matches!(fences.route(Exchange::Upbit, &btc), Route::Publish(f, _) if f == fence));
+        fences.drop_unit(unit);
+        assert!(matches!(fences.state(unit), UnitState::Gone));
     }
 }

@@ -26,75 +26,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, warn};
 
 use crate::buffer::{OutageBuffer, OverflowPolicy, Pushed};
-use crate::ownership::{Fences, Route, Unit, after_seam};
-
-/// Most events held back for units being taken over, together; past it the oldest go (the
-/// take-over then has a gap, reported by nobody: size it above a hand-over's worth).
-const HELD_BACK_MAX: usize = 100_000;
-
-/// Events of units being taken over, kept until the lease is ours or the unit is given up.
-#[derive(Debug, Default)]
-struct HeldBack {
-    units: HashMap<Unit, std::collections::VecDeque<Outgoing>>,
-    len: usize,
-    seen_changes: u64,
-}
-
-impl HeldBack {
-    fn push(&mut self, unit: Unit, out: Outgoing, stats: &PublisherStats) {
-        if self.len >= HELD_BACK_MAX {
-            if let Some(queue) = self.units.values_mut().find(|q| !q.is_empty()) {
-                queue.pop_front();
-                self.len -= 1;
-                stats.dropped();
-                stats.settled(1);
-            }
-        }
-        self.units.entry(unit).or_default().push_back(out);
-        self.len += 1;
-    }
-
-    /// Moves the events of units that stopped pending into `buffer` (those after the seam,
-    /// under the new fence) or drops them (the unit was given up).
-    fn release(&mut self, fences: &Fences, buffer: &mut OutageBuffer, stats: &PublisherStats) {
-        let changes = fences.changes();
-        if changes == self.seen_changes {
-            return;
-        }
-        self.seen_changes = changes;
-        let units: Vec<Unit> = self.units.keys().copied().collect();
-        for unit in units {
-            let state = fences.settled(unit);
-            if matches!(state, Some(None)) {
-                continue;
-            }
-            let queue = self.units.remove(&unit).unwrap_or_default();
-            self.len -= queue.len();
-            let Some(Some((fence, seam))) = state else {
-                stats.settled(queue.len());
-                continue;
-            };
-            let mut skipped = 0;
-            for mut out in queue {
-                let keep = out.mark.as_ref().is_none_or(|mark| {
-                    after_seam(mark, mark.trade.is_some(), seam.get(&out.record.key))
-                });
-                if !keep {
-                    skipped += 1;
-                    continue;
-                }
-                out.fence = Some(Arc::clone(&fence));
-                if !matches!(buffer.push(out), Pushed::Stored) {
-                    stats.dropped();
-                    stats.settled(1);
-                }
-            }
-            stats.settled(skipped);
-            info!(%unit, skipped, "took the unit over; events the predecessor published were skipped");
-        }
-    }
-}
+use crate::ownership::{Fences, Route, after_seam};
 use crate::stats::PublisherStats;
+use held_back::HeldBack;
+
+mod held_back;
 
 /// Settings of the publisher.
 #[derive(Debug, Clone)]
@@ -236,7 +172,6 @@ pub async fn run_publisher(
                                     && !seam.is_empty()
                                     && !after_seam(mark, mark.trade.is_some(), seam.get(&outgoing.record.key))
                                 {
-                                    stats.settled(1);
                                     continue;
                                 }
                                 outgoing.fence = Some(fence);
@@ -248,7 +183,6 @@ pub async fn run_publisher(
                             Route::Drop => {
                                 // The unit's lease is gone: its successor publishes it now.
                                 stats.fenced_off(1);
-                                stats.settled(1);
                                 continue;
                             }
                         }
@@ -257,7 +191,6 @@ pub async fn run_publisher(
                         // Only an event carrying a raw frame near the frame limit can get
                         // here; no bus would take it, and it must not stall the others.
                         stats.dropped();
-                        stats.settled(1);
                         warn!(
                             exchange = %event.exchange, market = %event.market,
                             bytes = outgoing.record.size(),
@@ -269,7 +202,6 @@ pub async fn run_publisher(
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
                             stats.dropped();
-                            stats.settled(1);
                             outage.dropped(config.overflow, buffer.len());
                         }
                     }
@@ -277,7 +209,6 @@ pub async fn run_publisher(
                 }
                 Some(FeedOutput::Gap(gap)) => {
                     stats.received();
-                    stats.settled(1);
                     stats.gap();
                     info!(exchange = %gap.exchange, "feed gap reported: {gap:?}");
                     if let Some(live) = &gaps {
@@ -306,7 +237,6 @@ pub async fn run_publisher(
                         buffer.confirm(batch.len());
                         stats.published(batch.len() - published.fenced_off);
                         stats.fenced_off(published.fenced_off);
-                        stats.settled(batch.len());
                         backoff.reset();
                         outage.ended(buffer.len());
                     }

@@ -17,8 +17,6 @@ pub struct PublisherStats {
     fenced_off: AtomicU64,
     /// Feed outputs taken from the input channel.
     received: AtomicU64,
-    /// Of those, the ones done with: published, fenced off, dropped, or gap markers.
-    settled: AtomicU64,
 }
 
 /// A copy of [`PublisherStats`] at one moment.
@@ -60,19 +58,13 @@ impl PublisherStats {
         }
     }
 
-    /// Outputs taken from the feeds so far, and how many of them are done with.
-    pub fn progress(&self) -> (u64, u64) {
-        // Settled first: a later read of `received` is never below it.
-        let settled = self.settled.load(Ordering::Acquire);
-        (self.received.load(Ordering::Acquire), settled)
+    /// Outputs taken from the feeds' channel so far, in the channel's order.
+    pub fn received_so_far(&self) -> u64 {
+        self.received.load(Ordering::Acquire)
     }
 
     pub(crate) fn received(&self) {
         self.received.fetch_add(1, Ordering::Release);
-    }
-
-    pub(crate) fn settled(&self, outputs: usize) {
-        self.settled.fetch_add(outputs as u64, Ordering::Release);
     }
 
     pub(crate) fn fenced_off(&self, events: usize) {

@@ -131,10 +131,10 @@ impl LeaseStore for MemoryLeases {
         if state.holder(unit, now).is_some() {
             return Ok(None);
         }
-        if let Some(offer) = state.offer(unit, now) {
-            if offer.successor.as_deref().is_some_and(|s| s != member) {
-                return Ok(None);
-            }
+        if let Some(offer) = state.offer(unit, now)
+            && offer.successor.as_deref().is_some_and(|s| s != member)
+        {
+            return Ok(None);
         }
         state.offers.remove(unit);
         let token = state.tokens.entry(unit.to_owned()).or_default();
@@ -203,10 +203,10 @@ impl LeaseStore for MemoryLeases {
     async fn ready(&self, unit: &str, member: &str) -> Result<(), BusError> {
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some(offer) = state.offer(unit, now) {
-            if offer.successor.as_deref() == Some(member) {
-                offer.ready = true;
-            }
+        if let Some(offer) = state.offer(unit, now)
+            && offer.successor.as_deref() == Some(member)
+        {
+            offer.ready = true;
         }
         Ok(())
     }

@@ -141,7 +141,8 @@ impl Coordinator {
             w.cancel.cancel();
             self.fences.drop_unit(unit);
         }
-        self.hand_over_all(held).await;
+        let alone = members.iter().all(|m| m == self.member());
+        self.hand_over_all(held, alone).await;
         info!(member = %self.member(), "ingestion replica left");
     }
 
@@ -351,10 +352,10 @@ impl Coordinator {
             };
             match &entry.phase {
                 Phase::Stopping { task, since } if task.is_finished() => {
-                    // Its last output is in the channel or beyond: read what is queued
-                    // first, so the target counts it (see `PublisherStats::progress`).
+                    // Its last output is in the channel or beyond: what is queued is read
+                    // first, so outputs taken meanwhile only raise the target.
                     let queued = self.feeds.queued() as u64;
-                    let (received, _) = self.stats.progress();
+                    let received = self.stats.received_so_far();
                     entry.phase = Phase::Draining {
                         target: received + queued,
                         since: *since,
@@ -363,7 +364,7 @@ impl Coordinator {
                 Phase::Draining { target, since } => {
                     // Every output of the stopped feed was taken from the channel, and none
                     // of the unit's events is still buffered or in flight.
-                    let (received, _) = self.stats.progress();
+                    let received = self.stats.received_so_far();
                     let written = received >= *target && Arc::strong_count(&entry.fence) <= 2;
                     let late = since.elapsed() >= self.config.drain_timeout;
                     if written || late {
@@ -401,10 +402,15 @@ impl Coordinator {
     /// A graceful stop: every unit is offered to a successor; once one is ready (or after
     /// [`OFFER_WAIT`]) its feed stops, the publisher writes what it handed over, and the
     /// lease is released, renewing the leases meanwhile.
-    async fn hand_over_all(&self, mut held: BTreeMap<Unit, Held>) {
+    async fn hand_over_all(&self, mut held: BTreeMap<Unit, Held>, alone: bool) {
         let units: Vec<Unit> = held.keys().copied().collect();
         for unit in &units {
-            self.offer(*unit, &mut held).await;
+            if alone {
+                // Nobody to hand over to: no point waiting for a successor.
+                self.begin_handover(*unit, &mut held);
+            } else {
+                self.offer(*unit, &mut held).await;
+            }
         }
         let deadline =
             Instant::now() + OFFER_WAIT + self.config.drain_timeout + Duration::from_secs(1);
