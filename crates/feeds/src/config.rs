@@ -18,6 +18,25 @@ pub enum FeedOutput {
     Event(MarketEvent),
     /// An outage after which the feed reconnected.
     Gap(FeedGap),
+    /// The trades of `market` missed in an outage (after `since`) are being recovered from
+    /// REST (the startup window is not announced): until the
+    /// matching [`FeedOutput::RecoveryFinished`], the trades already forwarded are not all
+    /// there are since then (a replicated ingestion must not tell a successor otherwise).
+    RecoveryStarted {
+        /// The exchange.
+        exchange: Exchange,
+        /// The market.
+        market: Market,
+        /// The last trade known before the outage (or the start of the startup window).
+        since: LastTrade,
+    },
+    /// The recovery of `market` ended (recovered, failed, or no longer wanted).
+    RecoveryFinished {
+        /// The exchange.
+        exchange: Exchange,
+        /// The market.
+        market: Market,
+    },
 }
 
 /// Settings of one feed.

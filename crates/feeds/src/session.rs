@@ -124,6 +124,22 @@ impl SessionContext<'_> {
                 backfill_due = false;
                 backfill_deadline = None;
                 recovery = self.start_recovery(&current);
+                // Outages only: the startup window is no hole this feed left behind.
+                let outages = self
+                    .unrecovered
+                    .pending()
+                    .into_iter()
+                    .filter(|(_, o)| o.report_gap);
+                for (market, outage) in outages {
+                    let started = FeedOutput::RecoveryStarted {
+                        exchange: self.config.exchange,
+                        market,
+                        since: outage.since,
+                    };
+                    if self.out.send(started).await.is_err() {
+                        return SessionEnd::DownstreamClosed;
+                    }
+                }
             }
             let resend_at = Instant::now() + self.limiter.delay_until_allowed(Instant::now());
             let backfill_at =

@@ -101,6 +101,18 @@ impl Outgoings {
 
 type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<Published, BusError>)> + Send>>;
 
+/// Trades missed in an outage that are still being recovered, by market key: the point from
+/// which the market's trades are not all published yet.
+pub(crate) type Recovering = HashMap<String, (i64, u64)>;
+
+/// Records, in what `out` leaves for a successor, that its market's trades are complete only
+/// up to where a recovery started, while it runs: a successor then recovers them itself.
+pub(crate) fn rewind(out: &mut Outgoing, recovering: &Recovering) {
+    if let (Some(mark), Some(since)) = (&mut out.mark, recovering.get(&out.record.key)) {
+        mark.trade = Some(*since);
+    }
+}
+
 /// Where `event` leaves its market, for a successor owner.
 fn mark_of(event: &MarketEvent) -> PublishedMark {
     let time = event.exchange_time.as_micros();
@@ -135,6 +147,7 @@ pub async fn run_publisher(
     let mut input_open = true;
     let mut drain_deadline: Option<Instant> = None;
     let mut held_back = HeldBack::default();
+    let mut recovering = Recovering::new();
 
     loop {
         if in_flight.is_none()
@@ -162,7 +175,7 @@ pub async fn run_publisher(
                     stats.received();
                     let mut outgoing = outgoings.outgoing(&event);
                     if let Some(fences) = &fences {
-                        held_back.release(fences, &mut buffer, &stats);
+                        held_back.release(fences, &mut buffer, &stats, &recovering);
                         outgoing.mark = Some(mark_of(&event));
                         match fences.route(event.exchange, &event.market) {
                             Route::Publish(fence, seam) => {
@@ -198,6 +211,7 @@ pub async fn run_publisher(
                         );
                         continue;
                     }
+                    rewind(&mut outgoing, &recovering);
                     match buffer.push(outgoing) {
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
@@ -206,6 +220,16 @@ pub async fn run_publisher(
                         }
                     }
                     stats.buffered(buffer.len());
+                }
+                Some(FeedOutput::RecoveryStarted { exchange, market, since }) => {
+                    stats.received();
+                    recovering
+                        .entry(routing::partition_key(exchange, &market))
+                        .or_insert((since.time.as_micros(), since.id.0));
+                }
+                Some(FeedOutput::RecoveryFinished { exchange, market }) => {
+                    stats.received();
+                    recovering.remove(&routing::partition_key(exchange, &market));
                 }
                 Some(FeedOutput::Gap(gap)) => {
                     stats.received();
@@ -386,5 +410,29 @@ mod tests {
             }
         }
         assert_eq!(outgoings.names.len(), 2);
+    }
+
+    #[test]
+    fn a_market_being_recovered_leaves_its_recovery_start_as_its_last_trade() {
+        let mut outgoings = Outgoings::default();
+        let event = trade(Exchange::Upbit, "KRW-BTC", 9);
+        let mut out = outgoings.outgoing(&event);
+        out.mark = Some(mark_of(&event));
+        let mut recovering = Recovering::new();
+        rewind(&mut out, &recovering);
+        assert_eq!(
+            out.mark.unwrap().trade,
+            Some((1, 9)),
+            "no recovery: its own trade"
+        );
+        recovering.insert(out.record.key.clone(), (0, 4));
+        rewind(&mut out, &recovering);
+        let mark = out.mark.unwrap();
+        assert_eq!(
+            mark.trade,
+            Some((0, 4)),
+            "recovering: where the outage began"
+        );
+        assert_eq!(mark.event_us, 1, "the last event stays the event's own");
     }
 }

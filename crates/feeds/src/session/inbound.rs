@@ -102,6 +102,27 @@ impl SessionContext<'_> {
         recovered: Recovered,
         gate: &Gate,
     ) -> Result<(), SessionEnd> {
+        let (market, announced) = (recovered.market, recovered.outage.report_gap);
+        self.forward_recovered(recovered, gate).await?;
+        if !announced {
+            return Ok(());
+        }
+        let finished = FeedOutput::RecoveryFinished {
+            exchange: self.config.exchange,
+            market,
+        };
+        if self.out.send(finished).await.is_err() {
+            return Err(SessionEnd::DownstreamClosed);
+        }
+        Ok(())
+    }
+
+    /// [`Self::apply_recovered`] before the end of the recovery is announced.
+    async fn forward_recovered(
+        &mut self,
+        recovered: Recovered,
+        gate: &Gate,
+    ) -> Result<(), SessionEnd> {
         let Recovered {
             market,
             outage,

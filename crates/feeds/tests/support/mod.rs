@@ -26,6 +26,8 @@ pub fn short(out: &FeedOutput) -> String {
     match out {
         FeedOutput::Event(e) => format!("{}:{}", e.exchange, e.kind()),
         FeedOutput::Gap(g) => format!("gap:{}:{}", g.exchange, g.backfilled_trades),
+        FeedOutput::RecoveryStarted { market, .. } => format!("recovering:{market}"),
+        FeedOutput::RecoveryFinished { market, .. } => format!("recovered:{market}"),
     }
 }
 
@@ -173,7 +175,7 @@ pub fn markets_of(outputs: &[FeedOutput]) -> BTreeSet<Market> {
         .iter()
         .filter_map(|o| match o {
             FeedOutput::Event(e) => Some(e.market),
-            FeedOutput::Gap(_) => None,
+            _ => None,
         })
         .collect()
 }

@@ -43,6 +43,7 @@ impl HeldBack {
         fences: &Fences,
         buffer: &mut OutageBuffer,
         stats: &PublisherStats,
+        recovering: &super::Recovering,
     ) {
         let changes = fences.changes();
         if changes == self.seen_changes {
@@ -71,6 +72,7 @@ impl HeldBack {
                     continue;
                 }
                 out.fence = Some(Arc::clone(&fence));
+                super::rewind(&mut out, recovering);
                 if !matches!(buffer.push(out), Pushed::Stored) {
                     stats.dropped();
                 }
