@@ -10,11 +10,13 @@
 //! once its last renewal is older than the lease's time to live less a margin, before the
 //! lease can be granted to anyone else.
 //!
-//! A successor starts the unit's connection from where the previous holder stopped: the
-//! trades after its last published trade come from the exchange's REST history, and a gap
-//! marker from its last event to the new subscription covers tickers and books. A graceful
-//! stop hands every unit over: its feed stops, what it handed the publisher is published,
-//! then the lease is released, so a successor takes the unit at its next balance tick.
+//! After a failover a successor starts the unit's connection from where the previous holder
+//! stopped: the trades after its last published trade come from the exchange's REST history,
+//! and a gap marker from its last event to the new subscription covers tickers and books
+//! where trades show something was missed. A hand-over (a graceful stop, or a replica with
+//! more than its share) is make-before-break (`coordinator::takeover`): the successor
+//! connects and holds the unit's events back before the holder stops, and publishes what
+//! the holder had not ([`after_seam`]).
 
 mod coordinator;
 mod units;
