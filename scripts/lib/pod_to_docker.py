@@ -53,7 +53,7 @@ def workload(objs: list[dict], component: str) -> dict:
     return found[0]
 
 
-def environment(c: dict, configmaps: dict[str, dict], secrets: dict[str, str]) -> dict[str, str]:
+def environment(c: dict, configmaps: dict[str, dict], secrets: dict[str, str], pod_name: str) -> dict[str, str]:
     env: dict[str, str] = {}
     for ef in c.get("envFrom", []):
         ref = ef.get("configMapRef")
@@ -65,6 +65,11 @@ def environment(c: dict, configmaps: dict[str, dict], secrets: dict[str, str]) -
     for e in c.get("env", []):
         if "value" in e:
             env[e["name"]] = str(e["value"])
+            continue
+        field = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        if field == "metadata.name":
+            # The pod's name; the container run in its place is named after the workload.
+            env[e["name"]] = pod_name
             continue
         ref = (e.get("valueFrom") or {}).get("secretKeyRef")
         if not ref:
@@ -155,7 +160,7 @@ def main() -> int:
         print("\n".join(probes(w, c, ports)))
         return 0
     secrets = dict(s.split("=", 1) for s in a.secret)
-    env = environment(c, configmaps, secrets)
+    env = environment(c, configmaps, secrets, w["metadata"]["name"])
     for s in a.set:
         name, value = s.split("=", 1)
         env[name] = value

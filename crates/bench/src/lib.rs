@@ -19,6 +19,7 @@
 
 mod clients;
 mod dropped;
+mod failover;
 mod feed;
 mod latency;
 mod mesh;
@@ -32,6 +33,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use clients::ClientFilter;
+pub use failover::{FailoverFigures, FailoverPlan};
 pub use latency::Percentiles;
 pub use report::{ProcessFigures, Report, RowFigures, StreamFigures};
 pub use run::run;
@@ -92,6 +94,9 @@ pub struct BenchConfig {
     pub work_dir: PathBuf,
     /// Extra `TICKMESH__...` variables for every service (tuning experiments).
     pub service_env: Vec<(String, String)>,
+    /// Replicated ingestion (distributed mode): replicas, and a kill and a stop during the
+    /// run.
+    pub failover: FailoverPlan,
 }
 
 /// What the bench reports while it runs.

@@ -187,11 +187,8 @@ impl Mesh {
                     .map(|(k, v)| (k.to_owned(), v)),
                 );
                 // Flow order, storage first: it applies the migrations the others rely on.
-                for service in ["storage", "subscription", "bridge", "ingestion"] {
+                for service in ["storage", "subscription", "bridge"] {
                     let mut env = env.clone();
-                    if service == "ingestion" {
-                        env.push(metrics_on.clone());
-                    }
                     env.extend(config.service_env.iter().cloned());
                     let port = free_port().await?;
                     mesh.spawn(config, service, &["serve", service], port, &env)
@@ -199,6 +196,30 @@ impl Mesh {
                     if service == "subscription" {
                         mesh.stream_addr = format!("http://127.0.0.1:{port}");
                     }
+                }
+                let replicas = config.failover.replicas.max(1);
+                for i in 1..=replicas {
+                    let mut env = env.clone();
+                    // The last replica is never killed or stopped: its counters are read.
+                    if i == replicas {
+                        env.push(metrics_on.clone());
+                    }
+                    let name = if replicas == 1 {
+                        "ingestion".to_owned()
+                    } else {
+                        env.extend(
+                            [
+                                ("TICKMESH__INGESTION__REPLICATED", "true".to_owned()),
+                                ("TICKMESH__INGESTION__MEMBER", crate::failover::member(i)),
+                            ]
+                            .map(|(k, v)| (k.to_owned(), v)),
+                        );
+                        format!("ingestion-{i}")
+                    };
+                    env.extend(config.service_env.iter().cloned());
+                    let port = free_port().await?;
+                    mesh.spawn(config, &name, &["serve", "ingestion"], port, &env)
+                        .await?;
                 }
             }
         }
@@ -253,6 +274,36 @@ impl Mesh {
             log,
         });
         Ok(())
+    }
+
+    /// Sends `signal` (`KILL`, `TERM`) to the service `name`, which is then no longer
+    /// watched or stopped; `false` if there is no such service.
+    pub(crate) async fn signal(&mut self, name: &str, signal: &str) -> anyhow::Result<bool> {
+        let Some(index) = self.services.iter().position(|s| s.name == name) else {
+            return Ok(false);
+        };
+        let mut service = self.services.remove(index);
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &service.pid.to_string()])
+            .status()
+            .await
+            .with_context(|| format!("cannot run kill -{signal} for {name}"))?;
+        anyhow::ensure!(sent.success(), "kill -{signal} {name} failed");
+        // Reaped aside, so the run goes on measuring meanwhile; killed if it overstays.
+        tokio::spawn(async move {
+            if tokio::time::timeout(STOP_TIMEOUT, service.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = service.child.kill().await;
+            }
+        });
+        Ok(true)
+    }
+
+    /// The Redis URL and stream of a distributed run.
+    pub(crate) fn stream(&self) -> Option<(&str, &str)> {
+        self.stream.as_ref().map(|(u, s)| (u.as_str(), s.as_str()))
     }
 
     /// A service that exited on its own, with its log, if one did.

@@ -31,6 +31,8 @@ pub struct Report {
     pub rows: RowFigures,
     /// The StreamTicks clients, when there were any.
     pub stream: Option<StreamFigures>,
+    /// Replicated ingestion's hand-overs, when it ran replicated.
+    pub failover: Option<crate::FailoverFigures>,
     /// CPU and memory per process, services first.
     pub processes: Vec<ProcessFigures>,
     /// Busy cores of the whole machine during generation.
@@ -161,6 +163,25 @@ impl Report {
             )?;
             percentiles_row(out, "frame -> stream client", &s.latency)?;
             percentiles_row(out, "  of which ingestion -> client", &s.from_ingestion)?;
+        }
+        if let Some(f) = &self.failover {
+            writeln!(out)?;
+            writeln!(out, "  ingestion replicas          {:>12}", f.replicas)?;
+            writeln!(
+                out,
+                "  killed: markets taken over {:>12}   longest pause {:>6} ms",
+                f.killed_markets, f.killed_pause_max_ms
+            )?;
+            writeln!(
+                out,
+                "  stopped: markets handed over {:>10}   longest pause {:>6} ms",
+                f.handed_over_markets, f.handover_pause_max_ms
+            )?;
+            writeln!(
+                out,
+                "  trades in the stream        {:>12}   published twice {:>6}",
+                f.trades_in_stream, f.trades_published_twice
+            )?;
         }
         writeln!(out)?;
         writeln!(

@@ -115,8 +115,10 @@ async fn measure(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_report = (Instant::now(), procstat::machine_ticks());
     let mut stored_at_warmup = None;
+    let mut disruptions = Disruptions::new(&config.failover, start.at);
     while Instant::now() < generation_end {
         tick.tick().await;
+        disruptions.due(mesh, progress).await?;
         rows.poll(feeds, warmup_end).await?;
         if stored_at_warmup.is_none() && Instant::now() >= warmup_end {
             stored_at_warmup = Some((rows.stored(), Instant::now()));
@@ -204,6 +206,29 @@ async fn measure(
             config.rate
         ));
     }
+    let failover = match (config.failover.replicas > 1, mesh.stream()) {
+        (true, Some((url, stream))) => {
+            let figures = crate::failover::measure(
+                url,
+                stream,
+                config.failover.replicas,
+                disruptions.killed.as_ref().map(|(m, at)| (m.as_str(), *at)),
+                disruptions
+                    .stopped
+                    .as_ref()
+                    .map(|(m, at)| (m.as_str(), *at)),
+            )
+            .await?;
+            if figures.trades_published_twice > 0 {
+                problems.push(format!(
+                    "{} trades were published twice around the hand-overs",
+                    figures.trades_published_twice
+                ));
+            }
+            Some(figures)
+        }
+        _ => None,
+    };
     let stream = match clients {
         Some(clients) => {
             wait_for_clients(feeds, &clients, config).await;
@@ -245,6 +270,7 @@ async fn measure(
             poll_ms: rows.poll_time.as_secs_f64() * 1_000.0 / rows.polls.max(1) as f64,
         },
         stream,
+        failover,
         processes: figures(&start, &end),
         machine_cores,
         problems,
@@ -326,4 +352,57 @@ fn stream_figures(
         latency: latencies.total.percentiles(),
         from_ingestion: latencies.from_ingestion.percentiles(),
     }
+}
+
+/// The kill and the stop of ingestion replicas a failover run makes, and when they were made
+/// (Unix milliseconds, the clock of the stream's entry ids on this machine).
+struct Disruptions {
+    kill_at: Option<Instant>,
+    stop_at: Option<Instant>,
+    killed: Option<(String, u64)>,
+    stopped: Option<(String, u64)>,
+}
+
+impl Disruptions {
+    fn new(plan: &crate::FailoverPlan, start: Instant) -> Disruptions {
+        let active = plan.replicas > 1;
+        Disruptions {
+            kill_at: plan.kill_at.filter(|_| active).map(|d| start + d),
+            stop_at: plan.stop_at.filter(|_| active).map(|d| start + d),
+            killed: None,
+            stopped: None,
+        }
+    }
+
+    /// Kills replica 1 and stops replica 2 once their times come.
+    async fn due(
+        &mut self,
+        mesh: &mut Mesh,
+        progress: &mut impl FnMut(Progress),
+    ) -> anyhow::Result<()> {
+        let now = Instant::now();
+        if self.kill_at.is_some_and(|t| t <= now) {
+            self.kill_at = None;
+            let at = unix_ms();
+            if mesh.signal("ingestion-1", "KILL").await? {
+                progress(Progress::Phase("killed ingestion-1 (SIGKILL)".to_owned()));
+                self.killed = Some((crate::failover::member(1), at));
+            }
+        }
+        if self.stop_at.is_some_and(|t| t <= now) {
+            self.stop_at = None;
+            let at = unix_ms();
+            if mesh.signal("ingestion-2", "TERM").await? {
+                progress(Progress::Phase("stopping ingestion-2 (SIGTERM)".to_owned()));
+                self.stopped = Some((crate::failover::member(2), at));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -55,6 +55,18 @@ pub struct BenchArgs {
     /// Extra service configuration, `TICKMESH__SECTION__KEY=value` (repeatable).
     #[arg(long = "service-env", value_name = "KEY=VALUE", value_parser = parse_env)]
     service_env: Vec<(String, String)>,
+    /// Ingestion replicas of a distributed run (more than 1: replicated, sharing the markets
+    /// through leases).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    ingestion_replicas: usize,
+    /// Kill one ingestion replica with SIGKILL this long after generation starts (needs 2+
+    /// replicas); the report shows how long its markets went unpublished.
+    #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION")]
+    kill_ingestion_at: Option<Duration>,
+    /// Stop another ingestion replica with SIGTERM this long after generation starts (needs
+    /// 3+ replicas with --kill-ingestion-at, 2+ without); it hands its markets over.
+    #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION")]
+    stop_ingestion_at: Option<Duration>,
     /// Where service logs (and the embedded SQLite file) go; a new temporary folder when unset.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
@@ -89,6 +101,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.rate == 0 {
         anyhow::bail!("--rate must be at least 1 event per second");
     }
+    if args.ingestion_replicas > 1 && args.mode != Mode::Distributed {
+        anyhow::bail!(
+            "--ingestion-replicas needs --mode distributed (replicas share leases on redis)"
+        );
+    }
+    let disruptions = usize::from(args.kill_ingestion_at.is_some())
+        + usize::from(args.stop_ingestion_at.is_some());
+    if disruptions > 0 && args.ingestion_replicas < disruptions + 1 {
+        anyhow::bail!(
+            "--kill-ingestion-at and --stop-ingestion-at each take a replica and one must stay: use --ingestion-replicas {}",
+            disruptions + 1
+        );
+    }
     let work_dir = match args.work_dir {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("tickmesh-bench-{}", std::process::id())),
@@ -110,6 +135,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         drain_timeout: args.drain_timeout,
         work_dir,
         service_env: args.service_env,
+        failover: tickmesh_bench::FailoverPlan {
+            replicas: args.ingestion_replicas.max(1),
+            kill_at: args.kill_ingestion_at,
+            stop_at: args.stop_ingestion_at,
+        },
     };
     let report = crate::up::block_on(tickmesh_bench::run(config, print_progress))?;
     print!("{}", report.table());
