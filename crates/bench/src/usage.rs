@@ -56,6 +56,16 @@ pub(crate) fn figures(before: &Marks, after: &Marks) -> Vec<ProcessFigures> {
     before
         .processes
         .iter()
+        // A process gone by the end (an ingestion replica the bench killed or stopped) has no
+        // figures over the run.
+        .filter(|(name, pids)| {
+            after.processes.iter().any(|(n, later)| {
+                n == name
+                    && pids
+                        .iter()
+                        .any(|(pid, _)| later.iter().any(|(p, _)| p == pid))
+            })
+        })
         .map(|(name, pids)| {
             let later = after.processes.iter().find(|(n, _)| n == name);
             let cpu_cores = pids
