@@ -101,15 +101,43 @@ impl Outgoings {
 
 type InFlight = Pin<Box<dyn Future<Output = (Vec<Outgoing>, Result<Published, BusError>)> + Send>>;
 
-/// Trades missed in an outage that are still being recovered, by market key: the point from
-/// which the market's trades are not all published yet.
-pub(crate) type Recovering = HashMap<String, (i64, u64)>;
+/// What a replicated ingestion records as each market's last published trade while trades
+/// missed in an outage are still being recovered: the point the outage began, so a successor
+/// recovers them itself instead of resuming after them.
+#[derive(Debug, Default)]
+pub(crate) struct Recovering {
+    /// Markets being recovered (by key): where the outage began.
+    since: HashMap<String, (i64, u64)>,
+    /// The last trade handed on per market, to record again once a recovery ends.
+    last_trade: HashMap<String, (i64, u64)>,
+    /// Markets whose recovery ended and whose recorded trade is still the outage's start.
+    restore: std::collections::HashSet<String>,
+}
 
-/// Records, in what `out` leaves for a successor, that its market's trades are complete only
-/// up to where a recovery started, while it runs: a successor then recovers them itself.
-pub(crate) fn rewind(out: &mut Outgoing, recovering: &Recovering) {
-    if let (Some(mark), Some(since)) = (&mut out.mark, recovering.get(&out.record.key)) {
-        mark.trade = Some(*since);
+impl Recovering {
+    pub(crate) fn started(&mut self, key: String, since: (i64, u64)) {
+        self.restore.remove(&key);
+        self.since.entry(key).or_insert(since);
+    }
+
+    pub(crate) fn finished(&mut self, key: &str) {
+        if self.since.remove(key).is_some() {
+            self.restore.insert(key.to_owned());
+        }
+    }
+
+    /// Sets what `out` records as its market's last trade.
+    pub(crate) fn apply(&mut self, out: &mut Outgoing) {
+        let Some(mark) = &mut out.mark else { return };
+        let key = &out.record.key;
+        if let Some(trade) = mark.trade {
+            self.last_trade.insert(key.clone(), trade);
+        }
+        if let Some(since) = self.since.get(key) {
+            mark.trade = Some(*since);
+        } else if self.restore.remove(key) && mark.trade.is_none() {
+            mark.trade = self.last_trade.get(key).copied();
+        }
     }
 }
 
@@ -147,7 +175,7 @@ pub async fn run_publisher(
     let mut input_open = true;
     let mut drain_deadline: Option<Instant> = None;
     let mut held_back = HeldBack::default();
-    let mut recovering = Recovering::new();
+    let mut recovering = Recovering::default();
 
     loop {
         if in_flight.is_none()
@@ -175,7 +203,7 @@ pub async fn run_publisher(
                     stats.received();
                     let mut outgoing = outgoings.outgoing(&event);
                     if let Some(fences) = &fences {
-                        held_back.release(fences, &mut buffer, &stats, &recovering);
+                        held_back.release(fences, &mut buffer, &stats, &mut recovering);
                         outgoing.mark = Some(mark_of(&event));
                         match fences.route(event.exchange, &event.market) {
                             Route::Publish(fence, seam) => {
@@ -211,7 +239,7 @@ pub async fn run_publisher(
                         );
                         continue;
                     }
-                    rewind(&mut outgoing, &recovering);
+                    recovering.apply(&mut outgoing);
                     match buffer.push(outgoing) {
                         Pushed::Stored => {}
                         Pushed::DroppedOldest | Pushed::DroppedNewest => {
@@ -223,13 +251,12 @@ pub async fn run_publisher(
                 }
                 Some(FeedOutput::RecoveryStarted { exchange, market, since }) => {
                     stats.received();
-                    recovering
-                        .entry(routing::partition_key(exchange, &market))
-                        .or_insert((since.time.as_micros(), since.id.0));
+                    let since = (since.time.as_micros(), since.id.0);
+                    recovering.started(routing::partition_key(exchange, &market), since);
                 }
                 Some(FeedOutput::RecoveryFinished { exchange, market }) => {
                     stats.received();
-                    recovering.remove(&routing::partition_key(exchange, &market));
+                    recovering.finished(&routing::partition_key(exchange, &market));
                 }
                 Some(FeedOutput::Gap(gap)) => {
                     stats.received();
@@ -415,18 +442,24 @@ mod tests {
     #[test]
     fn a_market_being_recovered_leaves_its_recovery_start_as_its_last_trade() {
         let mut outgoings = Outgoings::default();
-        let event = trade(Exchange::Upbit, "KRW-BTC", 9);
-        let mut out = outgoings.outgoing(&event);
-        out.mark = Some(mark_of(&event));
-        let mut recovering = Recovering::new();
-        rewind(&mut out, &recovering);
+        let marked = |outgoings: &mut Outgoings, event: &MarketEvent| {
+            let mut out = outgoings.outgoing(event);
+            out.mark = Some(mark_of(event));
+            out
+        };
+        let first = trade(Exchange::Upbit, "KRW-BTC", 9);
+        let mut recovering = Recovering::default();
+        let mut out = marked(&mut outgoings, &first);
+        recovering.apply(&mut out);
         assert_eq!(
             out.mark.unwrap().trade,
             Some((1, 9)),
             "no recovery: its own trade"
         );
-        recovering.insert(out.record.key.clone(), (0, 4));
-        rewind(&mut out, &recovering);
+        let key = out.record.key.clone();
+        recovering.started(key.clone(), (0, 4));
+        let mut out = marked(&mut outgoings, &trade(Exchange::Upbit, "KRW-BTC", 10));
+        recovering.apply(&mut out);
         let mark = out.mark.unwrap();
         assert_eq!(
             mark.trade,
@@ -434,5 +467,14 @@ mod tests {
             "recovering: where the outage began"
         );
         assert_eq!(mark.event_us, 1, "the last event stays the event's own");
+        // Once recovered, the next event records the last trade again, even a ticker.
+        recovering.finished(&key);
+        let mut ticker = marked(&mut outgoings, &first);
+        ticker.mark = Some(PublishedMark {
+            event_us: 2,
+            trade: None,
+        });
+        recovering.apply(&mut ticker);
+        assert_eq!(ticker.mark.unwrap().trade, Some((1, 10)));
     }
 }

@@ -11,11 +11,15 @@ use std::process::Command;
 use serde_json::Value;
 
 fn bench(args: &[&str]) -> Value {
+    bench_for("3s", args)
+}
+
+fn bench_for(duration: &str, args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
         .arg("bench")
-        .args(["--duration", "3s", "--warmup", "1s", "--rate", "700"])
+        .args(["--duration", duration, "--warmup", "1s", "--rate", "700"])
         .args(["--work-dir", dir.path().join("work").to_str().unwrap()])
         .args(["--json", json.to_str().unwrap()])
         .args(args)
@@ -105,5 +109,73 @@ fn a_distributed_run_loses_nothing_and_reports_each_service() {
         &report,
         2,
         &["storage", "subscription", "bridge", "ingestion"],
+    );
+}
+
+#[test]
+fn a_replicated_run_with_a_kill_and_a_stop_loses_and_repeats_nothing() {
+    let redis = tickmesh_e2e::redis_url();
+    let kafka = tickmesh_e2e::kafka_brokers();
+    let database = tickmesh_e2e::database_url();
+    // A stream client would miss the killed replica's tickers and books, which nobody
+    // publishes while its lease runs out; the stream's own figures are what this checks.
+    let report = bench_for(
+        "11s",
+        &[
+            "--mode",
+            "distributed",
+            "--markets",
+            "16",
+            "--clients",
+            "0",
+            "--ingestion-replicas",
+            "3",
+            "--kill-ingestion-at",
+            "2s",
+            "--stop-ingestion-at",
+            "8s",
+            "--redis-url",
+            &redis,
+            "--kafka-brokers",
+            &kafka,
+            "--kafka-options",
+            "batch.num.messages=1",
+            "--database-url",
+            &database,
+        ],
+    );
+    let rows = &report["rows"];
+    assert_eq!(rows["trades_missing"].as_u64(), Some(0), "{report:#}");
+    assert_eq!(report["problems"], Value::Array(Vec::new()), "{report:#}");
+    let failover = &report["failover"];
+    assert_eq!(failover["replicas"].as_u64(), Some(3), "{report:#}");
+    assert!(
+        failover["killed_markets"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert!(
+        failover["handed_over_markets"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert_eq!(
+        failover["trades_in_stream"].as_u64(),
+        rows["trades_generated"].as_u64(),
+        "{report:#}"
+    );
+    assert_eq!(
+        failover["trades_published_twice"].as_u64(),
+        Some(0),
+        "{report:#}"
+    );
+    let names: Vec<&str> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"ingestion-3"), "{names:?}");
+    assert!(
+        !names.contains(&"ingestion-1"),
+        "a killed replica has no figures: {names:?}"
     );
 }

@@ -43,7 +43,7 @@ impl HeldBack {
         fences: &Fences,
         buffer: &mut OutageBuffer,
         stats: &PublisherStats,
-        recovering: &super::Recovering,
+        recovering: &mut super::Recovering,
     ) {
         let changes = fences.changes();
         if changes == self.seen_changes {
@@ -72,7 +72,7 @@ impl HeldBack {
                     continue;
                 }
                 out.fence = Some(Arc::clone(&fence));
-                super::rewind(&mut out, recovering);
+                recovering.apply(&mut out);
                 if !matches!(buffer.push(out), Pushed::Stored) {
                     stats.dropped();
                 }
