@@ -14,36 +14,19 @@ use tickmesh_domain::Payload;
 
 /// Every trade in the stream as `(exchange, market, trade_id)`.
 async fn streamed_trades(url: &str, stream: &str) -> BTreeSet<(String, String, i64)> {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut out = BTreeSet::new();
-    let mut from = "-".to_owned();
-    loop {
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(&from)
-            .arg("+")
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        let Some(last) = reply.ids.last() else {
-            return out;
-        };
-        from = format!("({}", last.id);
-        for entry in &reply.ids {
-            let payload: Vec<u8> = entry.get("payload").unwrap();
-            let event = tickmesh_proto::codec::decode_event(&payload).unwrap();
-            if let Payload::Trade(t) = event.payload {
-                out.insert((
-                    event.exchange.as_str().to_owned(),
-                    event.market.to_string(),
-                    i64::try_from(t.trade_id.0).unwrap(),
-                ));
-            }
+    for entry in support::redis::stream_entries(url, stream).await {
+        let payload: Vec<u8> = entry.get("payload").unwrap();
+        let event = tickmesh_proto::codec::decode_event(&payload).unwrap();
+        if let Payload::Trade(t) = event.payload {
+            out.insert((
+                event.exchange.as_str().to_owned(),
+                event.market.to_string(),
+                i64::try_from(t.trade_id.0).unwrap(),
+            ));
         }
     }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

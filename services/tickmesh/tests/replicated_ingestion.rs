@@ -97,39 +97,23 @@ struct Entry {
 }
 
 async fn read_stream(stream: &str) -> Vec<Entry> {
-    let client = redis::Client::open(tickmesh_e2e::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut out = Vec::new();
-    let mut from = "-".to_owned();
-    loop {
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(&from)
-            .arg("+")
-            .arg("COUNT")
-            .arg(5000)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        let Some(last) = reply.ids.last() else {
-            return out;
-        };
-        from = format!("({}", last.id);
-        for entry in &reply.ids {
+    let entries = support::redis::stream_entries(&tickmesh_e2e::redis_url(), stream).await;
+    entries
+        .iter()
+        .map(|entry| {
             let payload: Vec<u8> = entry.get("payload").unwrap();
-            let key: String = entry.get("key").unwrap();
             let owner: String = entry
                 .get("tickmesh-owner")
                 .expect("a replicated ingestion's entry names its owner");
             let (member, token) = owner.rsplit_once('|').unwrap();
-            out.push(Entry {
+            Entry {
                 ms: entry.id.split('-').next().unwrap().parse().unwrap(),
-                key,
+                key: entry.get("key").unwrap(),
                 owner: (member.to_owned(), token.parse().unwrap()),
                 event: tickmesh_proto::codec::decode_event(&payload).unwrap(),
-            });
-        }
-    }
+            }
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -275,28 +275,43 @@ impl Coordinator {
             %unit, token = lease.token, markets = markets.len(), resumed = resume.len(),
             "lease acquired; collecting the unit"
         );
-        self.counters.acquired.fetch_add(1, Ordering::Relaxed);
         // The fence first: the feed's first event must find it.
         let fence = self.fences.hold(unit, &lease, BTreeMap::new());
-        let (feed, cancel) = self.feeds.spawn(unit.exchange, resume)?;
+        let Some((feed, cancel)) = self.feeds.spawn(unit.exchange, resume) else {
+            self.fences.drop_unit(unit);
+            return None;
+        };
         feed.set_markets(markets.clone());
+        Some(self.running(unit, lease, fence, sent, (feed, cancel, markets)))
+    }
+
+    /// A unit now collected and published here under `lease`: counted, listed, held.
+    fn running(
+        &self,
+        unit: Unit,
+        lease: Lease,
+        fence: Arc<tickmesh_bus::Fence>,
+        confirmed_at: Instant,
+        (feed, cancel, markets): (FeedHandle, CancellationToken, BTreeSet<Market>),
+    ) -> Held {
+        self.counters.acquired.fetch_add(1, Ordering::Relaxed);
         self.statuses.insert(FeedEntry {
             exchange: unit.exchange,
             unit: Some(unit),
             status: feed.status(),
             lease: Some(lease.clone()),
         });
-        Some(Held {
+        Held {
             lease,
             fence,
-            confirmed_at: sent,
+            confirmed_at,
             phase: Phase::Running {
                 feed,
                 cancel,
                 markets,
                 offered: None,
             },
-        })
+        }
     }
 
     fn markets_of(&self, unit: Unit) -> BTreeSet<Market> {

@@ -1,7 +1,7 @@
 //! Units of work: an exchange and one shard of its markets, collected over one connection.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use tickmesh_domain::{Exchange, Market};
 
@@ -24,19 +24,42 @@ impl fmt::Display for Unit {
 /// The shard of `market` among `shards`: FNV-1a of its name, so every replica and every
 /// release computes the same one, and a market never moves while the count stays.
 pub fn shard_of(market: &Market, shards: u16) -> u16 {
-    let hash = fnv1a(market.to_string().as_bytes());
+    // The publisher asks for every event: the name is hashed as it is written, not built.
+    let mut hash = Fnv1a::default();
+    let _ = write!(hash, "{market}");
     // The remainder is below `shards`, which is a u16.
-    u16::try_from(hash % u64::from(shards.max(1))).unwrap_or(0)
+    u16::try_from(hash.0 % u64::from(shards.max(1))).unwrap_or(0)
 }
 
 /// 64-bit FNV-1a: stable across processes and releases, unlike the standard hasher.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut hash = Fnv1a::default();
+    hash.add(bytes);
+    hash.0
+}
+
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    hash
+}
+
+impl Fnv1a {
+    fn add(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.add(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// Every unit of `exchanges` at `shards` each, in order.
@@ -71,6 +94,12 @@ mod tests {
         for m in &markets {
             let shard = shard_of(m, 4);
             assert_eq!(shard, shard_of(m, 4));
+            let whole = fnv1a(m.to_string().as_bytes()) % 4;
+            assert_eq!(
+                u64::from(shard),
+                whole,
+                "hashed as written or whole, the same"
+            );
             counts[usize::from(shard)] += 1;
         }
         // 200 markets over 4 shards: none is empty or holds most of them.

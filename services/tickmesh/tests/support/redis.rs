@@ -87,3 +87,27 @@ impl PrivateRedis {
         }
     }
 }
+
+/// Every entry of `stream` on the Redis at `url`, oldest first, read a page at a time.
+pub async fn stream_entries(url: &str, stream: &str) -> Vec<redis::streams::StreamId> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut out = Vec::new();
+    let mut from = "-".to_owned();
+    loop {
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&from)
+            .arg("+")
+            .arg("COUNT")
+            .arg(5000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let Some(last) = reply.ids.last() else {
+            return out;
+        };
+        from = format!("({}", last.id);
+        out.extend(reply.ids);
+    }
+}

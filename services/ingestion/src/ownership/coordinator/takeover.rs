@@ -5,7 +5,6 @@
 //! published), so nothing is missed and nothing written twice.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use tickmesh_bus::Acquired;
 use tickmesh_feeds::FeedState;
@@ -13,7 +12,6 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::{Coordinator, Held, OFFER_WAIT, Phase, Warm};
-use crate::grpc::FeedEntry;
 use crate::ownership::Unit;
 
 impl Coordinator {
@@ -157,29 +155,10 @@ impl Coordinator {
             Ok(Some(Acquired { lease, marks })) => {
                 let Some(w) = warm.remove(&unit) else { return };
                 info!(%unit, token = lease.token, "took the unit over without a break");
-                self.counters.acquired.fetch_add(1, Ordering::Relaxed);
                 // The seam: what the predecessor published is skipped from what was held.
                 let fence = self.fences.hold(unit, &lease, marks);
-                self.statuses.insert(FeedEntry {
-                    exchange: unit.exchange,
-                    unit: Some(unit),
-                    status: w.feed.status(),
-                    lease: Some(lease.clone()),
-                });
-                held.insert(
-                    unit,
-                    Held {
-                        lease,
-                        fence,
-                        confirmed_at: sent,
-                        phase: Phase::Running {
-                            feed: w.feed,
-                            cancel: w.cancel,
-                            markets: w.markets,
-                            offered: None,
-                        },
-                    },
-                );
+                let entry = self.running(unit, lease, fence, sent, (w.feed, w.cancel, w.markets));
+                held.insert(unit, entry);
             }
             Ok(None) => {}
             Err(e) => warn!(%unit, error = %e, "cannot acquire the claimed unit; retrying"),
