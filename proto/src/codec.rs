@@ -29,6 +29,8 @@ pub fn encode_gap(gap: &tickmesh_domain::FeedGap) -> Vec<u8> {
         to_time: Some(crate::convert::time_to_wire(gap.to)),
         backfilled_trades: gap.backfilled_trades,
         missed_trades_unknown: !gap.complete,
+        cause: crate::stream::v1::GapCause::FeedOutage as i32,
+        ..Default::default()
     }
     .encode_to_vec()
 }

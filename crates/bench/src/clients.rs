@@ -277,6 +277,7 @@ async fn client(
             .collect(),
         markets: markets.iter().map(ToString::to_string).collect(),
         kinds: Vec::new(),
+        ..Default::default()
     };
     let mut grpc = TickStreamServiceClient::new(channel);
     let mut stream = tokio::select! {

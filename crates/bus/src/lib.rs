@@ -19,11 +19,13 @@
 //! are opaque bytes: the protobuf encoding belongs to the services, not to the bus.
 
 mod error;
+mod history;
 mod inbox;
 pub mod lease;
 mod live;
 mod log;
 pub mod memory;
+pub mod position;
 mod publish;
 pub mod pump;
 mod record;
@@ -32,10 +34,12 @@ mod record;
 pub mod conformance;
 
 pub use error::BusError;
+pub use history::{HistoryPage, StreamHistory};
 pub use inbox::{Inbox, InboxSender, Received};
 pub use lease::{Acquired, Fence, Holding, Lease, LeaseStore, OWNER_HEADER, Offer, PublishedMark};
 pub use live::{LiveBus, LiveMessage, channel_matches};
 pub use log::{Backlog, DurableLog, LogConsumer};
+pub use position::{POSITION_HEADER, Position, PositionError};
 pub use publish::{EventPublisher, Outgoing, Published};
 pub use record::{
     CONTENT_TYPE, Cursor, Delivery, MAX_RECORD_BYTES, Record, TRACEPARENT, content_type_protobuf,

@@ -30,6 +30,7 @@ fn request(exchanges: &[market_wire::Exchange], markets: &[&str]) -> StreamTicks
         exchanges: exchanges.iter().map(|&e| e as i32).collect(),
         markets: markets.iter().map(|&m| m.to_owned()).collect(),
         kinds: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -282,6 +283,7 @@ async fn a_filter_over_the_market_limit_is_refused_naming_it() {
         exchanges: Vec::new(),
         markets,
         kinds: Vec::new(),
+        ..Default::default()
     };
     let status = server
         .client()

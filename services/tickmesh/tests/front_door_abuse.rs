@@ -153,6 +153,7 @@ async fn well_behaved(
         exchanges: vec![Exchange::Upbit as i32],
         markets: vec!["KRW-BTC".into()],
         kinds: vec![EventKind::Trade as i32],
+        ..Default::default()
     };
     let mut stream = TickStreamServiceClient::new(channel)
         .stream_ticks(request)

@@ -86,6 +86,7 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
             exchanges: vec![],
             markets: vec!["BTC/KRW".into()],
             kinds: vec![],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -152,6 +153,7 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
             exchanges: vec![],
             markets: vec!["BTC".into()],
             kinds: vec![],
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -205,6 +205,7 @@ mod tests {
             exchanges: exchanges.to_vec(),
             markets: markets.iter().map(|m| (*m).to_owned()).collect(),
             kinds: kinds.to_vec(),
+            ..Default::default()
         }
     }
 
