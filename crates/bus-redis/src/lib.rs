@@ -5,9 +5,12 @@
 //! - durable topics are Redis streams (`XADD` with approximate `MAXLEN` trimming), read by
 //!   consumer groups (`XREADGROUP`, `XACK`), with entries left pending by a member that went
 //!   away reclaimed by another after an idle time (`XAUTOCLAIM`);
-//! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch's `PUBLISH`es and
-//!   `XADD`s in one pipelined round trip, or, when its events carry lease fences, as one
-//!   script that checks the leases in the same step (`fenced`, `lease`).
+//! - the [`EventPublisher`](tickmesh_bus::EventPublisher) writes a batch as one script
+//!   (`publish`): each event's `XADD`, then its `PUBLISH` framed with the id the `XADD` gave
+//!   ([`tickmesh_bus::position`]), checking lease fences in the same step when the events
+//!   carry them (`lease`);
+//! - the [`StreamHistory`](tickmesh_bus::StreamHistory) reads the stream back for stream
+//!   clients that resume (`history`: `XRANGE`, and `XINFO STREAM` for what was trimmed).
 //!
 //! The hot paths, appends and publishes and each stream consumer's reads, go over connections
 //! of their own with a lean RESP2 codec (`resp`, `direct`): parsing stream entries through
@@ -24,9 +27,10 @@ mod config;
 mod conn;
 mod direct;
 mod endpoint;
-mod fenced;
+mod history;
 mod lease;
 mod live;
+mod publish;
 mod reply;
 mod resp;
 mod stream;
@@ -61,6 +65,8 @@ pub struct RedisBus {
     /// Appends and publishes: one pipeline in flight at a time, written and read with the
     /// lean codec. Callers sharing the bus take turns.
     writer: Arc<tokio::sync::Mutex<DirectConn>>,
+    /// Replay reads of stream clients that resume, beside the writer.
+    history: Arc<tokio::sync::Mutex<DirectConn>>,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -76,10 +82,12 @@ impl RedisBus {
     pub async fn connect(config: RedisConfig) -> Result<RedisBus, BusError> {
         let commands = Commands::connect(&config).await?;
         let writer = DirectConn::lazy(&config, "tickmesh-writer".to_owned());
+        let history = DirectConn::lazy(&config, "tickmesh-history".to_owned());
         Ok(RedisBus {
             config,
             commands,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            history: Arc::new(tokio::sync::Mutex::new(history)),
         })
     }
 
@@ -114,31 +122,19 @@ impl EventPublisher for RedisBus {
         if batch.is_empty() {
             return Ok(Published::default());
         }
-        if batch.iter().any(|o| o.fence.is_some()) {
-            let keys = lease::LeaseKeys::new(&self.config.stream);
-            let request =
-                fenced::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
-            let reply = self
-                .writer
-                .lock()
-                .await
-                .query(&request, REPLY_TIMEOUT)
-                .await?;
-            return Ok(Published {
-                fenced_off: fenced::fenced_off(&reply)?,
-            });
-        }
-        let mut pipeline = Pipeline::default();
-        for out in batch {
-            pipeline
-                .command(3)
-                .arg("PUBLISH")
-                .arg(&out.channel)
-                .arg(&out.record.payload);
-            self.queue_xadd(&mut pipeline, &self.config.stream, &out.record);
-        }
-        self.run(&pipeline).await?;
-        Ok(Published::default())
+        // One script for every batch, fenced or not: the live message must carry the id the
+        // `XADD` gave, which a pipeline cannot pass from one command to the next.
+        let keys = lease::LeaseKeys::new(&self.config.stream);
+        let request = publish::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
+        let reply = self
+            .writer
+            .lock()
+            .await
+            .query(&request, REPLY_TIMEOUT)
+            .await?;
+        Ok(Published {
+            fenced_off: publish::fenced_off(&reply)?,
+        })
     }
 }
 

@@ -115,6 +115,11 @@ pub(crate) struct StreamInfo {
     pub entries_added: Option<u64>,
     /// The id of its oldest entry, if it holds any.
     pub first_entry: Option<String>,
+    /// The highest id trimmed or deleted from it (`0-0` for none; Redis 7.2 counts trims,
+    /// 7.0 only `XDEL`s).
+    pub max_deleted: Option<String>,
+    /// The id the last entry added got.
+    pub last_generated: Option<String>,
 }
 
 /// A flat `[name, value, name, value, ...]` reply's value of `name`.
@@ -165,6 +170,8 @@ pub(crate) fn stream_info(value: &Reply) -> Option<StreamInfo> {
         length: number(field(flat, "length"))?,
         entries_added: number(field(flat, "entries-added")),
         first_entry,
+        max_deleted: field(flat, "max-deleted-entry-id").and_then(text),
+        last_generated: field(flat, "last-generated-id").and_then(text),
     })
 }
 

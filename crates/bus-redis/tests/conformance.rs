@@ -50,3 +50,19 @@ async fn redis_publisher_fences_by_the_lease_table_on_its_server() {
     let bus = bus(&stream).await;
     conformance::lease::fencing(&bus.leases(), &bus, &bus, &stream, &prefix).await;
 }
+
+#[tokio::test]
+async fn redis_stream_history_conforms() {
+    let prefix = unique("history");
+    let stream = format!("{prefix}:events");
+    let bus = bus(&stream).await;
+    conformance::history::run(&bus, &bus, &bus, &stream, &prefix).await;
+
+    let prefix = unique("trimmed-history");
+    let stream = format!("{prefix}:events");
+    let mut config = RedisConfig::new(redis_url());
+    config.stream = stream.clone();
+    config.stream_maxlen = 100;
+    let small = RedisBus::connect(config).await.unwrap();
+    conformance::history::trimming(&small, &small, &small, &stream, &prefix).await;
+}

@@ -7,6 +7,7 @@
 // panic is how a suite reports a violated contract, so unwrap and expect are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod history;
 pub mod lease;
 pub mod live;
 pub mod log;

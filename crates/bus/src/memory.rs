@@ -30,14 +30,28 @@ pub struct MemoryBus {
 
 impl MemoryBus {
     /// A bus whose publisher appends to `stream`, each topic retaining at most `retain`
-    /// records.
+    /// records, and `stream` keeping its newest [`MemoryBus::DEFAULT_REPLAY`] records for
+    /// stream clients to replay after every group acknowledged them.
     pub fn new(stream: impl Into<String>, retain: usize) -> MemoryBus {
+        let stream = stream.into();
+        let log = MemoryLog::new(retain);
+        log.keep_for_replay(&stream, Self::DEFAULT_REPLAY);
         MemoryBus {
             live: Arc::new(MemoryLive::default()),
-            log: Arc::new(MemoryLog::new(retain)),
+            log: Arc::new(log),
             leases: Arc::new(MemoryLeases::default()),
-            stream: stream.into(),
+            stream,
         }
+    }
+
+    /// Records of the stream kept for replay unless configured otherwise: about 20 MiB of
+    /// events, and ten seconds of the whole feed at 10,000 events/s; older history comes from
+    /// the database.
+    pub const DEFAULT_REPLAY: usize = 100_000;
+
+    /// The stream the publisher appends to.
+    pub fn stream(&self) -> &str {
+        &self.stream
     }
 }
 
@@ -52,13 +66,16 @@ impl EventPublisher for MemoryBus {
             .iter()
             .map(|&i| with_owner(&batch[i]))
             .collect();
-        self.log.append_now(&self.stream, &records)?;
+        let positions = self.log.append_now(&self.stream, &records)?;
+        // Each live message carries the position its record was given, as the Redis script
+        // frames it.
         let messages: Vec<LiveMessage> = admitted
             .allowed
             .iter()
-            .map(|&i| LiveMessage {
+            .zip(positions)
+            .map(|(&i, position)| LiveMessage {
                 channel: batch[i].channel.clone(),
-                payload: batch[i].record.payload.clone(),
+                payload: crate::position::frame(position, &batch[i].record.payload),
             })
             .collect();
         self.live.publish_now(&messages);

@@ -20,7 +20,7 @@ use bytes::{BufMut as _, Bytes, BytesMut};
 pub const POSITION_HEADER: &str = "tickmesh-position";
 
 /// An event's place in the durable stream. Orders by time, then sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
     /// The append's wall-clock time in milliseconds since the Unix epoch (UTC), as the
     /// stream's server read it.

@@ -62,3 +62,25 @@ async fn memory_log_trims_the_oldest_records_beyond_its_bound() {
     let records: Vec<_> = got.into_iter().map(|d| d.record).collect();
     assert_eq!(records, written[3..]);
 }
+
+#[tokio::test]
+async fn memory_stream_history_conforms() {
+    let bus = MemoryBus::new("tickmesh:events", 10_000);
+    conformance::history::run(
+        &bus,
+        bus.live.as_ref(),
+        bus.log.as_ref(),
+        "tickmesh:events",
+        "tickmesh",
+    )
+    .await;
+    let small = MemoryBus::new("tickmesh:events", 300);
+    conformance::history::trimming(
+        &small,
+        small.live.as_ref(),
+        small.log.as_ref(),
+        "tickmesh:events",
+        "tickmesh",
+    )
+    .await;
+}

@@ -5,7 +5,8 @@ use bytes::Bytes;
 use super::{PATIENCE, log::collect, records};
 use crate::{DurableLog, EventPublisher, LiveBus, LiveMessage, Outgoing, Received};
 
-/// After `publish` returns, every event is in `stream` in order and was published live.
+/// After `publish` returns, every event is in `stream` in order and was published live, framed
+/// with the position (the delivery cursor) the stream gave it.
 pub async fn run(
     publisher: &dyn EventPublisher,
     live: &dyn LiveBus,
@@ -25,16 +26,19 @@ pub async fn run(
     }
     publisher.publish(&batch).await.unwrap();
 
+    let mut positions = Vec::with_capacity(batch.len());
     for sent in &batch {
         let got = tokio::time::timeout(PATIENCE, inbox.recv())
             .await
             .expect("no live message within the patience")
             .expect("the live subscription closed");
-        let want = LiveMessage {
-            channel: sent.channel.clone(),
-            payload: Bytes::clone(&sent.record.payload),
+        let Received::Item(LiveMessage { channel, payload }) = got else {
+            panic!("the live inbox lagged with room to spare");
         };
-        assert_eq!(got, Received::Item(want));
+        assert_eq!(channel, sent.channel);
+        let (position, payload) = crate::position::unframe(&payload);
+        assert_eq!(payload, Bytes::clone(&sent.record.payload));
+        positions.push(position.expect("a live event carries its stream position"));
     }
 
     let group = format!("{prefix}-publisher-check");
@@ -43,5 +47,8 @@ pub async fn run(
     let records: Vec<_> = got.iter().map(|d| d.record.clone()).collect();
     let sent: Vec<_> = batch.iter().map(|o| o.record.clone()).collect();
     assert_eq!(records, sent);
+    let cursors: Vec<String> = got.iter().map(|d| d.cursor.to_string()).collect();
+    let framed: Vec<String> = positions.iter().map(ToString::to_string).collect();
+    assert_eq!(cursors, framed, "a live event's position is its stream cursor");
     consumer.ack(&got).await.unwrap();
 }

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::{Backlog, BusError, Cursor, Delivery, DurableLog, LogConsumer, Record};
+use crate::{
+    Backlog, BusError, Cursor, Delivery, DurableLog, HistoryPage, LogConsumer, Position, Record,
+    StreamHistory,
+};
 
 /// In-process topics with consumer groups.
 #[derive(Debug, Clone)]
@@ -51,6 +54,15 @@ struct Topic {
     /// Sequence number of `records[0]`.
     first: u64,
     records: VecDeque<Record>,
+    /// The stream position of each record, as Redis would give it (`positions[i]` is that of
+    /// `records[i]`): what stream clients resume from.
+    positions: VecDeque<Position>,
+    /// The last position given, so positions only grow even if the clock steps back.
+    last: Position,
+    /// The last position dropped, if any.
+    trimmed_through: Option<Position>,
+    /// Acknowledged records kept anyway, newest first, for stream clients to replay.
+    replay_keep: usize,
 }
 
 impl Topic {
@@ -59,8 +71,40 @@ impl Topic {
         self.records.get(index)
     }
 
+    fn position(&self, seq: u64) -> Option<Position> {
+        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.positions.get(index).copied()
+    }
+
+    /// The sequence number of the record at `position`, while the topic holds it.
+    fn seq_of(&self, position: Position) -> Option<u64> {
+        let index = self.positions.binary_search(&position).ok()?;
+        Some(self.first + index as u64)
+    }
+
     fn end(&self) -> u64 {
         self.first + self.records.len() as u64
+    }
+
+    /// Appends `record` at the next position: the current millisecond, or one more than the
+    /// last position when the clock has not moved on (as Redis gives `XADD *` ids).
+    fn push(&mut self, record: Record, now_ms: u64) {
+        let position = if now_ms > self.last.ms {
+            Position::at_ms(now_ms)
+        } else {
+            self.last.next()
+        };
+        self.last = position;
+        self.records.push_back(record);
+        self.positions.push_back(position);
+    }
+
+    /// Drops the oldest record; its sequence number, if there was one.
+    fn pop(&mut self) -> Option<u64> {
+        self.records.pop_front()?;
+        self.trimmed_through = self.positions.pop_front().or(self.trimmed_through);
+        self.first += 1;
+        Some(self.first - 1)
     }
 }
 
@@ -83,8 +127,12 @@ impl Inner {
 }
 
 impl MemoryLog {
-    /// Appends at once (the in-process log never waits).
-    pub(crate) fn append_now(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+    /// Appends at once (the in-process log never waits), returning each record's position.
+    pub(crate) fn append_now(
+        &self,
+        topic: &str,
+        records: &[Record],
+    ) -> Result<Vec<Position>, BusError> {
         if let Some(record) = records.iter().find(|r| r.size() > crate::MAX_RECORD_BYTES) {
             return Err(BusError::Rejected {
                 backend: "memory",
@@ -95,21 +143,31 @@ impl MemoryLog {
                 ),
             });
         }
+        let mut positions = Vec::with_capacity(records.len());
         {
+            let now_ms = now_ms();
             let mut state = self.inner.lock();
             for record in records {
                 let log = state.topics.entry(topic.to_owned()).or_default();
-                log.records.push_back(record.clone());
-                if log.records.len() > self.inner.retain {
-                    log.records.pop_front();
-                    let dropped = log.first;
-                    log.first += 1;
+                log.push(record.clone(), now_ms);
+                positions.push(log.last);
+                if log.records.len() > self.inner.retain
+                    && let Some(dropped) = log.pop()
+                {
                     state.count_dropped(topic, dropped);
                 }
             }
         }
         self.inner.appended.notify_waiters();
-        Ok(())
+        Ok(positions)
+    }
+
+    /// Keeps the newest `records` of `topic` after every group acknowledged them (within the
+    /// retention bound), so stream clients can replay them: the in-process stand-in for the
+    /// stream Redis keeps whole up to its `MAXLEN`.
+    pub fn keep_for_replay(&self, topic: &str, records: usize) {
+        let mut state = self.inner.lock();
+        state.topics.entry(topic.to_owned()).or_default().replay_keep = records;
     }
 
     /// Topics retaining at most `retain` records each (the oldest go first); records a
@@ -148,7 +206,7 @@ impl MemoryLog {
 #[async_trait]
 impl DurableLog for MemoryLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
-        self.append_now(topic, records)
+        self.append_now(topic, records).map(drop)
     }
 
     async fn consume(
@@ -228,7 +286,7 @@ impl MemoryConsumer {
             if let Some(record) = topics.get(&topic).and_then(|t| t.get(seq))
                 && still_pending
             {
-                out.push(delivery(&topic, seq, record));
+                out.push(delivery(&topic, seq, record, topics));
             }
         }
         // Records other members left unacknowledged too long become this member's.
@@ -250,7 +308,7 @@ impl MemoryConsumer {
         }
         for (topic, seq) in stale {
             if let Some(record) = topics.get(&topic).and_then(|t| t.get(seq)) {
-                out.push(delivery(&topic, seq, record));
+                out.push(delivery(&topic, seq, record, topics));
                 let mine = group.pending.entry(self.name.clone()).or_default();
                 mine.insert((topic, seq), now);
             }
@@ -263,7 +321,7 @@ impl MemoryConsumer {
             *next = (*next).max(topic.first);
             while out.len() < max && *next < topic.end() {
                 if let Some(record) = topic.get(*next) {
-                    out.push(delivery(topic_name, *next, record));
+                    out.push(delivery(topic_name, *next, record, topics));
                     group
                         .pending
                         .entry(self.name.clone())
@@ -277,10 +335,15 @@ impl MemoryConsumer {
     }
 }
 
-fn delivery(topic: &str, seq: u64, record: &Record) -> Delivery {
+/// A delivery whose cursor is the record's stream position, as a Redis stream id is.
+fn delivery(topic: &str, seq: u64, record: &Record, topics: &HashMap<String, Topic>) -> Delivery {
+    let position = topics
+        .get(topic)
+        .and_then(|t| t.position(seq))
+        .unwrap_or_default();
     Delivery {
         topic: topic.to_owned(),
-        cursor: Cursor::new(seq.to_string()),
+        cursor: Cursor::new(position.to_string()),
         record: record.clone(),
     }
 }
@@ -304,16 +367,20 @@ impl LogConsumer for MemoryConsumer {
 
     async fn ack(&mut self, deliveries: &[Delivery]) -> Result<(), BusError> {
         let mut state = self.inner.lock();
-        let group = state.groups.entry(self.group.clone()).or_default();
+        let State { topics, groups } = &mut *state;
+        let group = groups.entry(self.group.clone()).or_default();
         let pending = group.pending.entry(self.name.clone()).or_default();
         for d in deliveries {
-            let seq: u64 = d.cursor.as_str().parse().map_err(|_| BusError::Rejected {
+            let position: Position = d.cursor.as_str().parse().map_err(|_| BusError::Rejected {
                 backend: "memory",
                 reason: format!("`{}` is not a cursor of this log", d.cursor),
             })?;
-            pending.remove(&(d.topic.clone(), seq));
+            // A record trimmed away meanwhile has no sequence number any more, and is no
+            // longer pending either (a later read skips it).
+            if let Some(seq) = topics.get(&d.topic).and_then(|t| t.seq_of(position)) {
+                pending.remove(&(d.topic.clone(), seq));
+            }
         }
-        let State { topics, groups } = &mut *state;
         for topic in &self.topics {
             if let Some(log) = topics.get_mut(topic) {
                 trim_consumed(topic, log, groups);
@@ -378,9 +445,45 @@ fn trim_consumed(name: &str, log: &mut Topic, groups: &HashMap<String, Group>) {
     let Some(keep_from) = keep_from else {
         return;
     };
-    while log.first < keep_from && log.records.pop_front().is_some() {
-        log.first += 1;
+    // The newest `replay_keep` records stay for stream clients that replay.
+    let keep_from = keep_from.min(log.end().saturating_sub(log.replay_keep as u64));
+    while log.first < keep_from && log.pop().is_some() {}
+}
+
+#[async_trait]
+impl StreamHistory for MemoryLog {
+    async fn read_after(
+        &self,
+        stream: &str,
+        after: Position,
+        max: usize,
+    ) -> Result<HistoryPage, BusError> {
+        let state = self.inner.lock();
+        let Some(topic) = state.topics.get(stream) else {
+            return Ok(HistoryPage::default());
+        };
+        let from = topic.positions.partition_point(|p| *p <= after);
+        let entries = topic
+            .positions
+            .iter()
+            .zip(&topic.records)
+            .skip(from)
+            .take(max)
+            .map(|(p, r)| (*p, r.clone()))
+            .collect();
+        Ok(HistoryPage {
+            entries,
+            trimmed_through: topic.trimmed_through,
+        })
     }
+}
+
+/// Milliseconds since the Unix epoch (UTC), now; 0 for a clock set before 1970.
+fn now_ms() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

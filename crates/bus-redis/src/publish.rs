@@ -1,9 +1,13 @@
-//! The fenced publish: a batch some of whose events carry a [`Fence`] goes out as one Lua
-//! script, which checks each fence's lease and writes (`PUBLISH` and `XADD`) only the events
-//! whose lease still names their holder, in order, and records the last event per market
-//! under the unit for a successor. Redis runs a script alone, so no grant can come between
-//! the check and the writes: a former holder that wakes up after its lease passed on writes
-//! nothing.
+//! The publish: a batch goes out as one Lua script, which appends each event to the stream
+//! (`XADD`) and publishes it live framed with the id the append gave (`PUBLISH`; see
+//! [`tickmesh_bus::position::frame`]), so a stream client can tell exactly where the live
+//! events it receives sit in the stream.
+//!
+//! When events carry a [`Fence`], the script first checks each fence's lease and writes only
+//! the events whose lease still names their holder, in order, and records the last event per
+//! market under the unit for a successor. Redis runs a script alone, so no grant can come
+//! between the check and the writes: a former holder that wakes up after its lease passed on
+//! writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -58,8 +62,8 @@ while i <= n do
       xadd[#xadd + 1] = 'OWNERH'
       xadd[#xadd + 1] = owners[f]
     end
-    redis.call('PUBLISH', channel, payload)
-    redis.call(unpack(xadd))
+    local id = redis.call(unpack(xadd))
+    redis.call('PUBLISH', channel, '\0' .. string.char(#id) .. id .. payload)
   else
     refused = refused + 1
   end
