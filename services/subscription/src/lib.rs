@@ -12,4 +12,5 @@ mod start;
 pub mod stream;
 pub mod subscriptions;
 
-pub use start::{SubscriptionConfig, SubscriptionPorts, start};
+pub use start::{HistoryPorts, SubscriptionConfig, SubscriptionPorts, start};
+pub use stream::ReplayConfig;

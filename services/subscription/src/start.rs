@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tickmesh_bootstrap::{GrpcServer, ServiceHandle, ServiceStop, StopMode};
-use tickmesh_bus::LiveBus;
+use tickmesh_bus::{LiveBus, StreamHistory};
 use tickmesh_domain::{Exchange, Market};
 use tickmesh_telemetry::Metrics;
 
-use crate::stream::{HubConfig, StreamLimits, TickHub};
+use crate::stream::{EventArchive, HubConfig, ReplayConfig, Replayer, StreamLimits, TickHub};
 use crate::subscriptions::{DbStore, MUTATING_METHODS, MarketCatalog, Subscriptions};
 
 /// What the subscription service is configured with.
@@ -34,6 +34,8 @@ pub struct SubscriptionConfig {
     pub catalog_timeout: Duration,
     /// What one `StreamTicks` client may ask for and hold.
     pub stream: StreamLimits,
+    /// How clients that resume are replayed.
+    pub replay: ReplayConfig,
 }
 
 impl SubscriptionConfig {
@@ -50,6 +52,7 @@ impl SubscriptionConfig {
             catalog_refresh: Duration::from_secs(300),
             catalog_timeout: Duration::from_secs(10),
             stream: StreamLimits::new(StreamLimits::DEFAULT_CLIENT_CAPACITY),
+            replay: ReplayConfig::default(),
         }
     }
 }
@@ -61,6 +64,19 @@ pub struct SubscriptionPorts {
     pub db: DatabaseConnection,
     /// The live bus the tick hub reads.
     pub live: Arc<dyn LiveBus>,
+    /// Where clients that resume are replayed from; without it they are refused.
+    pub history: Option<HistoryPorts>,
+}
+
+/// The history stream clients resume from.
+#[derive(Debug, Clone)]
+pub struct HistoryPorts {
+    /// The durable stream ingestion publishes to, read back by position.
+    pub history: Arc<dyn StreamHistory>,
+    /// Its name.
+    pub stream: String,
+    /// Stored trades and tickers older than the stream holds.
+    pub archive: Option<Arc<dyn EventArchive>>,
 }
 
 /// Starts the service; returns the desired set (for an in-process follower) and the handle.
@@ -84,13 +100,16 @@ pub async fn start(
         }
     }
     let hub = TickHub::new(ports.live, HubConfig::default());
+    let replayer = ports
+        .history
+        .map(|h| Replayer::new(h.history, h.stream, h.archive, config.replay));
     crate::stream::metrics::register(metrics, hub.clone());
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     server.gate(&MUTATING_METHODS);
     let grpc = vec![
         server.host(crate::subscriptions::server(Arc::clone(&core)), descriptors),
         server.host(
-            crate::stream::server(hub.clone(), config.stream),
+            crate::stream::server(hub.clone(), config.stream, replayer),
             descriptors,
         ),
     ];

@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tickmesh_bus::memory::MemoryBus;
-use tickmesh_bus::{DurableLog, EventPublisher, LeaseStore, LiveBus};
+use tickmesh_bus::{DurableLog, EventPublisher, LeaseStore, LiveBus, StreamHistory};
 use tickmesh_bus_kafka::KafkaLog;
 use tickmesh_bus_redis::RedisBus;
 
 use crate::settings::DataPlaneConfig;
 
-/// The stream side's ports: the publisher, live fan-out, the durable stream, the leases.
+/// The stream side's ports: the publisher, live fan-out, the durable stream, the stream read
+/// back, the leases.
 type StreamSide = (
     Arc<dyn EventPublisher>,
     Arc<dyn LiveBus>,
     Arc<dyn DurableLog>,
+    Arc<dyn StreamHistory>,
     Option<Arc<dyn LeaseStore>>,
 );
 
@@ -28,6 +30,8 @@ pub struct Adapters {
     pub live: Arc<dyn LiveBus>,
     /// The durable stream the bridge reads.
     pub stream: Arc<dyn DurableLog>,
+    /// The same stream read back by position, for stream clients that resume.
+    pub history: Arc<dyn StreamHistory>,
     /// The topics the bridge writes and storage reads.
     pub topics: Arc<dyn DurableLog>,
     /// Leases of replicated ingestion, on the bus's Redis (none on the in-process bus).
@@ -43,7 +47,10 @@ impl Adapters {
         topics_side: bool,
     ) -> anyhow::Result<Adapters> {
         let memory = MemoryBus::new(config.stream.clone(), config.memory_retain);
-        let (publisher, live, stream, leases): StreamSide =
+        memory
+            .log
+            .keep_for_replay(&config.stream, config.memory_replay);
+        let (publisher, live, stream, history, leases): StreamSide =
             match config.redis.as_ref().filter(|_| stream_side) {
                 Some(redis) => {
                     let bus = RedisBus::connect(redis.clone()).await.with_context(|| {
@@ -56,6 +63,7 @@ impl Adapters {
                     (
                         Arc::new(bus.clone()),
                         Arc::new(bus.clone()),
+                        Arc::new(bus.clone()),
                         Arc::new(bus),
                         Some(leases),
                     )
@@ -63,6 +71,7 @@ impl Adapters {
                 None => (
                     Arc::new(memory.clone()),
                     memory.live.clone(),
+                    memory.log.clone(),
                     memory.log.clone(),
                     None,
                 ),
@@ -83,6 +92,7 @@ impl Adapters {
             publisher,
             live,
             stream,
+            history,
             topics,
             leases,
         })

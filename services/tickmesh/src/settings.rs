@@ -55,6 +55,11 @@ pub struct DataPlaneConfig {
     pub stream_max_markets: usize,
     /// `subscription.stream_client_buffer`: events buffered for one StreamTicks client.
     pub stream_client_buffer: usize,
+    /// `subscription.replay_rate`, `subscription.replay_concurrent`: how StreamTicks clients
+    /// that resume are replayed.
+    pub replay: tickmesh_subscription::ReplayConfig,
+    /// `bus.memory_replay`: newest records of the in-process stream kept for replays.
+    pub memory_replay: usize,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -116,6 +121,24 @@ impl DataPlaneConfig {
                 "subscription.stream_client_buffer",
                 tickmesh_subscription::stream::StreamLimits::DEFAULT_CLIENT_CAPACITY,
             ),
+            replay: tickmesh_subscription::ReplayConfig {
+                rate: u32::try_from(read_at_least_one(
+                    r,
+                    "subscription.replay_rate",
+                    tickmesh_subscription::ReplayConfig::default().rate as usize,
+                ))
+                .unwrap_or(u32::MAX),
+                concurrent: read_at_least_one(
+                    r,
+                    "subscription.replay_concurrent",
+                    tickmesh_subscription::ReplayConfig::default().concurrent,
+                ),
+                ..tickmesh_subscription::ReplayConfig::default()
+            },
+            memory_replay: r.get(
+                "bus.memory_replay",
+                tickmesh_bus::memory::MemoryBus::DEFAULT_REPLAY,
+            ),
             ingestion,
             bridge,
             storage,
@@ -144,6 +167,7 @@ impl DataPlaneConfig {
         let mut config = SubscriptionConfig::new(exchanges, seed, self.subscription_sync);
         config.stream.max_markets = self.stream_max_markets;
         config.stream.client_capacity = self.stream_client_buffer;
+        config.replay = self.replay;
         config
     }
 }

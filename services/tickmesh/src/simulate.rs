@@ -1,10 +1,11 @@
 //! `tickmesh simulate`: the three exchange simulators for people, on loopback ports.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tickmesh_domain::{Exchange, Market};
-use tickmesh_simulator::{Simulator, SimulatorConfig};
+use tickmesh_simulator::{ExchangeClock, MAX_WARP_SPEED, Simulator, SimulatorConfig};
 
 /// Options of `tickmesh simulate`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,16 @@ pub struct SimulateArgs {
     /// Seed of the price walks: the same seed replays the same market.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Start the exchanges' clocks this far in the past, such as 1h: every timestamp they
+    /// emit (WebSocket and REST) reads that clock, which runs --warp-speed times faster than
+    /// real time until it reaches it, then follows it.
+    #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION")]
+    warp_back: Option<Duration>,
+    /// How many times faster than real time the clocks run while behind (1 to 100000; 1 keeps
+    /// them --warp-back behind for good).
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "warp_back",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_WARP_SPEED)))]
+    warp_speed: u32,
 }
 
 /// The markets `tickmesh simulate` and `tickmesh up --simulate` list by default.
@@ -88,6 +99,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
+    // One clock for the three exchanges, so that they agree on the time.
+    let clock = match args.warp_back {
+        Some(back) => ExchangeClock::warped(back, args.warp_speed),
+        None => ExchangeClock::real(),
+    };
     runtime.block_on(async move {
         let mut simulators = Vec::new();
         for (exchange, port) in [
@@ -98,6 +114,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             let mut config = SimulatorConfig::new(markets.clone());
             config.trades_per_second = args.rate;
             config.seed = args.seed;
+            config.clock = clock.clone();
             // Nothing reads the emission log of a standalone simulator, and it would only grow.
             config.keep_emitted = false;
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -114,6 +131,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         }
         let names: Vec<String> = markets.iter().map(ToString::to_string).collect();
         println!("markets: {}; {} trades/s per exchange; seed {}; Ctrl-C stops", names.join(", "), args.rate, args.seed);
+        if let Some(back) = args.warp_back.filter(|_| !clock.is_real()) {
+            println!("{}", warp_line(back, args.warp_speed, clock.catch_up()));
+        }
         let signal = tickmesh_bootstrap::terminate_signal().context("cannot install signal handlers")?;
         signal.await;
         for simulator in simulators {
@@ -121,4 +141,18 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// What `tickmesh simulate` says about a warped clock.
+fn warp_line(back: Duration, speed: u32, catch_up: Option<Duration>) -> String {
+    let pace = match catch_up {
+        Some(after) => format!(
+            "{speed}x real time, reaching it in {:.1} s",
+            after.as_secs_f64()
+        ),
+        None => "real speed, staying behind".to_owned(),
+    };
+    format!(
+        "exchange clocks start {back:?} in the past at {pace}; collectors accept live events that old only with ingestion.max_clock_skew above it"
+    )
 }

@@ -306,6 +306,11 @@ async fn start(
         let ports = tickmesh_subscription::SubscriptionPorts {
             db: db.clone(),
             live: Arc::clone(&adapters.live),
+            history: Some(tickmesh_subscription::HistoryPorts {
+                history: Arc::clone(&adapters.history),
+                stream: plane.stream.clone(),
+                archive: None,
+            }),
         };
         let (core, handle) =
             tickmesh_subscription::start(plane.subscription_config(), ports, metrics, server).await;

@@ -9,17 +9,36 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use tickmesh_bus::Position;
 use tickmesh_domain::{FeedGap, MarketEvent};
 use tokio_util::sync::CancellationToken;
 
 pub(super) use super::index::Client;
 use super::index::ClientIndex;
 
+/// A live event with its place in the durable stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickEvent {
+    /// Where the publisher appended it; `None` for a live message without a position (from
+    /// a publisher that does not frame them).
+    pub position: Option<Position>,
+    /// The event.
+    pub event: MarketEvent,
+}
+
+impl std::ops::Deref for TickEvent {
+    type Target = MarketEvent;
+
+    fn deref(&self) -> &MarketEvent {
+        &self.event
+    }
+}
+
 /// What a stream client reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TickItem {
     /// A live event matching the client's filter, shared with the other clients.
-    Event(Arc<MarketEvent>),
+    Event(Arc<TickEvent>),
     /// This many events were dropped here, because the client's buffer was full or the hub
     /// itself fell behind the bus (then the count covers every channel, so it is an upper
     /// bound of what matched the client's filter).
@@ -162,7 +181,7 @@ impl Clients {
 
     /// Counts a decoded event and queues it for every matching client, forgetting clients
     /// that went away.
-    pub(super) fn deliver(&self, event: MarketEvent) {
+    pub(super) fn deliver(&self, event: TickEvent) {
         self.decoded.fetch_add(1, Ordering::Relaxed);
         let event = Arc::new(event);
         let kind = event.kind();

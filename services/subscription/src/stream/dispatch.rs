@@ -15,7 +15,7 @@ use tickmesh_proto::codec::decode_event;
 use tickmesh_telemetry::ErrorChain;
 use tracing::{debug, warn};
 
-use super::clients::Clients;
+use super::clients::{Clients, TickEvent};
 
 /// The longest a repeated warning stays silent.
 pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -71,9 +71,10 @@ pub(super) async fn run(
                     }
                     continue;
                 }
-                match decode_event(&message.payload) {
+                let (position, payload) = tickmesh_bus::position::unframe(&message.payload);
+                match decode_event(&payload) {
                     Ok(event) => {
-                        clients.deliver(event);
+                        clients.deliver(TickEvent { position, event });
                     }
                     Err(e) => {
                         let total = clients.undecodable();

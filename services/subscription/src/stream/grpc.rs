@@ -1,18 +1,22 @@
 //! The gRPC edge of live streaming: `TickStreamService.StreamTicks` over a [`TickHub`].
 //!
 //! The request is validated into a [`TickFilter`] (a bad entry is `INVALID_ARGUMENT` naming
-//! it, `markets[1]`), the client gets its own bounded buffer in the hub, and hub items become
-//! `StreamTicksResponse`s. The stream ends when the client goes away (tonic drops the response
-//! stream, which removes the client from the hub) or when the hub is closed on shutdown; the
-//! latter ends it with `UNAVAILABLE`, so clients know to reconnect.
+//! it, `markets[1]`) and a start point (`resume_after`, `start_time`), the client gets a
+//! [`Session`] (a replay when it asked for one, then its own bounded buffer in the hub), and
+//! session items become `StreamTicksResponse`s with their cursors. The stream ends when the
+//! client goes away (tonic drops the response stream, which removes the client from the hub)
+//! or when the hub is closed on shutdown; the latter ends it with `UNAVAILABLE`, so clients
+//! know to reconnect, and a replay that cannot read history ends it with `UNAVAILABLE` naming
+//! the cursor to resume from.
 
 use std::pin::Pin;
 
-use futures::{Stream, StreamExt as _, stream};
-use tickmesh_domain::FeedGap;
+use futures::{Stream, stream};
+use tickmesh_bus::Position;
+use tickmesh_domain::{FeedGap, UtcMicros};
 use tickmesh_proto::convert::{
     ConvertError, event_to_wire, exchange_to_wire, kind_from_wire, market_from_text,
-    market_to_wire, required_exchange, time_to_wire,
+    market_to_wire, required_exchange, time_from_wire, time_to_wire,
 };
 use tickmesh_proto::stream::v1 as wire;
 use tickmesh_proto::stream::v1::stream_ticks_response::Item;
@@ -23,7 +27,9 @@ use tonic::{Request, Response, Status};
 use tracing::debug;
 
 use super::filter::TickFilter;
-use super::hub::{HubError, TickHub, TickItem};
+use super::hub::{HubError, TickHub};
+use super::replay::{ReplayFrom, Replayer};
+use super::session::{Session, SessionError, SessionItem};
 
 /// What one `StreamTicks` client may ask for and hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,23 +61,67 @@ impl StreamLimits {
     }
 }
 
-/// `TickStreamService` over a hub, within [`StreamLimits`].
+/// `TickStreamService` over a hub, within [`StreamLimits`], replaying history through a
+/// [`Replayer`] when it has one.
 #[derive(Debug, Clone)]
 pub struct TickStreamGrpc {
     hub: TickHub,
     limits: StreamLimits,
+    replayer: Option<Replayer>,
 }
 
 impl TickStreamGrpc {
-    /// A service streaming from `hub` within `limits`.
-    pub fn new(hub: TickHub, limits: StreamLimits) -> TickStreamGrpc {
-        TickStreamGrpc { hub, limits }
+    /// A service streaming from `hub` within `limits`; without a `replayer`, requests to
+    /// resume are refused.
+    pub fn new(hub: TickHub, limits: StreamLimits, replayer: Option<Replayer>) -> TickStreamGrpc {
+        TickStreamGrpc {
+            hub,
+            limits,
+            replayer,
+        }
+    }
+
+    async fn session(&self, request: &wire::StreamTicksRequest) -> Result<Session, Status> {
+        let filter = filter_from_request(request, &self.limits)?;
+        let from = start_from_request(request)?;
+        debug!(?filter, ?from, "stream client connected");
+        let capacity = self.limits.client_capacity;
+        let Some(from) = from else {
+            return Session::live(&self.hub, filter, capacity)
+                .await
+                .map_err(hub_status);
+        };
+        let Some(replayer) = &self.replayer else {
+            return Err(Status::failed_precondition(
+                "this server keeps no history to replay: connect without resume_after and \
+                 start_time",
+            ));
+        };
+        let replay = replayer.replay(filter.clone(), from);
+        Ok(Session::resume(
+            &self.hub,
+            filter,
+            capacity,
+            replay,
+            replayer.config().rate,
+        ))
     }
 }
 
 /// The tonic service to add to a server.
-pub fn server(hub: TickHub, limits: StreamLimits) -> TickStreamServiceServer<TickStreamGrpc> {
-    TickStreamServiceServer::new(TickStreamGrpc::new(hub, limits))
+pub fn server(
+    hub: TickHub,
+    limits: StreamLimits,
+    replayer: Option<Replayer>,
+) -> TickStreamServiceServer<TickStreamGrpc> {
+    TickStreamServiceServer::new(TickStreamGrpc::new(hub, limits, replayer))
+}
+
+fn hub_status(e: HubError) -> Status {
+    match e {
+        HubError::Closed => Status::unavailable("the server is shutting down"),
+        HubError::Subscribe(e) => Status::unavailable(e.to_string()),
+    }
 }
 
 /// The response stream of `StreamTicks`.
@@ -86,27 +136,56 @@ impl TickStreamService for TickStreamGrpc {
         &self,
         request: Request<wire::StreamTicksRequest>,
     ) -> Result<Response<ResponseStream>, Status> {
-        let filter = filter_from_request(request.get_ref(), &self.limits)?;
-        debug!(?filter, "stream client connected");
-        let ticks = self
-            .hub
-            .subscribe(filter, self.limits.client_capacity)
-            .await
-            .map_err(|e| match e {
-                HubError::Closed => Status::unavailable("the server is shutting down"),
-                HubError::Subscribe(e) => Status::unavailable(e.to_string()),
-            })?;
+        let session = self.session(request.get_ref()).await?;
         // The hub only ends a stream when it closes (shutdown, or the live bus went away), so
         // the client is told to come back rather than seeing a clean end.
-        let responses = ticks
-            .into_stream()
-            .map(|item| Ok(item_to_wire(&item)))
-            .chain(stream::once(async {
-                Err(Status::unavailable(
-                    "live ticks stopped: the server is shutting down",
-                ))
-            }));
+        let responses = stream::unfold(Some(session), |session| async move {
+            let mut session = session?;
+            match session.next().await {
+                Some(Ok((item, cursor))) => Some((Ok(item_to_wire(&item, cursor)), Some(session))),
+                Some(Err(e)) => Some((Err(session_status(&e, session.cursor())), None)),
+                None => Some((
+                    Err(Status::unavailable(
+                        "live ticks stopped: the server is shutting down",
+                    )),
+                    None,
+                )),
+            }
+        });
         Ok(Response::new(Box::pin(responses)))
+    }
+}
+
+/// The status that ends a stream whose session failed, naming where to resume.
+fn session_status(error: &SessionError, cursor: Option<Position>) -> Status {
+    let chain = tickmesh_telemetry::ErrorChain(error).to_string();
+    match cursor {
+        Some(cursor) => Status::unavailable(format!(
+            "{chain}; reconnect with resume_after {cursor} to continue"
+        )),
+        None => Status::unavailable(format!("{chain}; reconnect to try again")),
+    }
+}
+
+/// Where a request asks to start: after `resume_after`, from `start_time`, or live (`None`).
+/// A cursor that is not one is `INVALID_ARGUMENT`.
+pub fn start_from_request(
+    request: &wire::StreamTicksRequest,
+) -> Result<Option<ReplayFrom>, Status> {
+    if !request.resume_after.is_empty() {
+        let position: Position = request
+            .resume_after
+            .parse()
+            .map_err(|e| Status::invalid_argument(format!("resume_after: {e}")))?;
+        return Ok(Some(ReplayFrom::After(position)));
+    }
+    match &request.start_time {
+        None => Ok(None),
+        Some(time) => {
+            let time =
+                time_from_wire("start_time", Some(time)).map_err(ConvertError::into_status)?;
+            Ok(Some(ReplayFrom::Since(time)))
+        }
     }
 }
 
@@ -164,14 +243,46 @@ fn filter_entries(request: &wire::StreamTicksRequest) -> Result<TickFilter, Conv
     })
 }
 
-/// A hub item as the response message.
-pub fn item_to_wire(item: &TickItem) -> wire::StreamTicksResponse {
+/// A session item as the response message, carrying `cursor`.
+pub fn item_to_wire(item: &SessionItem, cursor: Option<Position>) -> wire::StreamTicksResponse {
+    let text = |p: Option<Position>| p.map(|p| p.to_string()).unwrap_or_default();
+    let mut replayed = false;
     let item = match item {
-        TickItem::Event(event) => Item::Event(event_to_wire(event)),
-        TickItem::Lagged(missed) => Item::Lagged(wire::Lagged { missed: *missed }),
-        TickItem::Gap(gap) => Item::Gap(gap_to_wire(gap)),
+        SessionItem::Live(event) => Item::Event(event_to_wire(&event.event)),
+        SessionItem::Replayed(_, event) => {
+            replayed = true;
+            Item::Event(event_to_wire(event))
+        }
+        SessionItem::Lagged {
+            missed,
+            after,
+            before,
+        } => Item::Lagged(wire::Lagged {
+            missed: *missed,
+            after_cursor: text(*after),
+            before_cursor: text(*before),
+        }),
+        SessionItem::Gap(gap) => Item::Gap(gap_to_wire(gap)),
+        SessionItem::NotRetained { after, before } => Item::Gap(wire::Gap {
+            from_time: Some(time_to_wire(position_time(*after))),
+            to_time: Some(time_to_wire(position_time(*before))),
+            missed_trades_unknown: true,
+            cause: wire::GapCause::NotRetained as i32,
+            after_cursor: after.to_string(),
+            before_cursor: before.to_string(),
+            ..wire::Gap::default()
+        }),
     };
-    wire::StreamTicksResponse { item: Some(item) }
+    wire::StreamTicksResponse {
+        item: Some(item),
+        cursor: text(cursor),
+        replayed,
+    }
+}
+
+/// The stream time of a position.
+fn position_time(position: Position) -> UtcMicros {
+    UtcMicros(i64::try_from(position.ms.saturating_mul(1000)).unwrap_or(i64::MAX))
 }
 
 /// A feed outage as the `Gap` message; `missed_trades_unknown` is set when backfill did not
@@ -184,6 +295,8 @@ pub fn gap_to_wire(gap: &FeedGap) -> wire::Gap {
         to_time: Some(time_to_wire(gap.to)),
         backfilled_trades: gap.backfilled_trades,
         missed_trades_unknown: !gap.complete,
+        cause: wire::GapCause::FeedOutage as i32,
+        ..wire::Gap::default()
     }
 }
 
@@ -284,16 +397,71 @@ mod tests {
             backfilled_trades: 42,
             complete: false,
         };
-        let Some(Item::Gap(w)) = item_to_wire(&TickItem::Gap(gap.into())).item else {
+        let at = Some(Position { ms: 9, seq: 1 });
+        let response = item_to_wire(&SessionItem::Gap(gap.into()), at);
+        assert_eq!(response.cursor, "9-1");
+        let Some(Item::Gap(w)) = response.item else {
             panic!("not a gap");
         };
+        assert_eq!(w.cause, wire::GapCause::FeedOutage as i32);
         assert_eq!(w.exchange, market::Exchange::Bithumb as i32);
         assert_eq!(w.market.unwrap().base, "XRP");
         assert_eq!(w.from_time.unwrap().nanos, 500_000_000);
         assert_eq!(w.to_time.unwrap().seconds, 2);
         assert_eq!(w.backfilled_trades, 42);
         assert!(w.missed_trades_unknown);
-        let lagged = item_to_wire(&TickItem::Lagged(7)).item;
-        assert_eq!(lagged, Some(Item::Lagged(wire::Lagged { missed: 7 })));
+        let lagged = SessionItem::Lagged {
+            missed: 7,
+            after: at,
+            before: None,
+        };
+        let wanted = wire::Lagged {
+            missed: 7,
+            after_cursor: "9-1".to_owned(),
+            before_cursor: String::new(),
+        };
+        assert_eq!(item_to_wire(&lagged, at).item, Some(Item::Lagged(wanted)));
+    }
+
+    #[test]
+    fn not_retained_stretches_carry_their_cursors_and_stream_times() {
+        let after = Position { ms: 1_500, seq: 3 };
+        let before = Position { ms: 2_000, seq: 0 };
+        let response = item_to_wire(&SessionItem::NotRetained { after, before }, Some(after));
+        let Some(Item::Gap(w)) = response.item else {
+            panic!("not a gap");
+        };
+        assert_eq!(w.cause, wire::GapCause::NotRetained as i32);
+        assert_eq!(
+            (w.after_cursor.as_str(), w.before_cursor.as_str()),
+            ("1500-3", "2000-0")
+        );
+        assert_eq!(w.from_time.unwrap().nanos, 500_000_000);
+        assert_eq!(w.to_time.unwrap().seconds, 2);
+        assert!(w.exchange == 0 && w.market.is_none());
+    }
+
+    #[test]
+    fn start_points_are_read_from_the_request() {
+        let mut r = request(&[], &[], &[]);
+        assert_eq!(start_from_request(&r).unwrap(), None);
+        r.start_time = Some(time_to_wire(UtcMicros(5_000_000)));
+        assert_eq!(
+            start_from_request(&r).unwrap(),
+            Some(ReplayFrom::Since(UtcMicros(5_000_000)))
+        );
+        r.resume_after = "12-3".to_owned();
+        assert_eq!(
+            start_from_request(&r).unwrap(),
+            Some(ReplayFrom::After(Position { ms: 12, seq: 3 }))
+        );
+        r.resume_after = "12".to_owned();
+        let status = start_from_request(&r).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status.message().starts_with("resume_after: "),
+            "{}",
+            status.message()
+        );
     }
 }

@@ -24,8 +24,8 @@ use tickmesh_bus::{BusError, Inbox, LiveBus, Received};
 use tickmesh_domain::FeedGap;
 use tokio_util::sync::DropGuard;
 
-pub use super::clients::TickItem;
 use super::clients::{Client, Clients, Join};
+pub use super::clients::{TickEvent, TickItem};
 use super::dispatch;
 use super::filter::TickFilter;
 

@@ -97,6 +97,15 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `StreamTicks` over `hub` with `capacity` events buffered per client.
     pub async fn start(hub: TickHub, capacity: usize) -> TestServer {
+        TestServer::start_with(hub, capacity, None).await
+    }
+
+    /// As [`TestServer::start`], replaying clients that resume through `replayer`.
+    pub async fn start_with(
+        hub: TickHub,
+        capacity: usize,
+        replayer: Option<tickmesh_subscription::stream::Replayer>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -105,6 +114,7 @@ impl TestServer {
                 .add_service(server(
                     hub,
                     tickmesh_subscription::stream::StreamLimits::new(capacity),
+                    replayer,
                 ))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
