@@ -71,7 +71,10 @@ fn trimmed_through(info: &reply::StreamInfo) -> Option<Position> {
             ms: first.ms,
             seq: first.seq - 1,
         }),
-        Some(first) => first.ms.checked_sub(1).map(|ms| Position { ms, seq: u64::MAX }),
+        Some(first) => first
+            .ms
+            .checked_sub(1)
+            .map(|ms| Position { ms, seq: u64::MAX }),
         // Everything added was dropped.
         None => parse(&info.last_generated),
     };

@@ -125,7 +125,8 @@ impl EventPublisher for RedisBus {
         // One script for every batch, fenced or not: the live message must carry the id the
         // `XADD` gave, which a pipeline cannot pass from one command to the next.
         let keys = lease::LeaseKeys::new(&self.config.stream);
-        let request = publish::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
+        let request =
+            publish::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
         let reply = self
             .writer
             .lock()

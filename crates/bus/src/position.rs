@@ -31,7 +31,9 @@ pub struct Position {
 
 /// A cursor that is not a position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not a stream cursor: expected `{{milliseconds}}-{{sequence}}`, as a stream item's cursor field gives it")]
+#[error(
+    "{text:?} is not a stream cursor: expected `{{milliseconds}}-{{sequence}}`, as a stream item's cursor field gives it"
+)]
 pub struct PositionError {
     text: String,
 }
@@ -155,7 +157,9 @@ mod tests {
             }
         );
         assert_eq!(p.to_string(), "1765000000123-7");
-        for bad in ["", "-", "1-", "-1", "1", "a-1", "1-b", "1-2-3", " 1-2", "+1-2"] {
+        for bad in [
+            "", "-", "1-", "-1", "1", "a-1", "1-b", "1-2-3", " 1-2", "+1-2",
+        ] {
             assert!(bad.parse::<Position>().is_err(), "{bad}");
         }
         let long = "9".repeat(1000);
@@ -165,14 +169,38 @@ mod tests {
 
     #[test]
     fn packing_keeps_the_order() {
-        let a = Position { ms: 5, seq: 999_999 };
+        let a = Position {
+            ms: 5,
+            seq: 999_999,
+        };
         let b = Position { ms: 6, seq: 0 };
         assert!(a.packed().unwrap() < b.packed().unwrap());
         assert_eq!(Position::from_packed(a.packed().unwrap()), Some(a));
-        assert_eq!(Position { ms: 1, seq: 1_000_000 }.packed(), None);
-        assert_eq!(Position { ms: u64::MAX, seq: 0 }.packed(), None);
+        assert_eq!(
+            Position {
+                ms: 1,
+                seq: 1_000_000
+            }
+            .packed(),
+            None
+        );
+        assert_eq!(
+            Position {
+                ms: u64::MAX,
+                seq: 0
+            }
+            .packed(),
+            None
+        );
         assert_eq!(Position::from_packed(-1), None);
-        assert!(a < b && a.next() == Position { ms: 5, seq: 1_000_000 });
+        assert!(
+            a < b
+                && a.next()
+                    == Position {
+                        ms: 5,
+                        seq: 1_000_000
+                    }
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ async fn publish_and_listen(
         };
         let (position, payload) = unframe(&message.payload);
         let position = position.expect("a published event's live message carries its position");
-        assert_eq!(payload, sent.record.payload, "the framed payload is the event's");
+        assert_eq!(
+            payload, sent.record.payload,
+            "the framed payload is the event's"
+        );
         out.push((position, sent.record.clone()));
     }
     out
@@ -52,7 +55,10 @@ async fn read_all(
     let mut all = Vec::new();
     loop {
         let got = history.read_after(stream, after, page).await.unwrap();
-        assert!(got.entries.len() <= page, "a page holds at most what was asked");
+        assert!(
+            got.entries.len() <= page,
+            "a page holds at most what was asked"
+        );
         let Some(last) = got.entries.last() else {
             return all;
         };
@@ -76,7 +82,10 @@ pub async fn run(
         "positions grow with every append"
     );
 
-    let page = history.read_after(stream, Position::ZERO, 1000).await.unwrap();
+    let page = history
+        .read_after(stream, Position::ZERO, 1000)
+        .await
+        .unwrap();
     assert_eq!(page.entries, sent, "the stream reads back as published");
     assert!(
         page.trimmed_through.is_none_or(|t| t < sent[0].0),
@@ -94,7 +103,14 @@ pub async fn run(
     let got = history.read_after(stream, between, 3).await.unwrap();
     assert_eq!(got.entries, sent[21..24]);
     let last = sent.last().unwrap().0;
-    assert!(history.read_after(stream, last, 10).await.unwrap().entries.is_empty());
+    assert!(
+        history
+            .read_after(stream, last, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
     let empty = history
         .read_after(&format!("{prefix}:never-written"), Position::ZERO, 10)
         .await
@@ -114,12 +130,22 @@ pub async fn trimming(
 ) {
     let sent = publish_and_listen(publisher, live, prefix, 2_000).await;
     let held = read_all(history, stream, Position::ZERO, 500).await;
-    assert!(!held.is_empty() && held.len() < sent.len(), "the bound trimmed the stream");
+    assert!(
+        !held.is_empty() && held.len() < sent.len(),
+        "the bound trimmed the stream"
+    );
     let first = held[0].0;
     let kept_from = sent.iter().position(|(p, _)| *p == first).unwrap();
-    assert_eq!(held, sent[kept_from..], "what is held is the newest, in order");
+    assert_eq!(
+        held,
+        sent[kept_from..],
+        "what is held is the newest, in order"
+    );
     let page = history.read_after(stream, Position::ZERO, 1).await.unwrap();
     let trimmed = page.trimmed_through.expect("the stream says it trimmed");
-    assert!(trimmed >= sent[kept_from - 1].0, "every dropped entry is covered");
+    assert!(
+        trimmed >= sent[kept_from - 1].0,
+        "every dropped entry is covered"
+    );
     assert!(trimmed < first, "no held entry is covered");
 }

@@ -49,6 +49,9 @@ pub async fn run(
     assert_eq!(records, sent);
     let cursors: Vec<String> = got.iter().map(|d| d.cursor.to_string()).collect();
     let framed: Vec<String> = positions.iter().map(ToString::to_string).collect();
-    assert_eq!(cursors, framed, "a live event's position is its stream cursor");
+    assert_eq!(
+        cursors, framed,
+        "a live event's position is its stream cursor"
+    );
     consumer.ack(&got).await.unwrap();
 }

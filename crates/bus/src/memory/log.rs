@@ -167,7 +167,11 @@ impl MemoryLog {
     /// stream Redis keeps whole up to its `MAXLEN`.
     pub fn keep_for_replay(&self, topic: &str, records: usize) {
         let mut state = self.inner.lock();
-        state.topics.entry(topic.to_owned()).or_default().replay_keep = records;
+        state
+            .topics
+            .entry(topic.to_owned())
+            .or_default()
+            .replay_keep = records;
     }
 
     /// Topics retaining at most `retain` records each (the oldest go first); records a
