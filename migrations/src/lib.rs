@@ -9,6 +9,8 @@
 //! Every market-data table is keyed on its natural key (the market and a trade id or a time),
 //! which is what lets storage write idempotently with `ON CONFLICT`. The market is a small
 //! integer id that `markets` gives each (exchange, market) pair (migration 7 says why).
+//! Trades and tickers also keep their position in the durable stream, for stream clients
+//! resuming from further back than the stream holds (migration 9).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -24,6 +26,7 @@ mod m20260101_000005_candles_1m;
 mod m20261126_000006_byte_order_keys;
 mod m20261126_000007_market_ids;
 mod m20261206_000008_decimal_range;
+mod m20261206_000009_stream_positions;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -49,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_byte_order_keys::Migration),
             Box::new(m20261126_000007_market_ids::Migration),
             Box::new(m20261206_000008_decimal_range::Migration),
+            Box::new(m20261206_000009_stream_positions::Migration),
         ]
     }
 }

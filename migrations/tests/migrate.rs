@@ -17,8 +17,9 @@ const TABLES: [&str; 6] = [
     "candles_1m",
 ];
 
-/// Migrations in this build: one per table, the byte-order key columns, the market ids.
-const MIGRATIONS: usize = 8;
+/// Migrations in this build: one per table, the byte-order key columns, the market ids, the
+/// candle sums' range, the stream positions.
+const MIGRATIONS: usize = 9;
 
 async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
     let path = dir.path().join("tickmesh.db");

@@ -1,4 +1,5 @@
-//! The bridge's [`Stage`]: stream entries routed to their kind's topic and appended there.
+//! The bridge's [`Stage`]: stream entries routed to their kind's topic, stamped with their
+//! stream position, and appended there.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use tickmesh_domain::{EventKind, UtcMicros};
 use tickmesh_proto::routing::TopicNames;
 use tracing::Instrument as _;
 
-use crate::route::route;
+use crate::route::{route, stamp_position};
 use crate::stats::BridgeStats;
 
 /// One entry on its way: where it goes, the record, and when its event was received.
@@ -54,14 +55,17 @@ impl Stage for Forwarding {
         let mut prepared = Prepared::with_capacity(batch.len());
         for (i, delivery) in batch.iter_mut().enumerate() {
             match route(&mut delivery.record) {
-                Ok((kind, received)) => prepared.push(
-                    i,
-                    Routed {
-                        kind,
-                        record: std::mem::take(&mut delivery.record),
-                        received_us: received.as_micros(),
-                    },
-                ),
+                Ok((kind, received)) => {
+                    stamp_position(&mut delivery.record, &delivery.cursor);
+                    prepared.push(
+                        i,
+                        Routed {
+                            kind,
+                            record: std::mem::take(&mut delivery.record),
+                            received_us: received.as_micros(),
+                        },
+                    );
+                }
                 Err(reason) => prepared.reject(i, reason),
             }
         }
@@ -114,5 +118,63 @@ impl Stage for Forwarding {
             self.stats
                 .confirmed(UtcMicros::now().as_micros().saturating_sub(oldest));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tickmesh_bus::memory::MemoryLog;
+    use tickmesh_bus::{Cursor, POSITION_HEADER};
+    use tickmesh_domain::{Exchange, Market, MarketEvent, Payload, Ticker};
+    use tickmesh_proto::codec;
+
+    use super::*;
+
+    fn delivery(cursor: &str, payload: Vec<u8>) -> Delivery {
+        Delivery {
+            topic: "tickmesh:events".to_owned(),
+            cursor: Cursor::new(cursor),
+            record: Record::new("upbit:BTC/KRW", payload),
+        }
+    }
+
+    fn ticker() -> Vec<u8> {
+        codec::encode_event(&MarketEvent {
+            exchange: Exchange::Upbit,
+            market: Market::parse("BTC").unwrap(),
+            exchange_time: UtcMicros(1),
+            received_time: UtcMicros(2),
+            payload: Payload::Ticker(Ticker {
+                last: 1.into(),
+                ..Ticker::default()
+            }),
+            raw: None,
+        })
+        .to_vec()
+    }
+
+    #[test]
+    fn routed_records_carry_their_stream_position() {
+        let forwarding = Forwarding::new(
+            Arc::new(MemoryLog::new(10)),
+            TopicNames::default(),
+            Arc::new(BridgeStats::new()),
+        );
+        let mut batch = [
+            delivery("1765000000123-7", ticker()),
+            delivery("17", ticker()),
+            delivery("1765000000124-0", b"\xff\xffnot protobuf".to_vec()),
+        ];
+        let prepared = forwarding.prepare(&mut batch);
+        assert_eq!(prepared.origins, [0, 1]);
+        let position = |r: &Routed| r.record.header(POSITION_HEADER).cloned();
+        assert_eq!(
+            position(&prepared.items[0]).unwrap().as_ref(),
+            b"1765000000123-7"
+        );
+        assert_eq!(position(&prepared.items[1]), None);
+        assert_eq!(prepared.rejects.len(), 1);
     }
 }

@@ -4,8 +4,14 @@
 //! routing relies on. The prices and sizes inside are not parsed here; storage parses them and
 //! dead-letters what it cannot store, so a bad number still ends in the dead-letter topic, one
 //! hop later.
+//!
+//! A routed record also carries its place in the stream ([`stamp_position`]), which storage
+//! keeps beside the row so a stream client resuming from a position the stream no longer
+//! holds can be served from the database.
 
-use tickmesh_bus::{CONTENT_TYPE, Record, content_type_protobuf};
+use tickmesh_bus::{
+    CONTENT_TYPE, Cursor, POSITION_HEADER, Position, Record, content_type_protobuf,
+};
 use tickmesh_domain::{EventKind, UtcMicros};
 use tickmesh_proto::envelope::read_envelope;
 
@@ -34,6 +40,21 @@ pub fn route(record: &mut Record) -> Result<(EventKind, UtcMicros), String> {
             Err(reason)
         }
     }
+}
+
+/// Adds the [`POSITION_HEADER`] to `record` with the text of `cursor`, the delivery's place in
+/// the stream, when that is a stream position (`{ms}-{seq}`); any other cursor (a log that
+/// does not number its entries as the stream does) adds nothing, so storage never keeps a
+/// position that does not order the stream. A record that already names its position keeps
+/// it, so a record passed on twice never carries two.
+pub fn stamp_position(record: &mut Record, cursor: &Cursor) {
+    if record.header(POSITION_HEADER).is_some() || cursor.as_str().parse::<Position>().is_err() {
+        return;
+    }
+    record.headers.push((
+        POSITION_HEADER.to_owned(),
+        cursor.as_str().to_owned().into(),
+    ));
 }
 
 #[cfg(test)]
@@ -84,6 +105,42 @@ mod tests {
             "{reason}"
         );
         assert_eq!(garbage.header(CONTENT_TYPE), None);
+    }
+
+    /// The values of every header called `name`.
+    fn headers<'a>(record: &'a Record, name: &str) -> Vec<&'a [u8]> {
+        record
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn stream_positions_are_stamped_once_and_other_cursors_not_at_all() {
+        let mut record = event(Payload::OrderBook(OrderBook::default()), 1);
+        stamp_position(&mut record, &Cursor::new("1765000000123-7"));
+        assert_eq!(headers(&record, POSITION_HEADER), [b"1765000000123-7"]);
+        // Passed on again (a redelivery, a second hop): the first position stays, alone.
+        stamp_position(&mut record, &Cursor::new("1765000000999-0"));
+        assert_eq!(headers(&record, POSITION_HEADER), [b"1765000000123-7"]);
+        // The key, the payload and the other headers are untouched.
+        assert_eq!(record.key, "upbit:BTC/KRW");
+        assert_eq!(headers(&record, "traceparent"), [b"tp"]);
+
+        // Kafka offsets, plain sequence numbers and garbage are no stream positions.
+        for cursor in ["0:17", "42", "", "1-2-3", "abc-1"] {
+            let mut record = event(Payload::OrderBook(OrderBook::default()), 1);
+            stamp_position(&mut record, &Cursor::new(cursor));
+            assert!(headers(&record, POSITION_HEADER).is_empty(), "{cursor:?}");
+        }
+
+        // A position the entry already carries wins over the cursor.
+        let mut carried =
+            event(Payload::OrderBook(OrderBook::default()), 1).with_header(POSITION_HEADER, "5-1");
+        stamp_position(&mut carried, &Cursor::new("6-0"));
+        assert_eq!(headers(&carried, POSITION_HEADER), [b"5-1"]);
     }
 
     #[test]

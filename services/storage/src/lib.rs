@@ -18,12 +18,15 @@
 //! * [`decimal`]: [`StoredDecimal`], exact decimals in and out of both backends.
 //! * [`writer`]: [`MarketStore`], one transaction per batch, candles merged from new trades.
 //! * [`query`]: reads (trades, tickers, books, candles).
+//! * [`archive`]: [`archived_events`], stored trades and tickers in stream-position order,
+//!   for stream clients resuming from further back than the stream holds.
 //! * [`history`]: the `HistoryService` queries in domain types: latest tickers and their
 //!   spread, trade pages, rolled-up candles, spread over time; [`HistoryReader`] runs them
 //!   within the limits of a [`HistoryConfig`].
 //! * [`grpc`]: the `HistoryService` gRPC edge ([`HistoryGrpc`], [`history_server`]).
 //! * [`consumer`]: the service loop ([`run`]) and its [`StorageStats`].
 
+pub mod archive;
 pub mod connect;
 pub mod consumer;
 pub mod decimal;
@@ -37,6 +40,7 @@ mod start;
 mod stats;
 pub mod writer;
 
+pub use archive::{ArchiveQuery, MAX_ARCHIVE_EVENTS, archived_events};
 pub use connect::{connect, connect_history, connect_with_ca};
 pub use consumer::{StorageServiceConfig, Storing, run};
 pub use decimal::StoredDecimal;
@@ -45,4 +49,6 @@ pub use grpc::{HistoryGrpc, server as history_server};
 pub use history::{HistoryConfig, HistoryError, HistoryReader};
 pub use start::{StoragePorts, start};
 pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};
-pub use writer::{BookThrottle, MarketStore, ShardedStore, StoreConfig, WriteSummary, validate};
+pub use writer::{
+    BookThrottle, MarketStore, Positioned, ShardedStore, StoreConfig, WriteSummary, validate,
+};

@@ -22,17 +22,23 @@
 //! * **SQLite**: a transaction of multi-row inserts, with the candles read back and merged in
 //!   Rust ([`sqlite`]), because SQLite stores decimals as text.
 //!
+//! Trades and tickers keep the stream position their record carried ([`Positioned`]) in
+//! `position`, packed into one integer ([`Position::packed`]), or `NULL` without one. The
+//! first write of a row decides it: a replay changes nothing, its position included.
+//!
 //! What both share (the rows of a batch by kind, how ids and sides are stored, how inserts are
 //! cut into statements) is in [`rows`].
 
 mod book_throttle;
 mod market_ids;
+mod positioned;
 mod postgres;
 mod rows;
 mod sharded;
 mod sqlite;
 
 pub use book_throttle::BookThrottle;
+pub use positioned::Positioned;
 pub use sharded::ShardedStore;
 
 use std::collections::HashMap;
@@ -42,6 +48,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QuerySelect,
 };
+use tickmesh_bus::Position;
 use tickmesh_domain::{EventBounds, Exchange, Market, MarketEvent, Payload, UtcMicros};
 
 use self::market_ids::MarketIds;
@@ -192,8 +199,8 @@ impl MarketStore {
     /// Idempotent: writing the same events again changes no row and no candle. Fails without
     /// writing anything when an event cannot be stored (see [`validate`]).
     pub async fn write(&mut self, events: &[MarketEvent]) -> Result<WriteSummary, StorageError> {
-        let events: Vec<&MarketEvent> = events.iter().collect();
-        self.write_refs(&events).await
+        let events: Vec<Positioned<'_>> = events.iter().map(Positioned::unpositioned).collect();
+        self.write_positioned(&events).await
     }
 
     /// [`MarketStore::write`] of borrowed events.
@@ -201,25 +208,42 @@ impl MarketStore {
         &mut self,
         events: &[&MarketEvent],
     ) -> Result<WriteSummary, StorageError> {
+        let events: Vec<Positioned<'_>> = events
+            .iter()
+            .copied()
+            .map(Positioned::unpositioned)
+            .collect();
+        self.write_positioned(&events).await
+    }
+
+    /// [`MarketStore::write`] of events with their stream positions, which trades and
+    /// tickers keep (a row already stored keeps the position it was first stored with).
+    pub async fn write_positioned(
+        &mut self,
+        events: &[Positioned<'_>],
+    ) -> Result<WriteSummary, StorageError> {
         if events.is_empty() {
             return Ok(WriteSummary::default());
         }
         let now = UtcMicros::now();
-        for event in events {
-            validate(event, &self.config.bounds, now)?;
+        for positioned in events {
+            validate(positioned.event, &self.config.bounds, now)?;
         }
         let mut trades = Vec::new();
         let mut tickers = Vec::new();
         let mut books = Vec::new();
-        for &event in events {
+        for &Positioned { event, position } in events {
+            let packed = position.and_then(Position::packed);
             match &event.payload {
-                Payload::Trade(t) => trades.push((event, t)),
-                Payload::Ticker(t) => tickers.push((event, t)),
+                Payload::Trade(t) => trades.push((event, t, packed)),
+                Payload::Ticker(t) => tickers.push((event, t, packed)),
                 Payload::OrderBook(b) => books.push((event, b)),
             }
         }
         // Read outside the transaction, so that every transaction starts with a write.
-        self.ids.resolve(&self.db, events).await?;
+        self.ids
+            .resolve(&self.db, events.iter().map(|p| p.event))
+            .await?;
         self.load_last_books(&books).await?;
         let Throttled {
             keep: books,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tickmesh_bus::pump::{Prepared, Stage, WriteError};
-use tickmesh_bus::{Delivery, Record};
+use tickmesh_bus::{Delivery, POSITION_HEADER, Position, Record};
 use tickmesh_domain::{MarketEvent, UtcMicros};
 use tickmesh_proto::codec::decode_event;
 use tickmesh_proto::envelope::read_book_key;
@@ -15,6 +15,7 @@ use tracing::Instrument as _;
 
 use tickmesh_telemetry::ErrorChain;
 
+use crate::writer::Positioned;
 use crate::{BookThrottle, ShardedStore, StorageError, StorageStats, validate};
 
 /// Writes decoded market events into a [`ShardedStore`].
@@ -49,13 +50,22 @@ impl Storing {
     }
 }
 
-/// An event to store, with the trace context of the record it came in.
+/// An event to store, with the trace context and stream position of the record it came in.
 #[derive(Debug)]
 pub struct Storable {
     /// The event.
     pub event: MarketEvent,
     /// The record's W3C `traceparent`, if it had one.
     pub traceparent: Option<String>,
+    /// The event's position in the durable stream, from the header the bridge adds; `None`
+    /// when the record has none or one that is not a position.
+    pub position: Option<Position>,
+}
+
+/// The stream position `record` names in its [`POSITION_HEADER`], if it names one.
+fn position(record: &Record) -> Option<Position> {
+    let text = std::str::from_utf8(record.header(POSITION_HEADER)?).ok()?;
+    text.parse().ok()
 }
 
 #[async_trait]
@@ -87,6 +97,7 @@ impl Stage for Storing {
                     Storable {
                         event,
                         traceparent: delivery.record.traceparent().map(str::to_owned),
+                        position: position(&delivery.record),
                     },
                 ),
                 Err(reason) => prepared.reject(i, reason),
@@ -105,7 +116,10 @@ impl Stage for Storing {
         }
         async {
             let mut store = self.store.lock().await;
-            let groups = store.split(events.iter().map(|e| &e.event));
+            let groups = store.split(events.iter().map(|e| Positioned {
+                event: &e.event,
+                position: e.position,
+            }));
             match store.write(&groups).await {
                 Ok(summary) => {
                     self.stats.committed(events.len(), &summary);

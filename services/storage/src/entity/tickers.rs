@@ -34,6 +34,9 @@ pub struct Model {
     pub best_bid: Option<StoredDecimal>,
     /// Best ask.
     pub best_ask: Option<StoredDecimal>,
+    /// Position in the durable stream, packed (`tickmesh_bus::Position::packed`); `None` for
+    /// rows stored before positions were kept or from records without one.
+    pub position: Option<i64>,
 }
 
 /// No relations.

@@ -24,6 +24,9 @@ pub struct Model {
     pub exchange_time_us: i64,
     /// Receipt time, epoch microseconds.
     pub received_time_us: i64,
+    /// Position in the durable stream, packed (`tickmesh_bus::Position::packed`); `None` for
+    /// rows stored before positions were kept or from records without one.
+    pub position: Option<i64>,
 }
 
 /// No relations declared: queries reach `markets` through [`super::of_market`].

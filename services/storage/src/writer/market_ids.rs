@@ -29,13 +29,13 @@ impl MarketIds {
     ///
     /// Runs outside the batch's transaction: a pair registered for a batch that then fails
     /// stays registered, which is harmless, as the batch will be retried.
-    pub(super) async fn resolve<C: ConnectionTrait>(
+    pub(super) async fn resolve<'e, C: ConnectionTrait>(
         &mut self,
         db: &C,
-        events: &[&MarketEvent],
+        events: impl IntoIterator<Item = &'e MarketEvent>,
     ) -> Result<(), StorageError> {
         let missing: BTreeSet<(Exchange, Market)> = events
-            .iter()
+            .into_iter()
             .map(|e| (e.exchange, e.market))
             .filter(|pair| !self.ids.contains_key(pair))
             .collect();

@@ -15,7 +15,8 @@
 //! their exact text and are cast to `numeric` in the statement, which keeps their scale (see
 //! [`crate::decimal`]); an optional decimal travels as `''` for "absent", which `NULLIF` turns
 //! into `NULL` (sea-query's arrays cannot hold `NULL` elements, and no decimal's text is
-//! empty).
+//! empty). A stream position travels the same way as `-1` for "absent", which no packed
+//! position is.
 
 use sea_orm::sea_query::{ArrayType, Value};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
@@ -41,6 +42,14 @@ fn int4(value: i32) -> Value {
 /// A `bigint` array element.
 fn int8(value: i64) -> Value {
     Value::BigInt(Some(value))
+}
+
+/// What an absent stream position travels as: packed positions are never negative.
+const NO_POSITION: i64 = -1;
+
+/// A stream position array element: the packed position, or [`NO_POSITION`].
+fn position(value: Option<i64>) -> Value {
+    int8(value.unwrap_or(NO_POSITION))
 }
 
 /// A decimal array element: its exact text, or `''` when absent.
@@ -110,13 +119,14 @@ pub(super) async fn write<C: ConnectionTrait>(
     })
 }
 
-/// Parameters `$1` to `$7`: the trades' columns.
+/// Parameters `$1` to `$8`: the trades' columns.
 fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = unique.len();
     let (mut market, mut id) = (column(n), column(n));
     let (mut price, mut size, mut side) = (column(n), column(n), column(n));
     let (mut exchange_time, mut received_time) = (column(n), column(n));
-    for (event, trade) in unique {
+    let mut positions = column(n);
+    for &(event, trade, at) in unique {
         market.push(int4(ids.id(event.exchange, event.market)?));
         id.push(int8(trade_id(
             event.exchange,
@@ -128,6 +138,7 @@ fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<Vec<Value>,
         side.push(text(side_text(trade.side)));
         exchange_time.push(int8(event.exchange_time.as_micros()));
         received_time.push(int8(event.received_time.as_micros()));
+        positions.push(position(at));
     }
     Ok(vec![
         int4_array(market),
@@ -137,23 +148,26 @@ fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<Vec<Value>,
         text_array(side),
         int8_array(exchange_time),
         int8_array(received_time),
+        int8_array(positions),
     ])
 }
 
-/// Parameters `$8` to `$19`: the tickers' columns.
+/// Parameters `$9` to `$21`: the tickers' columns.
 fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = batch.len();
     let mut market = column(n);
     let (mut exchange_time, mut received_time) = (column(n), column(n));
     // last, open, high, low, prev_close, volume_24h, quote_volume_24h, best_bid, best_ask
     let mut decimals: [Vec<Value>; 9] = std::array::from_fn(|_| column(n));
-    for (event, t) in batch {
+    let mut positions = column(n);
+    for &(event, t, at) in batch {
         market.push(int4(ids.id(event.exchange, event.market)?));
         exchange_time.push(int8(event.exchange_time.as_micros()));
         received_time.push(int8(event.received_time.as_micros()));
         for (column, value) in decimals.iter_mut().zip(t.decimals()) {
             column.push(decimal(value));
         }
+        positions.push(position(at));
     }
     let mut values = vec![
         int4_array(market),
@@ -161,10 +175,11 @@ fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<Vec<Value>
         int8_array(received_time),
     ];
     values.extend(decimals.into_iter().map(text_array));
+    values.push(int8_array(positions));
     Ok(values)
 }
 
-/// Parameters `$20` to `$24`: the order books' columns, levels as JSON text.
+/// Parameters `$22` to `$26`: the order books' columns, levels as JSON text.
 fn book_columns(ids: &MarketIds, batch: &[BookRef<'_>]) -> Result<Vec<Value>, StorageError> {
     let n = batch.len();
     let mut market = column(n);

@@ -11,10 +11,11 @@ use crate::StorageError;
 /// Bind parameters per statement, under the lower of the two backends' limits.
 pub(crate) const MAX_BIND_PARAMS: usize = 30_000;
 
-/// A trade of a batch with the event that carried it.
-pub(crate) type TradeRef<'a> = (&'a MarketEvent, &'a Trade);
-/// A ticker of a batch with its event.
-pub(crate) type TickerRef<'a> = (&'a MarketEvent, &'a Ticker);
+/// A trade of a batch with the event that carried it and its stream position as the
+/// `position` column stores it ([`Position::packed`](tickmesh_bus::Position::packed)).
+pub(crate) type TradeRef<'a> = (&'a MarketEvent, &'a Trade, Option<i64>);
+/// A ticker of a batch with its event and its stream position, as [`TradeRef`].
+pub(crate) type TickerRef<'a> = (&'a MarketEvent, &'a Ticker, Option<i64>);
 /// An order book of a batch with its event.
 pub(crate) type BookRef<'a> = (&'a MarketEvent, &'a OrderBook);
 
@@ -54,7 +55,7 @@ pub(crate) fn unique_trades<'a>(batch: &[TradeRef<'a>]) -> Vec<TradeRef<'a>> {
     let mut seen = HashSet::new();
     batch
         .iter()
-        .filter(|(e, t)| seen.insert((e.exchange, e.market, t.trade_id)))
+        .filter(|(e, t, _)| seen.insert((e.exchange, e.market, t.trade_id)))
         .copied()
         .collect()
 }

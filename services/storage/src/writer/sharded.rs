@@ -14,7 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
 use tickmesh_domain::{Exchange, Market, MarketEvent};
 
-use super::{BookThrottle, MarketStore, StoreConfig, WriteSummary};
+use super::{BookThrottle, MarketStore, Positioned, StoreConfig, WriteSummary};
 use crate::StorageError;
 
 /// Market stores writing disjoint sets of markets concurrently.
@@ -69,16 +69,17 @@ impl ShardedStore {
     /// Splits `events` into one group per writer, keeping each market's events in order.
     pub fn split<'a>(
         &self,
-        events: impl IntoIterator<Item = &'a MarketEvent>,
-    ) -> Vec<Vec<&'a MarketEvent>> {
+        events: impl IntoIterator<Item = Positioned<'a>>,
+    ) -> Vec<Vec<Positioned<'a>>> {
         if self.shards.len() == 1 {
             return vec![events.into_iter().collect()];
         }
-        let mut groups: Vec<Vec<&MarketEvent>> = self.shards.iter().map(|_| Vec::new()).collect();
-        for event in events {
+        let mut groups: Vec<Vec<Positioned<'a>>> = self.shards.iter().map(|_| Vec::new()).collect();
+        for positioned in events {
+            let event: &MarketEvent = positioned.event;
             let index = self.shard_of(event.exchange, event.market);
             if let Some(group) = groups.get_mut(index) {
-                group.push(event);
+                group.push(positioned);
             }
         }
         groups
@@ -103,14 +104,14 @@ impl ShardedStore {
     /// Writes each group (from [`ShardedStore::split`]) with its writer, all at once.
     pub async fn write(
         &mut self,
-        groups: &[Vec<&MarketEvent>],
+        groups: &[Vec<Positioned<'_>>],
     ) -> Result<WriteSummary, StorageError> {
         let writes = self
             .shards
             .iter_mut()
             .zip(groups)
             .filter(|(_, group)| !group.is_empty())
-            .map(|(store, group)| store.write_refs(group));
+            .map(|(store, group)| store.write_positioned(group));
         let mut total = WriteSummary::default();
         for result in futures::future::join_all(writes).await {
             total.add(&result?);

@@ -3,18 +3,20 @@
 -- Every data-modifying CTE runs once, to completion, inside the statement's own transaction,
 -- so the batch is stored whole or not at all without BEGIN and COMMIT round trips.
 -- Decimals arrive as their exact text and are cast to numeric here, which keeps their scale;
--- an optional decimal arrives as '' for "absent".
+-- an optional decimal arrives as '' for "absent", a stream position as -1 for "absent" (a
+-- stored position is never negative).
 WITH trade_rows AS (
   SELECT *
   FROM unnest($1::int4[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
-    $7::int8[])
-    AS t(market_id, trade_id, price, size, side, exchange_time_us, received_time_us)
+    $7::int8[], $8::int8[])
+    AS t(market_id, trade_id, price, size, side, exchange_time_us, received_time_us, position)
 ),
 new_trades AS (
   INSERT INTO "trades"
-    ("market_id", "trade_id", "price", "size", "side", "exchange_time_us", "received_time_us")
+    ("market_id", "trade_id", "price", "size", "side", "exchange_time_us", "received_time_us",
+     "position")
   SELECT market_id, trade_id, price::numeric, size::numeric, side, exchange_time_us,
-    received_time_us
+    received_time_us, NULLIF(position, -1)
   FROM trade_rows
   ON CONFLICT ("market_id", "trade_id") DO NOTHING
   RETURNING "market_id", "trade_id", "price", "size", "exchange_time_us"
@@ -83,16 +85,17 @@ candles AS (
 new_tickers AS (
   INSERT INTO "tickers"
     ("market_id", "exchange_time_us", "received_time_us", "last", "open", "high", "low",
-     "prev_close", "volume_24h", "quote_volume_24h", "best_bid", "best_ask")
+     "prev_close", "volume_24h", "quote_volume_24h", "best_bid", "best_ask", "position")
   SELECT market_id, exchange_time_us, received_time_us, last::numeric,
     NULLIF(open, '')::numeric, NULLIF(high, '')::numeric, NULLIF(low, '')::numeric,
     NULLIF(prev_close, '')::numeric, NULLIF(volume_24h, '')::numeric,
     NULLIF(quote_volume_24h, '')::numeric, NULLIF(best_bid, '')::numeric,
-    NULLIF(best_ask, '')::numeric
-  FROM unnest($8::int4[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[],
-    $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+    NULLIF(best_ask, '')::numeric, NULLIF(position, -1)
+  FROM unnest($9::int4[], $10::int8[], $11::int8[], $12::text[], $13::text[], $14::text[],
+    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+    $21::int8[])
     AS t(market_id, exchange_time_us, received_time_us, last, open, high, low,
-      prev_close, volume_24h, quote_volume_24h, best_bid, best_ask)
+      prev_close, volume_24h, quote_volume_24h, best_bid, best_ask, position)
   ON CONFLICT ("market_id", "exchange_time_us") DO NOTHING
   RETURNING 1
 ),
@@ -100,7 +103,7 @@ new_books AS (
   INSERT INTO "orderbook_snapshots"
     ("market_id", "exchange_time_us", "received_time_us", "bids", "asks")
   SELECT market_id, exchange_time_us, received_time_us, bids, asks
-  FROM unnest($20::int4[], $21::int8[], $22::int8[], $23::text[], $24::text[])
+  FROM unnest($22::int4[], $23::int8[], $24::int8[], $25::text[], $26::text[])
     AS t(market_id, exchange_time_us, received_time_us, bids, asks)
   ON CONFLICT ("market_id", "exchange_time_us") DO NOTHING
   RETURNING 1

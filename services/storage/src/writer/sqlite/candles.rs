@@ -30,7 +30,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
     new_trades: &[TradeRef<'_>],
 ) -> Result<usize, StorageError> {
     let mut candles: BTreeMap<CandleKey, Candle> = BTreeMap::new();
-    for (event, trade) in new_trades {
+    for (event, trade, _) in new_trades {
         let overflow = |source| StorageError::CandleOverflow {
             exchange: event.exchange,
             market: event.market,

@@ -34,13 +34,14 @@ pub(crate) async fn trades<'a, C: ConnectionTrait>(
         C::Side,
         C::ExchangeTimeUs,
         C::ReceivedTimeUs,
+        C::Position,
     ];
     let mut new = Vec::with_capacity(unique.len());
     for chunk in unique.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();
         insert.into_table(trades::Entity).columns(columns);
-        for (event, trade) in chunk {
-            let row: [SimpleExpr; 7] = [
+        for (event, trade, position) in chunk {
+            let row: [SimpleExpr; 8] = [
                 Expr::val(ids.id(event.exchange, event.market)?).into(),
                 Expr::val(trade_id(event.exchange, event.market, trade.trade_id)?).into(),
                 StoredDecimal(trade.price).to_expr(backend),
@@ -48,6 +49,7 @@ pub(crate) async fn trades<'a, C: ConnectionTrait>(
                 Expr::val(side_text(trade.side)).into(),
                 Expr::val(event.exchange_time.as_micros()).into(),
                 Expr::val(event.received_time.as_micros()).into(),
+                Expr::val(*position).into(),
             ];
             insert.values(row).map_err(row_error)?;
         }
@@ -77,13 +79,13 @@ fn keep_inserted<'a>(
     inserted: &HashSet<(i32, i64)>,
     new: &mut Vec<TradeRef<'a>>,
 ) -> Result<(), StorageError> {
-    for &(event, trade) in rows {
+    for &(event, trade, position) in rows {
         let key = (
             ids.id(event.exchange, event.market)?,
             trade_id(event.exchange, event.market, trade.trade_id)?,
         );
         if inserted.contains(&key) {
-            new.push((event, trade));
+            new.push((event, trade, position));
         }
     }
     Ok(())
@@ -110,14 +112,15 @@ pub(crate) async fn tickers<C: ConnectionTrait>(
         C::QuoteVolume24h,
         C::BestBid,
         C::BestAsk,
+        C::Position,
     ];
     let mut stored = 0;
     for chunk in batch.chunks(rows_per_statement(columns.len())) {
         let mut insert = Query::insert();
         insert.into_table(tickers::Entity).columns(columns);
-        for (event, t) in chunk {
+        for (event, t, position) in chunk {
             let opt = |value: Option<_>| StoredDecimal::option_expr(value, backend);
-            let row: [SimpleExpr; 12] = [
+            let row: [SimpleExpr; 13] = [
                 Expr::val(ids.id(event.exchange, event.market)?).into(),
                 Expr::val(event.exchange_time.as_micros()).into(),
                 Expr::val(event.received_time.as_micros()).into(),
@@ -130,6 +133,7 @@ pub(crate) async fn tickers<C: ConnectionTrait>(
                 opt(t.quote_volume_24h),
                 opt(t.best_bid),
                 opt(t.best_ask),
+                Expr::val(*position).into(),
             ];
             insert.values(row).map_err(row_error)?;
         }
