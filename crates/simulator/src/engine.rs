@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use tickmesh_domain::{Exchange, Level, Market, Side};
 use tokio::sync::broadcast;
 
+use crate::clock::ExchangeClock;
 use crate::rng::Rng;
 
 /// One simulated trade.
@@ -105,6 +106,8 @@ pub struct Engine {
     /// Whether to log every emitted trade id (tests and benchmarks compare against it; a
     /// long-running simulator would grow it without bound).
     keep_emitted: bool,
+    /// The exchange's clock: every time the engine and the connections emit.
+    clock: ExchangeClock,
     state: Mutex<EngineState>,
     events: broadcast::Sender<Arc<SimEvent>>,
     /// Markets each open connection subscribes to, by connection number.
@@ -152,8 +155,9 @@ impl Engine {
         history_capacity: usize,
         book_depth: usize,
         keep_emitted: bool,
-        now_ms: i64,
+        clock: ExchangeClock,
     ) -> Arc<Self> {
+        let now_ms = clock.now_ms();
         let (events, _) = broadcast::channel(65_536);
         let mut state = EngineState {
             rng: Rng::new(seed),
@@ -195,6 +199,7 @@ impl Engine {
             history_capacity,
             book_depth,
             keep_emitted,
+            clock,
             state: Mutex::new(state),
             events,
             subscribed: Mutex::new(BTreeMap::new()),
@@ -246,6 +251,11 @@ impl Engine {
         subscribed.values().flatten().copied().collect()
     }
 
+    /// The exchange's time now, epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<SimEvent>> {
         self.events.subscribe()
@@ -267,11 +277,14 @@ impl Engine {
     }
 
     /// Generates the next round: for one market (round robin) a trade, then its ticker, and
-    /// every third round its book. Returns the number of events published.
-    pub(crate) fn step(&self, now_ms: i64) -> usize {
+    /// every third round its book, all at the exchange clock's time. Returns the number of
+    /// events published.
+    pub(crate) fn step(&self) -> usize {
         let mut published = Vec::with_capacity(3);
         {
             let mut guard = self.lock();
+            // Read under the lock, so that trade times never go backwards between rounds.
+            let now_ms = self.clock.now_ms();
             let state = &mut *guard;
             let count = state.markets.len() as u64;
             if count == 0 {

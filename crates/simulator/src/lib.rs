@@ -6,7 +6,9 @@
 //! REST market list and recent trades on the same port.
 //!
 //! Markets follow a seeded price walk, so a run replays exactly; every trade id emitted is
-//! logged for tests to compare against what a client received. Faults are injected on demand:
+//! logged for tests to compare against what a client received. The exchanges' clock is real
+//! time, or warped ([`ExchangeClock::warped`]): started in the past and run faster until it
+//! reaches real time, for an hour of history in seconds. Faults are injected on demand:
 //! drop every connection, stall, send garbage, duplicate frames, send a hostile frame
 //! ([`Poison`]), or answer REST slowly ([`Simulator::set_rest_delay`]).
 //!
@@ -30,6 +32,7 @@
 //! stay out of the REST history and of [`Simulator::emitted_trades`]: a client that refuses
 //! every poison receives exactly the emitted trades.
 
+mod clock;
 mod engine;
 mod http;
 mod render;
@@ -48,6 +51,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use clock::{ExchangeClock, MAX_WARP_SPEED};
 pub use engine::{SimBook, SimEvent, SimTicker, SimTrade};
 pub use render::poison::POISON_ID_BASE;
 pub use rng::Rng;
@@ -77,6 +81,11 @@ pub struct SimulatorConfig {
     /// How often the generator wakes to emit what the rate owes: shorter spreads a high rate
     /// more evenly (10 ms; tokio timers resolve 1 ms).
     pub generate_every: Duration,
+    /// The exchange's clock, which every emitted timestamp reads: real time (the default), or
+    /// [`ExchangeClock::warped`] to start in the past and catch up with real time at a
+    /// multiple of its speed. The generation rate stays per real second. Give simulators
+    /// clones of one clock to keep them on the same time.
+    pub clock: ExchangeClock,
 }
 
 impl SimulatorConfig {
@@ -92,6 +101,7 @@ impl SimulatorConfig {
             history_capacity: 100_000,
             keep_emitted: true,
             generate_every: Duration::from_millis(10),
+            clock: ExchangeClock::real(),
         }
     }
 }
@@ -195,7 +205,7 @@ impl Simulator {
                 30
             },
             config.keep_emitted,
-            ws::now_ms(),
+            config.clock.clone(),
         );
         let (faults, _) = broadcast::channel(64);
         let shutdown = CancellationToken::new();
@@ -322,7 +332,12 @@ impl Simulator {
 
     /// Generates one round by hand (useful with `trades_per_second = 0`).
     pub fn step(&self) -> usize {
-        self.engine.step(ws::now_ms())
+        self.engine.step()
+    }
+
+    /// The simulated exchange's time now, epoch milliseconds ([`SimulatorConfig::clock`]).
+    pub fn now_ms(&self) -> i64 {
+        self.engine.now_ms()
     }
 
     /// Injects `fault` into every open connection.
@@ -394,7 +409,7 @@ async fn generate(
         }
         while owed >= 1.0 {
             owed -= 1.0;
-            engine.step(ws::now_ms());
+            engine.step();
         }
     }
 }

@@ -77,10 +77,6 @@ impl Drop for Registered<'_> {
 /// Most events written before one flush.
 const WRITE_BATCH: usize = 256;
 
-pub(crate) fn now_ms() -> i64 {
-    tickmesh_domain::UtcMicros::now().as_millis()
-}
-
 /// Runs one connection until the client leaves, a fault drops it, or the simulator stops.
 pub(crate) async fn run<S>(
     mut ws: WebSocketStream<S>,
@@ -154,7 +150,7 @@ pub(crate) async fn run<S>(
                 }
                 Ok(Fault::Duplicate(n)) => duplicates += n,
                 Ok(Fault::Poison(poison)) => {
-                    if let Some(text) = dialect.poison(poison, &engine, now_ms())
+                    if let Some(text) = dialect.poison(poison, &engine, engine.now_ms())
                         && ws.send(frame(text)).await.is_err()
                     {
                         return;
@@ -182,7 +178,7 @@ pub(crate) async fn run<S>(
                     }
                     continue;
                 }
-                let reply = dialect.request(&text, &engine, now_ms());
+                let reply = dialect.request(&text, &engine, engine.now_ms());
                 engine.set_subscribed(registered.id, Some(dialect.subscribed()));
                 for text in reply.frames {
                     if ws.send(frame(text)).await.is_err() { return; }
@@ -202,7 +198,7 @@ pub(crate) async fn run<S>(
                 while let Some(event) = next.take() {
                     match event {
                         Ok(event) => {
-                            if let Some(text) = dialect.realtime(&event, &engine, now_ms()) {
+                            if let Some(text) = dialect.realtime(&event, &engine, engine.now_ms()) {
                                 if duplicates > 0 {
                                     duplicates -= 1;
                                     if ws.feed(frame(text.clone())).await.is_err() { return; }

@@ -132,7 +132,8 @@ fn the_deeply_nested_frame_is_valid_json_no_parser_accepts() {
 #[test]
 fn nothing_is_subscribed_nothing_is_sent() {
     use crate::ws::Dialect as _;
-    let engine = crate::engine::Engine::new(Exchange::Upbit, &[btc()], 1, 10, 30, false, NOW_MS);
+    let clock = crate::ExchangeClock::real();
+    let engine = crate::engine::Engine::new(Exchange::Upbit, &[btc()], 1, 10, 30, false, clock);
     let idle = crate::ws::quotation::Quotation::new(Exchange::Upbit);
     assert_eq!(idle.poison(Poison::HugePrice, &engine, NOW_MS), None);
 }
