@@ -1,6 +1,7 @@
 //! The `tickmesh` binary. It only parses the command line and hands over to the composition
 //! root of the chosen command; everything else lives in the library crates.
 
+mod archive;
 mod backends;
 mod bench;
 mod follow;

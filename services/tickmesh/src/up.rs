@@ -309,7 +309,9 @@ async fn start(
             history: Some(tickmesh_subscription::HistoryPorts {
                 history: Arc::clone(&adapters.history),
                 stream: plane.stream.clone(),
-                archive: None,
+                archive: Some(Arc::new(crate::archive::StoredEvents::new(
+                    plane::open_history_database(plane, db).await?,
+                ))),
             }),
         };
         let (core, handle) =

@@ -1,0 +1,49 @@
+//! The event archive stream clients replay from when the stream no longer holds what they
+//! ask for: storage's trades and tickers, read by stream position.
+
+use async_trait::async_trait;
+use sea_orm::DatabaseConnection;
+use tickmesh_bus::Position;
+use tickmesh_domain::MarketEvent;
+use tickmesh_subscription::stream::{ArchiveError, ArchiveQuery, EventArchive};
+
+/// Storage's tables as the subscription service's [`EventArchive`].
+#[derive(Debug, Clone)]
+pub struct StoredEvents {
+    db: DatabaseConnection,
+}
+
+impl StoredEvents {
+    /// Reads through `db` (storage's history read pool, whose statement timeout bounds a read).
+    pub fn new(db: DatabaseConnection) -> StoredEvents {
+        StoredEvents { db }
+    }
+}
+
+#[async_trait]
+impl EventArchive for StoredEvents {
+    async fn events(
+        &self,
+        query: &ArchiveQuery,
+    ) -> Result<Vec<(Position, MarketEvent)>, ArchiveError> {
+        let filter = &query.filter;
+        let stored = tickmesh_storage::ArchiveQuery {
+            exchanges: filter.exchanges.iter().copied().collect(),
+            markets: filter.markets.iter().copied().collect(),
+            kinds: filter.kinds.iter().copied().collect(),
+            after: query.after,
+            through: query.through,
+            since: query.since,
+            limit: query.limit,
+        };
+        tickmesh_storage::archived_events(&self.db, &stored)
+            .await
+            .map_err(|e| ArchiveError(Box::new(e)))
+    }
+
+    /// Storage keeps every trade and ticker it was given (retention is not configured), so
+    /// nothing it had was dropped.
+    async fn dropped_through(&self) -> Result<Option<Position>, ArchiveError> {
+        Ok(None)
+    }
+}
