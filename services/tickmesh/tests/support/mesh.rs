@@ -31,8 +31,12 @@ impl Mesh {
 
     /// Like [`Mesh::new`] over `markets`.
     pub async fn with_markets(tag: &str, rate: f64, markets: &[&str]) -> Mesh {
+        Mesh::with_sims(tag, Sims::start(markets, rate).await).await
+    }
+
+    /// A mesh collecting from `sims`.
+    pub async fn with_sims(tag: &str, sims: Sims) -> Mesh {
         let id = tickmesh_e2e::unique(tag).to_ascii_lowercase();
-        let sims = Sims::start(markets, rate).await;
         let db = TempDatabase::create(tag).await;
         let mut env: Vec<(String, String)> = [
             ("TICKMESH__BUS__REDIS_URL", tickmesh_e2e::redis_url()),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tickmesh_domain::{Exchange, Market};
-use tickmesh_simulator::{Simulator, SimulatorConfig};
+use tickmesh_simulator::{ExchangeClock, Simulator, SimulatorConfig};
 
 /// Simulators of all three exchanges over the same markets.
 pub struct Sims {
@@ -19,11 +19,18 @@ pub struct Sims {
 impl Sims {
     /// Starts paused simulators emitting `rate` trades per second each once resumed.
     pub async fn start(markets: &[&str], rate: f64) -> Sims {
+        Sims::start_with_clock(markets, rate, ExchangeClock::real()).await
+    }
+
+    /// As [`Sims::start`], every exchange's time read from `clock` (one clock, so the three
+    /// agree).
+    pub async fn start_with_clock(markets: &[&str], rate: f64, clock: ExchangeClock) -> Sims {
         let markets: Vec<Market> = markets.iter().map(|m| Market::parse(m).unwrap()).collect();
         let mut all = Vec::new();
         for exchange in Exchange::ALL {
             let mut config = SimulatorConfig::new(markets.clone());
             config.trades_per_second = rate;
+            config.clock = clock.clone();
             let sim = Simulator::bind(exchange, config, SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .unwrap();
