@@ -263,15 +263,19 @@ pub fn item_to_wire(item: &SessionItem, cursor: Option<Position>) -> wire::Strea
             before_cursor: text(*before),
         }),
         SessionItem::Gap(gap) => Item::Gap(gap_to_wire(gap)),
-        SessionItem::NotRetained { after, before } => Item::Gap(wire::Gap {
-            from_time: Some(time_to_wire(position_time(*after))),
-            to_time: Some(time_to_wire(position_time(*before))),
-            missed_trades_unknown: true,
-            cause: wire::GapCause::NotRetained as i32,
-            after_cursor: after.to_string(),
-            before_cursor: before.to_string(),
-            ..wire::Gap::default()
-        }),
+        SessionItem::NotRetained { after, before } => {
+            // Part of the replay: what history could not give.
+            replayed = true;
+            Item::Gap(wire::Gap {
+                from_time: Some(time_to_wire(position_time(*after))),
+                to_time: Some(time_to_wire(position_time(*before))),
+                missed_trades_unknown: true,
+                cause: wire::GapCause::NotRetained as i32,
+                after_cursor: after.to_string(),
+                before_cursor: before.to_string(),
+                ..wire::Gap::default()
+            })
+        }
     };
     wire::StreamTicksResponse {
         item: Some(item),
