@@ -2,9 +2,10 @@
 //! the Kafka-protocol broker and PostgreSQL, clients on real HTTP/2.
 //!
 //! - A client cut off (its connection killed by a proxy) ten times at random points under
-//!   10,000 events/s resumes each time from the last cursor it received; what it received in
-//!   all equals, event for event and cursor for cursor, what an uninterrupted client received,
-//!   and its trades have no gap and no repeat by trade id.
+//!   10,000 events/s resumes each time from the last cursor it received, alternating between
+//!   two subscription replicas; what it received in all equals, event for event and cursor for
+//!   cursor, what an uninterrupted client received, and its trades have no gap and no repeat
+//!   by trade id.
 //! - A `start_time` an hour back, over simulators whose clocks start an hour back and run
 //!   fast, replays exactly the trades PostgreSQL stored for that hour (most of them older than
 //!   the small stream holds), then goes on live with no gap and no repeat at the seam.
@@ -153,6 +154,8 @@ async fn a_client_cut_off_ten_times_under_load_receives_what_an_uninterrupted_on
         "1000000".to_owned(),
     )];
     let subscription = mesh.serve("subscription", &room);
+    // A second replica: every other resume goes to it, with a cursor the first one gave.
+    let replica = mesh.serve("subscription", &room);
     let ingestion = mesh.serve("ingestion", &[]);
     mesh.sims.wait_connected().await;
     mesh.sims.resume();
@@ -167,7 +170,10 @@ async fn a_client_cut_off_ten_times_under_load_receives_what_an_uninterrupted_on
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let started = std::time::Instant::now();
-    let proxy = Proxy::start(subscription.grpc.parse().unwrap()).await;
+    let proxies = [
+        Proxy::start(subscription.grpc.parse().unwrap()).await,
+        Proxy::start(replica.grpc.parse().unwrap()).await,
+    ];
     let mut rng = Rng::from_clock();
     let mut got: Vec<StreamTicksResponse> = Vec::new();
     let mut replayed = 0usize;
@@ -176,6 +182,7 @@ async fn a_client_cut_off_ten_times_under_load_receives_what_an_uninterrupted_on
             resume_after: got.last().map(|r| r.cursor.clone()).unwrap_or_default(),
             ..StreamTicksRequest::default()
         };
+        let proxy = &proxies[cut % 2];
         let mut stream = client(&proxy.addr.to_string())
             .await
             .stream_ticks(request)
@@ -261,6 +268,7 @@ async fn a_client_cut_off_ten_times_under_load_receives_what_an_uninterrupted_on
     assert_trades_have_no_gap_or_repeat(&got, &mesh.sims.emitted());
     ingestion.terminate();
     subscription.terminate();
+    replica.terminate();
     mesh.finish().await;
 }
 
@@ -299,9 +307,15 @@ fn trade_key(r: &StreamTicksResponse) -> Option<(String, String, i64)> {
         return None;
     };
     let m = e.market.as_ref().unwrap();
-    let exchange = market::Exchange::try_from(e.exchange).unwrap().as_str_name()["EXCHANGE_".len()..]
+    let exchange = market::Exchange::try_from(e.exchange)
+        .unwrap()
+        .as_str_name()["EXCHANGE_".len()..]
         .to_ascii_lowercase();
-    Some((exchange, format!("{}/{}", m.base, m.quote), i64::try_from(t.trade_id).unwrap()))
+    Some((
+        exchange,
+        format!("{}/{}", m.base, m.quote),
+        i64::try_from(t.trade_id).unwrap(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -329,14 +343,22 @@ async fn a_start_time_an_hour_back_replays_the_stored_trades_of_that_hour_then_g
     let since_us = hour_ago_us + 1_800_000_000;
     let request = StreamTicksRequest {
         kinds: vec![market::EventKind::Trade as i32],
-        start_time: Some(tickmesh_proto::convert::time_to_wire(tickmesh_domain::UtcMicros(since_us))),
+        start_time: Some(tickmesh_proto::convert::time_to_wire(
+            tickmesh_domain::UtcMicros(since_us),
+        )),
         ..StreamTicksRequest::default()
     };
-    let mut stream = client(&subscription.grpc).await.stream_ticks(request).await.unwrap().into_inner();
+    let mut stream = client(&subscription.grpc)
+        .await
+        .stream_ticks(request)
+        .await
+        .unwrap()
+        .into_inner();
     let mut got: Vec<StreamTicksResponse> = Vec::new();
     let mut live_until = None;
     loop {
-        let timeout = live_until.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(30));
+        let timeout =
+            live_until.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(30));
         tokio::select! {
             () = tokio::time::sleep_until(timeout) => break,
             message = stream.message() => {
@@ -350,20 +372,29 @@ async fn a_start_time_an_hour_back_replays_the_stored_trades_of_that_hour_then_g
     }
     let replayed: Vec<_> = got.iter().take_while(|r| r.replayed).collect();
     let live = &got[replayed.len()..];
-    assert!(!live.is_empty() && live.iter().all(|r| !r.replayed), "the replay goes on live, once");
+    assert!(
+        !live.is_empty() && live.iter().all(|r| !r.replayed),
+        "the replay goes on live, once"
+    );
     let seam: tickmesh_bus::Position = replayed.last().unwrap().cursor.parse().unwrap();
     let seam = seam.packed().unwrap();
 
     // Everything up to the seam is stored by now; compare with what PostgreSQL holds.
-    let db = sea_orm::Database::connect(mesh.db.url.as_str()).await.unwrap();
-    let want = support::eventually("storage to hold the replayed stretch", Duration::from_secs(30), || {
-        let db = &db;
-        let n = replayed.len();
-        async move {
-            let stored = stored_since(db, since_us, seam).await;
-            (stored.len() >= n).then_some(stored)
-        }
-    })
+    let db = sea_orm::Database::connect(mesh.db.url.as_str())
+        .await
+        .unwrap();
+    let want = support::eventually(
+        "storage to hold the replayed stretch",
+        Duration::from_secs(30),
+        || {
+            let db = &db;
+            let n = replayed.len();
+            async move {
+                let stored = stored_since(db, since_us, seam).await;
+                (stored.len() >= n).then_some(stored)
+            }
+        },
+    )
     .await;
     let replayed_keys: Vec<_> = replayed.iter().map(|r| trade_key(r).unwrap()).collect();
     eprintln!(
@@ -372,8 +403,14 @@ async fn a_start_time_an_hour_back_replays_the_stored_trades_of_that_hour_then_g
         live.len(),
         want.len()
     );
-    assert!(replayed_keys.len() > 1_000, "the stream alone could have held these");
-    assert_eq!(replayed_keys, want, "the replay is exactly the stored trades, in stream order");
+    assert!(
+        replayed_keys.len() > 1_000,
+        "the stream alone could have held these"
+    );
+    assert_eq!(
+        replayed_keys, want,
+        "the replay is exactly the stored trades, in stream order"
+    );
     let first = replayed.first().unwrap();
     assert!(
         event(first).exchange_time.as_ref().unwrap().seconds * 1_000_000 >= since_us - 1_000_000,
