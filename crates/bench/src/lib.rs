@@ -24,6 +24,7 @@ mod feed;
 mod latency;
 mod mesh;
 mod procstat;
+mod replay;
 mod report;
 mod rows;
 mod run;
@@ -35,6 +36,7 @@ use std::time::Duration;
 pub use clients::ClientFilter;
 pub use failover::{FailoverFigures, FailoverPlan};
 pub use latency::Percentiles;
+pub use replay::{ReplayFigures, ReplayPlan};
 pub use report::{ProcessFigures, Report, RowFigures, StreamFigures};
 pub use run::run;
 
@@ -97,6 +99,8 @@ pub struct BenchConfig {
     /// Replicated ingestion (distributed mode): replicas, and a kill and a stop during the
     /// run.
     pub failover: FailoverPlan,
+    /// A StreamTicks client that resumes from some way back partway through the run.
+    pub replay: ReplayPlan,
 }
 
 /// What the bench reports while it runs.

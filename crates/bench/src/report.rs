@@ -33,6 +33,8 @@ pub struct Report {
     pub stream: Option<StreamFigures>,
     /// Replicated ingestion's hand-overs, when it ran replicated.
     pub failover: Option<crate::FailoverFigures>,
+    /// The client that resumed from history, when one did.
+    pub replay: Option<crate::ReplayFigures>,
     /// CPU and memory per process, services first.
     pub processes: Vec<ProcessFigures>,
     /// Busy cores of the whole machine during generation.
@@ -181,6 +183,22 @@ impl Report {
                 out,
                 "  trades in the stream        {:>12}   published twice {:>6}",
                 f.trades_in_stream, f.trades_published_twice
+            )?;
+        }
+        if let Some(r) = &self.replay {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "  resumed from {:>6.0} s back   {:>12} events in {:.2} s ({:.0}/s){}",
+                r.back_s,
+                r.events,
+                r.catch_up_s,
+                r.events_per_second,
+                if r.caught_up {
+                    ", then live"
+                } else {
+                    ", not live by the end"
+                }
             )?;
         }
         writeln!(out)?;

@@ -116,8 +116,23 @@ async fn measure(
     let mut last_report = (Instant::now(), procstat::machine_ticks());
     let mut stored_at_warmup = None;
     let mut disruptions = Disruptions::new(&config.failover, start.at);
+    let mut replay = None;
     while Instant::now() < generation_end {
         tick.tick().await;
+        if let Some(at) = config.replay.at
+            && replay.is_none()
+            && start.at.elapsed() >= at
+        {
+            progress(Progress::Phase(format!(
+                "a client resumes from {:?} back",
+                config.replay.back
+            )));
+            let addr = mesh.stream_addr.clone();
+            let (back, limit) = (config.replay.back, config.duration + config.drain_timeout);
+            replay = Some(tokio::spawn(async move {
+                crate::replay::measure(&addr, back, limit).await
+            }));
+        }
         disruptions.due(mesh, progress).await?;
         rows.poll(feeds, warmup_end).await?;
         if stored_at_warmup.is_none() && Instant::now() >= warmup_end {
@@ -229,6 +244,10 @@ async fn measure(
         }
         _ => None,
     };
+    let replay = match replay {
+        Some(task) => Some(task.await.context("the resuming client panicked")??),
+        None => None,
+    };
     let stream = match clients {
         Some(clients) => {
             wait_for_clients(feeds, &clients, config).await;
@@ -271,6 +290,7 @@ async fn measure(
         },
         stream,
         failover,
+        replay,
         processes: figures(&start, &end),
         machine_cores,
         problems,

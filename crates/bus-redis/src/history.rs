@@ -87,3 +87,33 @@ fn malformed(command: &str) -> BusError {
         reason: format!("unexpected reply to {command}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(length: u64, added: u64, first: Option<&str>, last: &str) -> reply::StreamInfo {
+        reply::StreamInfo {
+            length,
+            entries_added: Some(added),
+            first_entry: first.map(str::to_owned),
+            max_deleted: Some("0-0".to_owned()),
+            last_generated: Some(last.to_owned()),
+        }
+    }
+
+    #[test]
+    fn what_was_trimmed_is_everything_before_the_first_entry_held() {
+        let p = |ms, seq| Some(Position { ms, seq });
+        assert_eq!(trimmed_through(&info(5, 5, Some("10-0"), "12-1")), None);
+        assert_eq!(trimmed_through(&info(5, 9, Some("10-3"), "12-1")), p(10, 2));
+        assert_eq!(
+            trimmed_through(&info(5, 9, Some("10-0"), "12-1")),
+            p(9, u64::MAX)
+        );
+        assert_eq!(trimmed_through(&info(0, 9, None, "12-1")), p(12, 1));
+        let mut deleted = info(5, 5, Some("10-0"), "12-1");
+        deleted.max_deleted = Some("11-4".to_owned());
+        assert_eq!(trimmed_through(&deleted), p(11, 4));
+    }
+}

@@ -73,6 +73,8 @@ mod tests {
             length,
             entries_added: Some(added),
             first_entry: first.map(str::to_owned),
+            max_deleted: None,
+            last_generated: None,
         }
     }
 

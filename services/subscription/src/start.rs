@@ -103,7 +103,7 @@ pub async fn start(
     let replayer = ports
         .history
         .map(|h| Replayer::new(h.history, h.stream, h.archive, config.replay));
-    crate::stream::metrics::register(metrics, hub.clone());
+    crate::stream::metrics::register(metrics, hub.clone(), replayer.clone());
     let descriptors = tickmesh_proto::FILE_DESCRIPTOR_SET;
     server.gate(&MUTATING_METHODS);
     let grpc = vec![

@@ -30,5 +30,5 @@ pub use archive::{ArchiveError, ArchiveQuery, EventArchive, MemoryArchive};
 pub use filter::TickFilter;
 pub use grpc::{StreamLimits, TickStreamGrpc, server};
 pub use hub::{HubConfig, HubError, HubStats, TickEvent, TickHub, TickItem, TickStream};
-pub use replay::{ReplayConfig, ReplayFrom, Replayer};
+pub use replay::{ReplayConfig, ReplayFrom, ReplayStats, Replayer};
 pub use session::{Session, SessionItem};

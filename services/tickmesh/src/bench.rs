@@ -67,6 +67,13 @@ pub struct BenchArgs {
     /// 3+ replicas with --kill-ingestion-at, 2+ without); it hands its markets over.
     #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION")]
     stop_ingestion_at: Option<Duration>,
+    /// A StreamTicks client resumes this long after generation starts, asking for every event
+    /// from --replay-back before; the report shows how fast the history reached it.
+    #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION")]
+    replay_at: Option<Duration>,
+    /// How far back the resuming client starts (with --replay-at).
+    #[arg(long, value_parser = tickmesh_bootstrap::config::parse_duration, value_name = "DURATION", default_value = "30s")]
+    replay_back: Duration,
     /// Where service logs (and the embedded SQLite file) go; a new temporary folder when unset.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
@@ -139,6 +146,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             replicas: args.ingestion_replicas.max(1),
             kill_at: args.kill_ingestion_at,
             stop_at: args.stop_ingestion_at,
+        },
+        replay: tickmesh_bench::ReplayPlan {
+            at: args.replay_at,
+            back: args.replay_back,
         },
     };
     let report = crate::up::block_on(tickmesh_bench::run(config, print_progress))?;

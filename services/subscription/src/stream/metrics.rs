@@ -8,11 +8,28 @@
 
 use tickmesh_telemetry::Metrics;
 
-use super::TickHub;
+use super::{Replayer, TickHub};
 
-/// Live stream metrics (`tickmesh_stream_*`).
-pub fn register(metrics: &Metrics, hub: TickHub) {
+/// Live stream metrics (`tickmesh_stream_*`), with the replays of clients that resume when
+/// the service has a `replayer`.
+pub fn register(metrics: &Metrics, hub: TickHub, replayer: Option<Replayer>) {
     metrics.collect("stream", move |s| {
+        let r = replayer.as_ref().map(Replayer::stats).unwrap_or_default();
+        s.gauge(
+            "replays",
+            "Resuming clients reading history now",
+            r.active as f64,
+        )?;
+        s.counter(
+            "replayed",
+            "Events replayed to resuming clients from the stream",
+            r.from_stream,
+        )?;
+        s.counter(
+            "replayed_archive",
+            "Events replayed to resuming clients from the database",
+            r.from_archive,
+        )?;
         let h = hub.stats();
         s.gauge("clients", "Connected stream clients", h.clients as f64)?;
         s.gauge(

@@ -9,6 +9,7 @@
 //! once, so clients catching up never starve the live ones.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tickmesh_bus::{BusError, Position, StreamHistory};
@@ -57,7 +58,7 @@ pub enum ReplayFrom {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayItem {
     /// An event at its position.
-    Event(Position, MarketEvent),
+    Event(Position, Box<MarketEvent>),
     /// Events after `after` and before `before` may exist that neither the stream nor the
     /// archive holds any more.
     NotRetained {
@@ -87,9 +88,41 @@ pub struct Replayer {
     archive: Option<Arc<dyn EventArchive>>,
     config: ReplayConfig,
     turns: Arc<Semaphore>,
+    counts: Arc<Counts>,
+}
+
+/// Events replayed so far, for metrics.
+#[derive(Debug, Default)]
+struct Counts {
+    stream: AtomicU64,
+    archive: AtomicU64,
+}
+
+/// What replays have done, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Replays reading history now.
+    pub active: usize,
+    /// Events replayed from the stream so far.
+    pub from_stream: u64,
+    /// Events replayed from the archive so far.
+    pub from_archive: u64,
 }
 
 impl Replayer {
+    /// Counters so far.
+    pub fn stats(&self) -> ReplayStats {
+        ReplayStats {
+            active: self
+                .config
+                .concurrent
+                .max(1)
+                .saturating_sub(self.turns.available_permits()),
+            from_stream: self.counts.stream.load(Ordering::Relaxed),
+            from_archive: self.counts.archive.load(Ordering::Relaxed),
+        }
+    }
+
     /// Replays of `stream` through `history`, and `archive` for what the stream dropped.
     pub fn new(
         history: Arc<dyn StreamHistory>,
@@ -102,6 +135,7 @@ impl Replayer {
             stream: stream.into(),
             archive,
             turns: Arc::new(Semaphore::new(config.concurrent.max(1))),
+            counts: Arc::default(),
             config,
         }
     }
@@ -204,9 +238,14 @@ impl Replay {
                 continue;
             };
             if self.wanted(&event) {
-                items.push(ReplayItem::Event(position, event));
+                items.push(ReplayItem::Event(position, Box::new(event)));
             }
         }
+        let replayed = items.len() as u64;
+        self.source
+            .counts
+            .stream
+            .fetch_add(replayed, Ordering::Relaxed);
         Ok(ReplayPage {
             items,
             caught_up,
@@ -263,18 +302,30 @@ impl Replay {
             };
             let events = archive.events(&query).await?;
             read = events.len();
+            self.source
+                .counts
+                .archive
+                .fetch_add(read as u64, Ordering::Relaxed);
             if events.len() >= max
                 && let Some((last, _)) = events.last()
             {
                 self.after = *last;
-                items.extend(events.into_iter().map(|(p, e)| ReplayItem::Event(p, e)));
+                items.extend(
+                    events
+                        .into_iter()
+                        .map(|(p, e)| ReplayItem::Event(p, Box::new(e))),
+                );
                 return Ok(ReplayPage {
                     items,
                     caught_up: false,
                     read,
                 });
             }
-            items.extend(events.into_iter().map(|(p, e)| ReplayItem::Event(p, e)));
+            items.extend(
+                events
+                    .into_iter()
+                    .map(|(p, e)| ReplayItem::Event(p, Box::new(e))),
+            );
         }
         self.after = through;
         self.archive_through = None;

@@ -30,7 +30,7 @@ pub enum SessionItem {
     /// A live event, shared with the other clients.
     Live(Arc<TickEvent>),
     /// An event read back from history.
-    Replayed(Position, MarketEvent),
+    Replayed(Position, Box<MarketEvent>),
     /// This many events were dropped between the two positions (`None` where unknown).
     Lagged {
         /// How many.
@@ -75,7 +75,7 @@ pub enum SessionError {
 
 enum Phase {
     Replaying {
-        replay: Replay,
+        replay: Box<Replay>,
         /// Joined once the replay first caught up; the next caught-up page is the seam.
         joined: Option<TickStream>,
     },
@@ -147,7 +147,7 @@ impl Session {
             filter,
             capacity,
             Phase::Replaying {
-                replay,
+                replay: Box::new(replay),
                 joined: None,
             },
             rate,
