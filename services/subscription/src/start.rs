@@ -36,6 +36,8 @@ pub struct SubscriptionConfig {
     pub stream: StreamLimits,
     /// How clients that resume are replayed.
     pub replay: ReplayConfig,
+    /// How the tick hub subscribes upstream.
+    pub hub: HubConfig,
 }
 
 impl SubscriptionConfig {
@@ -53,6 +55,7 @@ impl SubscriptionConfig {
             catalog_timeout: Duration::from_secs(10),
             stream: StreamLimits::new(StreamLimits::DEFAULT_CLIENT_CAPACITY),
             replay: ReplayConfig::default(),
+            hub: HubConfig::default(),
         }
     }
 }
@@ -99,7 +102,7 @@ pub async fn start(
             tracing::warn!(%market, error = %e, "cannot subscribe to a configured market");
         }
     }
-    let hub = TickHub::new(ports.live, HubConfig::default());
+    let hub = TickHub::new(ports.live, config.hub.clone());
     let replayer = ports
         .history
         .map(|h| Replayer::new(h.history, h.stream, h.archive, config.replay));

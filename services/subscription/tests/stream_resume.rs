@@ -82,18 +82,23 @@ fn events(from: u64, n: u64) -> Vec<MarketEvent> {
         .collect()
 }
 
+/// Publishes `events` through `bus` as ingestion does.
+async fn publish_on(bus: &MemoryBus, events: &[MarketEvent]) {
+    let batch: Vec<Outgoing> = events
+        .iter()
+        .map(|e| {
+            let record = Record::new(partition_key(e.exchange, &e.market), encode_event(e));
+            Outgoing::new(live_channel(e.exchange, &e.market), record)
+        })
+        .collect();
+    bus.publish(&batch).await.unwrap();
+}
+
 impl Rig {
     /// Publishes `events` as ingestion does, keeping trades and tickers in the archive at the
     /// positions the stream gave them, as storage does.
     async fn publish(&self, events: &[MarketEvent]) {
-        let batch: Vec<Outgoing> = events
-            .iter()
-            .map(|e| {
-                let record = Record::new(partition_key(e.exchange, &e.market), encode_event(e));
-                Outgoing::new(live_channel(e.exchange, &e.market), record)
-            })
-            .collect();
-        self.bus.publish(&batch).await.unwrap();
+        publish_on(&self.bus, events).await;
         let mut tap = self.tap.lock().await;
         for event in events {
             let Some(Received::Item(message)) = tap.recv().await else {
@@ -364,21 +369,11 @@ async fn a_lagged_marker_names_the_cursors_around_what_was_dropped() {
         .await
         .unwrap()
         .into_inner();
-    let rig_events = events(0, 1);
     let publish = |events: Vec<MarketEvent>| {
         let bus = bus.clone();
-        async move {
-            let batch: Vec<Outgoing> = events
-                .iter()
-                .map(|e| {
-                    let record = Record::new(partition_key(e.exchange, &e.market), encode_event(e));
-                    Outgoing::new(live_channel(e.exchange, &e.market), record)
-                })
-                .collect();
-            bus.publish(&batch).await.unwrap();
-        }
+        async move { publish_on(&bus, &events).await }
     };
-    publish(rig_events).await;
+    publish(events(0, 1)).await;
     let first = next(&mut stream).await;
     // Far more than the client's buffer of 4 (and whatever HTTP/2 holds, but less than the
     // hub's own upstream buffer) while it does not

@@ -2,7 +2,7 @@
 //! ask for: storage's trades and tickers, read by stream position.
 
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use tickmesh_bus::Position;
 use tickmesh_domain::MarketEvent;
 use tickmesh_subscription::stream::{ArchiveError, ArchiveQuery, EventArchive};
@@ -39,6 +39,28 @@ impl EventArchive for StoredEvents {
         tickmesh_storage::archived_events(&self.db, &stored)
             .await
             .map_err(|e| ArchiveError(Box::new(e)))
+    }
+
+    async fn stored_through(&self) -> Result<Option<Position>, ArchiveError> {
+        let mut highest = None;
+        for table in ["trades", "tickers"] {
+            let row = self
+                .db
+                .query_one(Statement::from_string(
+                    self.db.get_database_backend(),
+                    format!("select max(position) as p from {table}"),
+                ))
+                .await
+                .map_err(|e| ArchiveError(Box::new(e)))?;
+            let packed: Option<i64> = match row {
+                Some(row) => row
+                    .try_get("", "p")
+                    .map_err(|e| ArchiveError(Box::new(e)))?,
+                None => None,
+            };
+            highest = highest.max(packed.and_then(Position::from_packed));
+        }
+        Ok(highest)
     }
 
     /// Storage keeps every trade and ticker it was given (retention is not configured), so

@@ -60,6 +60,8 @@ pub struct DataPlaneConfig {
     pub replay: tickmesh_subscription::ReplayConfig,
     /// `bus.memory_replay`: newest records of the in-process stream kept for replays.
     pub memory_replay: usize,
+    /// `subscription.stream_hub_buffer`: live messages the tick hub buffers upstream.
+    pub stream_hub_buffer: usize,
     /// The ingestion service.
     pub ingestion: IngestionConfig,
     /// The bridge.
@@ -135,6 +137,11 @@ impl DataPlaneConfig {
                 ),
                 ..tickmesh_subscription::ReplayConfig::default()
             },
+            stream_hub_buffer: read_at_least_one(
+                r,
+                "subscription.stream_hub_buffer",
+                tickmesh_subscription::stream::HubConfig::default().upstream_capacity,
+            ),
             memory_replay: r.get(
                 "bus.memory_replay",
                 tickmesh_bus::memory::MemoryBus::DEFAULT_REPLAY,
@@ -168,6 +175,7 @@ impl DataPlaneConfig {
         config.stream.max_markets = self.stream_max_markets;
         config.stream.client_capacity = self.stream_client_buffer;
         config.replay = self.replay;
+        config.hub.upstream_capacity = self.stream_hub_buffer;
         config
     }
 }

@@ -42,7 +42,8 @@ pub struct ArchiveError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 /// Contract (checked by `conformance::run`, feature `conformance`): `events` returns the
 /// kept events (trades and tickers, see [`archived`]) matching the query's filter, positions
 /// and time, in position order, at most `limit`; `dropped_through` is at least the position
-/// of every event the archive dropped (retention) and `None` while it dropped none.
+/// of every event the archive dropped (retention) and `None` while it dropped none;
+/// `stored_through` is the highest position kept.
 #[async_trait]
 pub trait EventArchive: Send + Sync + std::fmt::Debug {
     /// The matching events, in position order.
@@ -54,6 +55,9 @@ pub trait EventArchive: Send + Sync + std::fmt::Debug {
     /// The highest position the archive has dropped, if it dropped any: a replay reaching
     /// further back than that is told the stretch is not retained.
     async fn dropped_through(&self) -> Result<Option<Position>, ArchiveError>;
+
+    /// The highest position kept, if any: how far the archive's writer has come.
+    async fn stored_through(&self) -> Result<Option<Position>, ArchiveError>;
 }
 
 /// Whether an archive keeps events of `kind` by position.
@@ -119,6 +123,14 @@ impl EventArchive for MemoryArchive {
             .take(query.limit)
             .cloned()
             .collect())
+    }
+
+    async fn stored_through(&self) -> Result<Option<Position>, ArchiveError> {
+        let events = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(events.last().map(|(p, _)| *p))
     }
 
     async fn dropped_through(&self) -> Result<Option<Position>, ArchiveError> {

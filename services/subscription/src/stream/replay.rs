@@ -20,6 +20,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::archive::{ArchiveError, ArchiveQuery, EventArchive, archived};
 use super::filter::TickFilter;
 
+/// The longest a replay waits for the archive to hold a stretch the stream dropped.
+const ARCHIVE_WAIT: Duration = Duration::from_secs(5);
+
 /// How replays are read and paced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplayConfig {
@@ -217,6 +220,7 @@ impl Replay {
         if let Some(trimmed) = page.trimmed_through.filter(|t| *t > self.after) {
             // The stream dropped entries after the position: that stretch comes first, from
             // the archive, and the page is read again after it.
+            self.await_archive(trimmed).await?;
             let items = self.unretained(trimmed).await?.into_iter().collect();
             self.archive_through = Some(trimmed);
             return Ok(ReplayPage {
@@ -260,6 +264,23 @@ impl Replay {
 
     fn wanted(&self, event: &MarketEvent) -> bool {
         self.filter.matches(event) && self.since.is_none_or(|t| event.exchange_time >= t)
+    }
+
+    /// Waits (up to [`ARCHIVE_WAIT`]) until the archive's writer has come to `trimmed`, so
+    /// the stretch read from it is complete: storage writes a little behind the stream. It
+    /// goes on after the wait regardless (storage down: what it has is replayed).
+    async fn await_archive(&self, trimmed: Position) -> Result<(), ReplayError> {
+        let Some(archive) = &self.source.archive else {
+            return Ok(());
+        };
+        let target = trimmed;
+        let deadline = tokio::time::Instant::now() + ARCHIVE_WAIT;
+        while archive.stored_through().await?.is_none_or(|s| s < target)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 
     /// The [`ReplayItem::NotRetained`] for the part of the stretch after `self.after`

@@ -93,6 +93,11 @@ pub async fn stored_trades(db: &DatabaseConnection) -> Vec<(String, String, i64)
         ))
         .await
         .unwrap();
+    trade_keys(rows)
+}
+
+/// Rows of `exchange`, `market` and `trade_id` as `(exchange, market, trade_id)`.
+pub fn trade_keys(rows: Vec<sea_orm::QueryResult>) -> Vec<(String, String, i64)> {
     rows.into_iter()
         .map(|r| {
             (

@@ -92,6 +92,7 @@ pub async fn run(archive: &dyn EventArchive, base_ms: u64) {
         .unwrap();
     assert_eq!(all, kept, "every kept event, in position order, as kept");
     assert_eq!(archive.dropped_through().await.unwrap(), None);
+    assert_eq!(archive.stored_through().await.unwrap(), Some(last));
 
     let some = archive.events(&query(kept[4].0, kept[9].0)).await.unwrap();
     assert_eq!(some, kept[5..10], "after is exclusive, through inclusive");
