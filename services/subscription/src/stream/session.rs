@@ -225,6 +225,9 @@ impl Session {
                     }
                 }));
                 if !page.caught_up {
+                    // Fell behind again after joining: leave, or the live buffer would fill
+                    // with events the replay reads anyway; join again once caught up.
+                    *joined = None;
                     return Ok(true);
                 }
                 let Some(ticks) = joined.take() else {
