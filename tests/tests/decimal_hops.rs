@@ -117,7 +117,12 @@ async fn through_every_hop(database: &str) {
             .await
             .unwrap_or_else(|_| panic!("never received live: {unseen:?}"));
         if let Some(Received::Item(message)) = received {
-            let event = decode_event(&message.payload).unwrap();
+            let (position, payload) = tickmesh_bus::position::unframe(&message.payload);
+            assert!(
+                position.is_some(),
+                "a live event carries its stream position"
+            );
+            let event = decode_event(&payload).unwrap();
             unseen.retain(|original| *original != event);
         }
     }
