@@ -167,6 +167,10 @@ fn session_status(error: &SessionError, cursor: Option<Position>) -> Status {
     }
 }
 
+/// How far ahead of this server's clock a cursor may be (the stream's server clock may run a
+/// little ahead of ours).
+const FUTURE_CURSOR_SLACK_MS: u64 = 60_000;
+
 /// Where a request asks to start: after `resume_after`, from `start_time`, or live (`None`).
 /// A cursor that is not one is `INVALID_ARGUMENT`.
 pub fn start_from_request(
@@ -177,6 +181,16 @@ pub fn start_from_request(
             .resume_after
             .parse()
             .map_err(|e| Status::invalid_argument(format!("resume_after: {e}")))?;
+        // A stream only hands out positions up to its server's clock: one well ahead of ours
+        // came from somewhere else, and would hide every event until that time.
+        let now_ms = u64::try_from(UtcMicros::now().as_millis()).unwrap_or(0);
+        if position.ms > now_ms.saturating_add(FUTURE_CURSOR_SLACK_MS) {
+            return Err(Status::invalid_argument(format!(
+                "resume_after: cursor {position} is ahead of this server's clock, so no stream \
+                 of this deployment gave it; resume from a cursor a stream item carried, or use \
+                 start_time"
+            )));
+        }
         return Ok(Some(ReplayFrom::After(position)));
     }
     match &request.start_time {
@@ -458,6 +472,15 @@ mod tests {
         assert_eq!(
             start_from_request(&r).unwrap(),
             Some(ReplayFrom::After(Position { ms: 12, seq: 3 }))
+        );
+        let ahead = UtcMicros::now().as_millis() + 3_600_000;
+        r.resume_after = format!("{ahead}-0");
+        let status = start_from_request(&r).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status.message().contains("ahead of this server's clock"),
+            "{}",
+            status.message()
         );
         r.resume_after = "12".to_owned();
         let status = start_from_request(&r).unwrap_err();
