@@ -72,6 +72,7 @@ GRPC_SERVICES = {
 # Custom resources: no core schema exists for them, so schema validation skips exactly these.
 CRD_KINDS = {
     ("gateway.networking.k8s.io/v1", "GRPCRoute"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
@@ -342,10 +343,32 @@ class Checker:
         if by_kind.get("GRPCRoute") and routed != set(GRPC_SERVICES):
             self.fail("GRPCRoutes", f"not routed: {sorted(set(GRPC_SERVICES) - routed)}")
 
+        # HTTPRoutes (the web page and gRPC-Web): a service's path prefix goes where its
+        # GRPCRoute goes, and `/` (the page and the live streams) to subscription.
+        for r in by_kind.get("HTTPRoute", []):
+            where = f"HTTPRoute/{r['metadata']['name']}"
+            prefixes: set[str] = set()
+            for rule in r["spec"].get("rules", []):
+                backends = {b.get("name") for b in rule.get("backendRefs", [])}
+                ports = {b.get("port") for b in rule.get("backendRefs", [])}
+                for mt in rule.get("matches", []):
+                    path = (mt.get("path") or {}).get("value", "")
+                    prefixes.add(path)
+                    name = path.strip("/")
+                    target = "subscription" if path == "/" else GRPC_SERVICES.get(name)
+                    if target is None:
+                        self.fail(where, f"routes {path!r}, which is neither / nor a gRPC service's prefix")
+                    elif backends != {svc_of.get(target)} or ports != {GRPC_PORT}:
+                        self.fail(where, f"{path} must go to {svc_of.get(target)}:{GRPC_PORT}, not {sorted(backends)}:{sorted(ports)}")
+            wanted = {"/"} | {f"/{n}/" for n, d in GRPC_SERVICES.items() if d != "subscription"}
+            if prefixes != wanted:
+                self.fail(where, f"expected the prefixes {sorted(wanted)}, got {sorted(prefixes)}")
+
         self.tickmesh_services = {s["metadata"]["name"]: s for s in services
                                   if (s["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "tickmesh"}
         return (f"{len(objs)} objects, {len(deployments)} services, "
-                f"{len(by_kind.get('Job', []))} job, {len(by_kind.get('GRPCRoute', []))} grpc routes")
+                f"{len(by_kind.get('Job', []))} job, {len(by_kind.get('GRPCRoute', []))} grpc routes, "
+                f"{len(by_kind.get('HTTPRoute', []))} http routes")
 
     def check_monitoring(self, objs: list[dict], metrics: set[str], scraped: set[str] | None,
                          rules_out: Path | None) -> str:

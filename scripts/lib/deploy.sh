@@ -80,6 +80,9 @@ check_deploy() {
     expect_check_failure "$dir/bad-key.yaml" "TICKMESH__LOG__FILTRE is not a documented config key"
     sed 's#http://tickmesh-subscription:50051#http://tickmesh-storage:50051#' "$good" >"$dir/bad-url.yaml"
     expect_check_failure "$dir/bad-url.yaml" "ingestion.subscriptions_url"
+    sed 's#value: /tickmesh.history.v1.HistoryService/#value: /tickmesh.stream.v1.TickStreamService/#' \
+        "$good" >"$dir/bad-web-route.yaml"
+    expect_check_failure "$dir/bad-web-route.yaml" "/tickmesh.stream.v1.TickStreamService/ must go to tickmesh-subscription"
     sed '0,/- serve/{n;s/- [a-z]*/- subscriptions/}' "$good" >"$dir/bad-args.yaml"
     expect_check_failure "$dir/bad-args.yaml" "do not name a service"
     # Credentials in plain config: a password key in a ConfigMap, and a URL with a password.

@@ -5,8 +5,8 @@
 # from the mirror this machine's apt uses (no registry is reachable, so nothing is pulled), and
 # deploy/Dockerfile's image around the release binary. Then the image runs as users and the
 # manifests run it:
-#   - `tickmesh up --simulate`: health from the host, a StreamTicks event, the metrics the
-#     monitoring component queries, start time;
+#   - `tickmesh up --simulate`: health from the host, a StreamTicks event, the web page and a
+#     gRPC-Web call over HTTP/1.1, the metrics the monitoring component queries, start time;
 #   - migrate, subscription, ingestion, bridge and storage with the arguments, environment,
 #     security context, probes and grace period of deploy/k8s/base, against the test Redis,
 #     broker and PostgreSQL: trades reach PostgreSQL and a stream client;
@@ -289,6 +289,14 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 
 # ---- checks of a running container ---------------------------------------------------------
 
+# A gRPC-Web health Check over HTTP/1.1 on 127.0.0.1:$1, as a browser makes it: prints the
+# trailers frame (grpc-status and grpc-message).
+grpc_web_health() {
+    printf '\0\0\0\0\0' | curl -sS --http1.1 --max-time 5 \
+        -H 'content-type: application/grpc-web+proto' -H 'x-grpc-web: 1' --data-binary @- \
+        "http://127.0.0.1:$1/grpc.health.v1.Health/Check" | tr -c '[:print:]' ' '
+}
+
 # grpc.health.v1.Health/Check for the overall health ("") of the server on 127.0.0.1:$1, as a
 # kubelet gRPC probe asks it, with curl over HTTP/2: prints SERVING, NOT_SERVING, UNKNOWN or
 # nothing (no answer within $2 seconds, default 1). The request is the empty HealthCheckRequest
@@ -403,6 +411,12 @@ test_image_up() {
     events=$(stream_events "$port" 3s)
     [ "$events" -gt 0 ] || { container_log "$name"; die "StreamTicks from the container gave no BTC event in 3 s"; }
     note "StreamTicks: $events BTC events in 3 s; uid $IMAGE_UID, read-only root filesystem"
+    # The web page and its gRPC-Web calls, as a browser reaches them on the gRPC port.
+    curl -fsS --max-time 5 "http://127.0.0.1:$port/" | grep -q '/js/app.js' \
+        || { container_log "$name"; die "the container did not serve the web page on the grpc port"; }
+    grpc_web_health "$port" | grep -q 'grpc-status:0' \
+        || { container_log "$name"; die "the container did not answer a grpc-web call over http/1.1"; }
+    note "web page and a gRPC-Web call over HTTP/1.1 served on the gRPC port"
     scrape_metrics "$metrics_port" "$RUN_DIR/up.metrics"
     # Every metric the monitoring component queries is served by the image's binary.
     if [ -n "${MONITORING_RENDERING:-}" ]; then

@@ -23,6 +23,9 @@ install_debian_packages() {
     python3 -m pip --version >/dev/null 2>&1 || wanted+=(python3-pip)
     command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
+    # The web page's tests: headless Chromium driven over WebDriver by chromedriver.
+    [ -x /usr/bin/chromium ] || wanted+=(chromium)
+    [ -x /usr/bin/chromedriver ] || wanted+=(chromium-driver)
     # promtool checks the monitoring component's alert rules (Debian ships it with prometheus;
     # the package's server is not started).
     command -v promtool >/dev/null 2>&1 || wanted+=(prometheus)

@@ -33,8 +33,10 @@ use tower_http::trace::TraceLayer;
 
 mod preface;
 mod settings;
+mod web;
 
-pub use settings::{CallLimitSettings, ConnectionSettings, ServerSettings, TlsFiles};
+pub use settings::{CallLimitSettings, ConnectionSettings, ServerSettings, TlsFiles, WebSettings};
+pub use web::{WebAsset, WebAssets};
 
 use crate::auth::{BearerAuthLayer, Gate};
 
@@ -83,6 +85,8 @@ pub struct GrpcServer {
     health: HealthReporter,
     gated: BTreeSet<&'static str>,
     rpc_metrics: Option<tickmesh_telemetry::RpcMetrics>,
+    page: Option<WebAssets>,
+    web_listener: Option<TcpListener>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -113,12 +117,34 @@ impl GrpcServer {
             health,
             gated: BTreeSet::new(),
             rpc_metrics: None,
+            page: None,
+            web_listener: None,
         }
     }
 
     /// Times every call into `tickmesh_rpc_duration_seconds{method,code}`.
     pub fn with_rpc_metrics(mut self, metrics: tickmesh_telemetry::RpcMetrics) -> Self {
         self.rpc_metrics = Some(metrics);
+        self
+    }
+
+    /// Serves the web page's files (with `web.enabled`): `GET /` and the files it loads, on
+    /// the gRPC listener or on [`serve_web_on`](Self::serve_web_on)'s.
+    pub fn with_page(mut self, assets: WebAssets) -> Self {
+        self.page = Some(assets);
+        self
+    }
+
+    /// [`with_page`](Self::with_page) in place.
+    pub fn page(&mut self, assets: WebAssets) -> &mut Self {
+        self.page = Some(assets);
+        self
+    }
+
+    /// Serves gRPC-Web and the page on `listener` (bound for `web.listen`) instead of on the
+    /// gRPC listener, which then speaks HTTP/2 gRPC only.
+    pub fn serve_web_on(&mut self, listener: TcpListener) -> &mut Self {
+        self.web_listener = Some(listener);
         self
     }
 
@@ -260,7 +286,8 @@ impl GrpcServer {
         }
         let names = self.names.clone();
         let health = self.health.clone();
-        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopping = stop.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: health NOT_SERVING, draining in-flight calls");
@@ -272,8 +299,7 @@ impl GrpcServer {
                     .set_service_status(name, ServingStatus::NotServing)
                     .await;
             }
-            // The receiver lives until `serve` returns; a send error means it already did.
-            let _ = draining_tx.send(());
+            stopping.cancel();
         };
 
         let mut sets = self.descriptor_sets.clone();
@@ -282,34 +308,73 @@ impl GrpcServer {
             tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
         ]);
         let methods = crate::rpc_timing::method_paths(&sets, &self.service_names());
-        // Tracing is outside the gate so that rejected calls are traced too.
-        let trace = TraceLayer::new_for_grpc()
-            .make_span_with(grpc_span)
-            .on_failure(log_failure);
-        let server = builder
-            .layer(trace)
-            .layer(crate::rpc_timing::RpcTimingLayer::new(
-                self.rpc_metrics.clone(),
-                methods.clone(),
-            ))
-            .layer(gate)
-            .layer(crate::call_limits::CallLimitLayer::new(
-                settings.calls,
-                methods,
-            ))
-            .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(incoming(listener, connections.preface_timeout), signal);
-        tokio::pin!(server);
-        let grace = settings.shutdown_grace;
-        tokio::select! {
-            result = &mut server => result.map_err(ServerError::from),
-            () = async {
-                if draining_rx.await.is_ok() {
-                    tokio::time::sleep(grace).await;
-                } else {
-                    std::future::pending::<()>().await;
+        let web = &settings.web;
+        let web_listener = match self.web_listener.take() {
+            Some(listener) if web.enabled => Some(listener),
+            Some(_) => {
+                tracing::warn!("a web listener was bound but web.enabled is false; not serving it");
+                None
+            }
+            None => None,
+        };
+        let page = self.page.take().filter(|_| web.enabled);
+        let routes = self.routes.routes();
+        let timing =
+            crate::rpc_timing::RpcTimingLayer::new(self.rpc_metrics.clone(), methods.clone());
+        // Shared by both listeners, so the limits are the server's, not each listener's.
+        let limits = crate::call_limits::CallLimitLayer::new(settings.calls, methods);
+        // One stack for both listeners; `web` adds HTTP/1.1, the page's files (outermost, so
+        // tracing, the gate and the call limits see calls only) and tonic-web's translation.
+        let stack = |web: bool| {
+            // Tracing is outside the gate so that rejected calls are traced too.
+            let trace = TraceLayer::new_for_grpc()
+                .make_span_with(grpc_span)
+                .on_failure(log_failure);
+            builder
+                .clone()
+                .accept_http1(web)
+                .layer(tower::util::option_layer(
+                    web.then(|| web::PageLayer::new(page.clone())),
+                ))
+                .layer(tower::util::option_layer(
+                    web.then(tonic_web::GrpcWebLayer::new),
+                ))
+                // The layers above want tonic's body; tracing wraps it in its own.
+                .layer(tower::util::MapResponseLayer::new(
+                    |response: http::Response<_>| response.map(Body::new),
+                ))
+                .layer(trace)
+                .layer(timing.clone())
+                .layer(gate.clone())
+                .layer(limits.clone())
+                .add_routes(routes.clone())
+        };
+        let web_on_grpc = web.enabled && web_listener.is_none();
+        let grpc = stack(web_on_grpc).serve_with_incoming_shutdown(
+            incoming(listener, connections.preface_timeout),
+            stop.clone().cancelled_owned(),
+        );
+        let servers = async {
+            match web_listener {
+                Some(web_listener) => {
+                    let web = stack(true).serve_with_incoming_shutdown(
+                        incoming(web_listener, connections.preface_timeout),
+                        stop.clone().cancelled_owned(),
+                    );
+                    tokio::try_join!(grpc, web).map(|_| ())
                 }
-            } => {
+                None => grpc.await,
+            }
+        };
+        tokio::pin!(servers);
+        tokio::select! {
+            result = &mut servers => return result.map_err(ServerError::from),
+            () = signal => {}
+        }
+        let grace = settings.shutdown_grace;
+        match tokio::time::timeout(grace, servers).await {
+            Ok(result) => result.map_err(ServerError::from),
+            Err(_) => {
                 tracing::warn!(grace = ?grace, "shutdown grace expired; abandoning calls still in flight");
                 Ok(())
             }

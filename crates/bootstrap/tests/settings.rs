@@ -238,3 +238,33 @@ fn call_limits_have_safe_defaults_and_a_ceiling() {
         problems[2]
     );
 }
+
+#[test]
+fn the_web_section_defaults_to_the_grpc_listener_and_reads_its_keys() {
+    let (settings, result) = read(&sources("", &[]));
+    result.unwrap();
+    assert!(settings.web.enabled);
+    assert_eq!(settings.web.listen, None);
+    assert_eq!(settings.web.assets_dir, None);
+
+    let (settings, result) = read(&sources(
+        "[web]\nlisten = \"0.0.0.0:8080\"\n",
+        &[("TICKMESH__WEB__ASSETS_DIR", "/srv/page")],
+    ));
+    result.unwrap();
+    assert_eq!(settings.web.listen, Some("0.0.0.0:8080".parse().unwrap()));
+    assert_eq!(settings.web.assets_dir, Some(PathBuf::from("/srv/page")));
+}
+
+#[test]
+fn a_web_listener_with_the_web_off_is_reported() {
+    let (settings, result) = read(&sources(
+        "[web]\nenabled = false\nlisten = \"127.0.0.1:8080\"\n",
+        &[],
+    ));
+    assert!(!settings.web.enabled);
+    let problems = problems(result);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "web.listen");
+    assert!(problems[0].message.contains("web.enabled"), "{problems:?}");
+}

@@ -211,6 +211,13 @@ async fn host(
     .await?;
     let mut server =
         GrpcServer::new().with_rpc_metrics(tickmesh_telemetry::RpcMetrics::register(&metrics));
+    let web_addr = serve_web(
+        &config.server.web,
+        has(Service::Subscription),
+        grpc_addr,
+        &mut server,
+    )
+    .await?;
     let mut handles = start(&plane, &adapters, services, &mut server, &metrics).await?;
 
     let metrics_task = match metrics_listener {
@@ -229,6 +236,14 @@ async fn host(
         None => None,
     };
 
+    if let Some(addr) = web_addr {
+        let scheme = if config.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(web_addr = %addr, "web page at {scheme}://{addr}/");
+    }
     let names: Vec<&str> = services.iter().map(|s| s.name()).collect();
     tracing::info!(
         grpc_addr = %grpc_addr,
@@ -262,6 +277,52 @@ async fn host(
     supervised.with_context(|| format!("{name} stopped because a service failed"))?;
     tracing::info!("{name} stopped");
     Ok(())
+}
+
+/// Sets up the browser side of `server` from `web`: gRPC-Web on the gRPC listener, or on
+/// `web.listen` bound here, and the page where the subscription service runs (it serves the
+/// live streams the page is built on). Returns where the page is, if this process serves it.
+async fn serve_web(
+    web: &tickmesh_bootstrap::server::WebSettings,
+    has_page: bool,
+    grpc_addr: SocketAddr,
+    server: &mut GrpcServer,
+) -> anyhow::Result<Option<SocketAddr>> {
+    if !web.enabled {
+        return Ok(None);
+    }
+    let addr = match web.listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen).await.with_context(|| {
+                format!("cannot listen for the web page on {listen} (set web.listen to another address, or unset it to serve the page on the grpc listener)")
+            })?;
+            let addr = listener
+                .local_addr()
+                .context("cannot read the bound web address")?;
+            server.serve_web_on(listener);
+            addr
+        }
+        None => grpc_addr,
+    };
+    if !has_page {
+        return Ok(None);
+    }
+    let page = match &web.assets_dir {
+        Some(dir) => {
+            tracing::info!(dir = %dir.display(), "serving the web page's files from web.assets_dir");
+            tickmesh_web::Page::from_dir(dir)
+        }
+        None => tickmesh_web::Page::embedded(),
+    };
+    server.page(Arc::new(move |path: &str| {
+        page.get(path)
+            .map(|file| tickmesh_bootstrap::server::WebAsset {
+                body: file.body,
+                content_type: file.content_type,
+                etag: file.etag,
+            })
+    }));
+    Ok(Some(addr))
 }
 
 /// Starts `services` in flow order, so each finds its consumers' side ready; each registers

@@ -3,7 +3,7 @@
 //! subscription made over gRPC streams to a client within 2 s, its trades reach PostgreSQL,
 //! history serves candles that match the simulators' trades, deleting it stops the market at
 //! the exchange, and a restart of every service plus a dropped exchange connection lose and
-//! repeat nothing.
+//! repeat nothing. Subscription serves the web page, and storage gRPC-Web.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -272,6 +272,28 @@ async fn four_services_stream_store_and_serve_history_through_restarts() {
             assert_eq!(got.trade_count, want.trade_count, "{exchange} trades");
         }
     }
+
+    // A browser's view of the same mesh: subscription serves the web page, and storage answers
+    // gRPC-Web over HTTP/1.1 (as a Gateway forwards the page's history calls) but has no page.
+    let page = reqwest::get(format!("http://{}/", subscription.grpc))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("/js/app.js"));
+    let latest: history::GetLatestTickersResponse = support::browser::grpc_web(
+        &storage.grpc,
+        "/tickmesh.history.v1.HistoryService/GetLatestTickers",
+        &history::GetLatestTickersRequest {
+            market: "BTC".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(latest.tickers.len(), 3, "{latest:?}");
+    let no_page = reqwest::get(format!("http://{}/", storage.grpc))
+        .await
+        .unwrap();
+    assert_eq!(no_page.status(), 404);
 
     ingestion.terminate();
     bridge.terminate();

@@ -33,6 +33,8 @@ pub struct ServerSettings {
     pub connections: ConnectionSettings,
     /// What calls may hold across every connection.
     pub calls: CallLimitSettings,
+    /// The browser side: gRPC-Web and the page (`web.*`).
+    pub web: WebSettings,
 }
 
 /// What calls may hold across every connection, read from the `server` section. A call over a
@@ -210,6 +212,7 @@ impl Default for ServerSettings {
             tls: None,
             connections: ConnectionSettings::default(),
             calls: CallLimitSettings::default(),
+            web: WebSettings::default(),
         }
     }
 }
@@ -232,6 +235,7 @@ impl ServerSettings {
             tls: None,
             connections: ConnectionSettings::read(r),
             calls: CallLimitSettings::read(r),
+            web: WebSettings::read(r),
         };
         let cert = r.get_with("server.tls_cert", None, parse_pem_path);
         let key = r.get_with("server.tls_key", None, parse_pem_path);
@@ -295,6 +299,49 @@ fn read_api_token(r: &mut ConfigReader<'_>) -> Option<Secret> {
         );
     }
     Some(Secret::new(token))
+}
+
+/// The browser side of the server: gRPC-Web (HTTP/1.1 or HTTP/2, through tonic-web) and, in
+/// a process that has it, the web page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Whether to serve gRPC-Web and the page at all (`web.enabled`, default true).
+    pub enabled: bool,
+    /// A listener of their own (`web.listen`); `None` serves them on `server.listen`, which
+    /// then also speaks HTTP/1.1.
+    pub listen: Option<SocketAddr>,
+    /// Serve the page's files from this directory, read on every request, instead of the
+    /// embedded ones (`web.assets_dir`; for working on the page).
+    pub assets_dir: Option<PathBuf>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: None,
+            assets_dir: None,
+        }
+    }
+}
+
+impl WebSettings {
+    /// Reads the `web` section.
+    pub fn read(r: &mut ConfigReader<'_>) -> Self {
+        let settings = Self {
+            enabled: r.get("web.enabled", true),
+            listen: r.optional("web.listen", None),
+            assets_dir: r.optional("web.assets_dir", None),
+        };
+        let off = "is set but `web.enabled` is false; unset one of them";
+        if !settings.enabled && settings.listen.is_some() {
+            r.invalid("web.listen", off);
+        }
+        if !settings.enabled && settings.assets_dir.is_some() {
+            r.invalid("web.assets_dir", off);
+        }
+        settings
+    }
 }
 
 /// A path to a PEM file; `off` means none.

@@ -32,6 +32,7 @@ pub fn settings(token: Option<&str>) -> ServerSettings {
         token_for_reads: false,
         connections: Default::default(),
         calls: Default::default(),
+        web: Default::default(),
     }
 }
 

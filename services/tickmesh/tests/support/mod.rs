@@ -2,6 +2,7 @@
 //! database, a cuttable TCP proxy and names no other run uses.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
 pub mod cli;
 pub mod mesh;
 pub mod process;
