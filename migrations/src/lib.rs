@@ -10,7 +10,9 @@
 //! which is what lets storage write idempotently with `ON CONFLICT`. The market is a small
 //! integer id that `markets` gives each (exchange, market) pair (migration 7 says why).
 //! Trades and tickers also keep their position in the durable stream, for stream clients
-//! resuming from further back than the stream holds (migration 9).
+//! resuming from further back than the stream holds (migration 9). On PostgreSQL the trades,
+//! tickers and order book snapshots are partitioned by exchange time, for retention by whole
+//! partitions, and `retention_marks` records what retention dropped (migration 10).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -27,6 +29,7 @@ mod m20261126_000006_byte_order_keys;
 mod m20261126_000007_market_ids;
 mod m20261206_000008_decimal_range;
 mod m20261206_000009_stream_positions;
+mod m20261207_000010_time_partitions;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -53,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_market_ids::Migration),
             Box::new(m20261206_000008_decimal_range::Migration),
             Box::new(m20261206_000009_stream_positions::Migration),
+            Box::new(m20261207_000010_time_partitions::Migration),
         ]
     }
 }

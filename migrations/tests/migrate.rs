@@ -8,18 +8,19 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, 
 use tickmesh_migrations::testing::ScratchPostgres;
 use tickmesh_migrations::{Migrator, migrate};
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "subscriptions",
     "markets",
     "trades",
     "tickers",
     "orderbook_snapshots",
     "candles_1m",
+    "retention_marks",
 ];
 
 /// Migrations in this build: one per table, the byte-order key columns, the market ids, the
-/// candle sums' range, the stream positions.
-const MIGRATIONS: usize = 9;
+/// candle sums' range, the stream positions, the time partitions.
+const MIGRATIONS: usize = 10;
 
 async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
     let path = dir.path().join("tickmesh.db");

@@ -58,7 +58,8 @@ async fn positions_added_and_rolled_back(db: &DatabaseConnection) {
     for insert in OLD_ROWS {
         db.execute_unprepared(insert).await.unwrap();
     }
-    Migrator::up(db, None).await.unwrap();
+    // Migration 9 alone: the later ones rebuild these tables.
+    Migrator::up(db, Some(1)).await.unwrap();
     assert_eq!(
         position_indexes(db).await,
         ["ix_tickers_position", "ix_trades_position"]
@@ -108,7 +109,7 @@ async fn positions_added_and_rolled_back(db: &DatabaseConnection) {
     )
     .await;
     assert_eq!(trades, ["7", "8", "9"]);
-    Migrator::up(db, None).await.unwrap();
+    Migrator::up(db, Some(1)).await.unwrap();
     assert_eq!(positions(db, "tickers").await, ["null", "null"]);
 }
 

@@ -21,7 +21,7 @@ use tickmesh_proto::routing::{STORAGE_GROUP, TopicNames};
 use tracing::info;
 
 pub use self::stage::Storing;
-use crate::{HistoryConfig, ShardedStore, StorageStats};
+use crate::{HistoryConfig, MaintenanceConfig, ShardedStore, StorageStats};
 
 /// How the storage service consumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct StorageServiceConfig {
     pub topics: TopicNames,
     /// What `HistoryService` reads may cost, and the pool they run on.
     pub history: HistoryConfig,
+    /// Partitions and retention (see [`crate::maintenance`]).
+    pub maintenance: MaintenanceConfig,
 }
 
 impl Default for StorageServiceConfig {
@@ -64,6 +66,7 @@ impl Default for StorageServiceConfig {
             retry: RetryPolicy::default(),
             topics: TopicNames::default(),
             history: HistoryConfig::default(),
+            maintenance: MaintenanceConfig::default(),
         }
     }
 }

@@ -25,6 +25,8 @@
 //!   within the limits of a [`HistoryConfig`].
 //! * [`grpc`]: the `HistoryService` gRPC edge ([`HistoryGrpc`], [`history_server`]).
 //! * [`consumer`]: the service loop ([`run`]) and its [`StorageStats`].
+//! * [`maintenance`]: partitions made ahead (PostgreSQL) and retention, in a round storage
+//!   runs at start and on an interval.
 
 pub mod archive;
 pub mod connect;
@@ -34,6 +36,7 @@ pub mod entity;
 mod error;
 pub mod grpc;
 pub mod history;
+pub mod maintenance;
 pub mod metrics;
 pub mod query;
 mod start;
@@ -47,6 +50,7 @@ pub use decimal::StoredDecimal;
 pub use error::{StorageError, refuses_data};
 pub use grpc::{HistoryGrpc, server as history_server};
 pub use history::{HistoryConfig, HistoryError, HistoryReader};
+pub use maintenance::{MaintenanceConfig, MaintenanceStats, Retention, dropped_through, maintain};
 pub use start::{StoragePorts, start};
 pub use stats::{BATCH_SECONDS_BOUNDS, StorageStats, StorageStatsSnapshot};
 pub use writer::{

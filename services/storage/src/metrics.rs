@@ -10,11 +10,38 @@ use std::sync::Arc;
 
 use tickmesh_telemetry::Metrics;
 
-use crate::{BATCH_SECONDS_BOUNDS, StorageStats};
+use crate::{BATCH_SECONDS_BOUNDS, MaintenanceStats, StorageStats};
 
 /// Storage metrics (`tickmesh_storage_*`).
-pub fn register(metrics: &Metrics, stats: Arc<StorageStats>) {
+pub fn register(metrics: &Metrics, stats: Arc<StorageStats>, maintenance: Arc<MaintenanceStats>) {
     metrics.collect("storage", move |s| {
+        let tables = maintenance.tables();
+        let per_table = |f: fn(&crate::maintenance::stats::TableCounts) -> u64| {
+            tables.iter().map(|t| (t.table, f(t))).collect::<Vec<_>>()
+        };
+        s.counters(
+            "partitions_created",
+            "Time partitions made ahead or on demand (PostgreSQL)",
+            "table",
+            &per_table(|t| t.partitions_created),
+        )?;
+        s.counters(
+            "retention_partitions_dropped",
+            "Partitions dropped because their whole range was older than the retention (PostgreSQL)",
+            "table",
+            &per_table(|t| t.partitions_dropped),
+        )?;
+        s.counters(
+            "retention_rows_dropped",
+            "Rows removed by retention (in dropped partitions, or deleted on SQLite)",
+            "table",
+            &per_table(|t| t.rows_dropped),
+        )?;
+        s.counter(
+            "maintenance_failures",
+            "Maintenance rounds (partitions, retention) that failed; the next round tries again",
+            maintenance.failures(),
+        )?;
         let st = stats.snapshot();
         s.counter("batches", "Batches committed", st.batches)?;
         s.counter(
@@ -61,12 +88,18 @@ mod tests {
     #[test]
     fn storage_renders_its_snapshot() {
         let metrics = Metrics::new("0");
-        register(&metrics, Arc::new(StorageStats::new()));
+        register(
+            &metrics,
+            Arc::new(StorageStats::new()),
+            Arc::new(MaintenanceStats::default()),
+        );
         let text = metrics.render();
         for line in [
             "tickmesh_storage_trades_inserted_total 0",
             "tickmesh_storage_batch_seconds_count 0",
             "tickmesh_storage_batch_seconds_bucket{le=\"+Inf\"} 0",
+            "tickmesh_storage_retention_rows_dropped_total{table=\"trades\"} 0",
+            "tickmesh_storage_maintenance_failures_total 0",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

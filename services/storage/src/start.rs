@@ -1,7 +1,7 @@
 //! Storage as a supervised service of its process: [`start`] registers its metrics, hosts
 //! `HistoryService` on the process's gRPC server (reading from its own pool, so reads never
 //! wait for the writer's connections nor take them) and runs the consumer ([`crate::run`])
-//! until it is stopped.
+//! until it is stopped, with the maintenance rounds ([`crate::maintenance::run`]) beside it.
 
 use std::sync::Arc;
 
@@ -11,7 +11,9 @@ use tickmesh_bus::DurableLog;
 use tickmesh_bus::pump::PumpStop;
 use tickmesh_telemetry::Metrics;
 
-use crate::{HistoryReader, ShardedStore, StorageServiceConfig, StorageStats, StoreConfig};
+use crate::{
+    HistoryReader, MaintenanceStats, ShardedStore, StorageServiceConfig, StorageStats, StoreConfig,
+};
 
 /// The ports storage runs on.
 #[derive(Debug, Clone)]
@@ -37,19 +39,29 @@ pub fn start(
     server: &mut GrpcServer,
 ) -> ServiceHandle {
     let stats = Arc::new(StorageStats::default());
-    crate::metrics::register(metrics, Arc::clone(&stats));
+    let maintenance_stats = Arc::new(MaintenanceStats::default());
+    crate::metrics::register(metrics, Arc::clone(&stats), Arc::clone(&maintenance_stats));
     let grpc = server.host(
         crate::grpc::server(HistoryReader::new(ports.history_db, config.history)),
         tickmesh_proto::FILE_DESCRIPTOR_SET,
     );
-    let store = ShardedStore::new(ports.db, store, config.writers);
+    let store = ShardedStore::new(ports.db.clone(), store, config.writers);
     let stop = ServiceStop::default();
     let pump = PumpStop {
         now: stop.now.clone(),
         when_drained: stop.when_drained.clone(),
     };
     let service = async move {
-        crate::run(ports.topics, store, config, Arc::clone(&stats), pump).await?;
+        // Rounds stop with the consumer; one cut off mid-way rolls back and is redone by the
+        // next process.
+        let maintenance = tokio::spawn(crate::maintenance::run(
+            ports.db,
+            config.maintenance.clone(),
+            maintenance_stats,
+        ));
+        let consumed = crate::run(ports.topics, store, config, Arc::clone(&stats), pump).await;
+        maintenance.abort();
+        consumed?;
         let totals = stats.snapshot();
         tracing::info!(
             events = totals.events_written,

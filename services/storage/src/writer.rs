@@ -4,8 +4,8 @@
 //! `markets` ([`market_ids`]); every table below is keyed on that id. Then what one
 //! [`MarketStore::write`] stores, all or nothing:
 //!
-//! 1. **trades**: `INSERT ... ON CONFLICT (market_id, trade_id) DO NOTHING RETURNING` the
-//!    trades that were new (PostgreSQL, and SQLite since 3.35).
+//! 1. **trades**: `INSERT ... ON CONFLICT (market_id, exchange_time_us, trade_id) DO NOTHING
+//!    RETURNING` the trades that were new (PostgreSQL, and SQLite since 3.35).
 //! 2. **candles**: built from the *new* trades only, so a replayed batch never counts volume
 //!    twice, and merged into the stored one-minute candles: the open from the earliest trade,
 //!    the close from the latest (ties broken by trade id), as the domain's
@@ -26,6 +26,10 @@
 //! `position`, packed into one integer ([`Position::packed`]), or `NULL` without one. The
 //! first write of a row decides it: a replay changes nothing, its position included.
 //!
+//! On PostgreSQL the tables are partitioned by exchange time; a batch with a row no partition
+//! takes makes the partitions it needs and is written again
+//! ([`crate::maintenance::partitions`] says why there is no DEFAULT partition).
+//!
 //! What both share (the rows of a batch by kind, how ids and sides are stored, how inserts are
 //! cut into statements) is in [`rows`].
 
@@ -41,7 +45,7 @@ pub use book_throttle::BookThrottle;
 pub use positioned::Positioned;
 pub use sharded::ShardedStore;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use sea_orm::{
@@ -56,6 +60,7 @@ use self::rows::BookRef;
 
 use crate::StorageError;
 use crate::entity::orderbook_snapshots;
+use crate::maintenance::partitions;
 
 /// How [`MarketStore`] stores events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +69,9 @@ pub struct StoreConfig {
     pub orderbook_interval: Duration,
     /// What an event may carry to be stored (see [`validate`]).
     pub bounds: EventBounds,
+    /// The width of a partition made on demand (PostgreSQL), as
+    /// [`MaintenanceConfig::partition_interval`](crate::MaintenanceConfig).
+    pub partition_interval: Duration,
 }
 
 impl Default for StoreConfig {
@@ -71,6 +79,7 @@ impl Default for StoreConfig {
         StoreConfig {
             orderbook_interval: Duration::from_secs(1),
             bounds: EventBounds::default(),
+            partition_interval: crate::MaintenanceConfig::default().partition_interval,
         }
     }
 }
@@ -253,7 +262,13 @@ impl MarketStore {
 
         let written = if self.db.get_database_backend() == DbBackend::Postgres {
             let unique = rows::unique_trades(&trades);
-            postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?
+            match postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await {
+                Err(e) if partitions::no_partition(&e) => {
+                    self.cover(&unique, &tickers, &books).await?;
+                    postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?
+                }
+                written => written?,
+            }
         } else {
             sqlite::write(&self.db, &self.ids, &trades, &tickers, &books).await?
         };
@@ -274,6 +289,45 @@ impl MarketStore {
         );
         self.last_book.extend(last_book);
         Ok(summary)
+    }
+
+    /// Makes the partitions every row of a batch needs (a batch that found none for a row).
+    async fn cover(
+        &self,
+        trades: &[rows::TradeRef<'_>],
+        tickers: &[rows::TickerRef<'_>],
+        books: &[BookRef<'_>],
+    ) -> Result<(), StorageError> {
+        let width = crate::maintenance::micros(self.config.partition_interval).max(1);
+        let window = |e: &MarketEvent| {
+            let start = e.exchange_time.as_micros().div_euclid(width) * width;
+            (start, start + width)
+        };
+        let needed: [(&str, BTreeSet<(i64, i64)>); 3] = [
+            ("trades", trades.iter().map(|(e, _, _)| window(e)).collect()),
+            (
+                "tickers",
+                tickers.iter().map(|(e, _, _)| window(e)).collect(),
+            ),
+            (
+                "orderbook_snapshots",
+                books.iter().map(|(e, _)| window(e)).collect(),
+            ),
+        ];
+        for (table, windows) in needed {
+            if windows.is_empty() {
+                continue;
+            }
+            let windows: Vec<(i64, i64)> = windows.into_iter().collect();
+            let made = partitions::ensure(&self.db, table, &windows, true).await?;
+            let made: Vec<String> = made
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            tracing::info!(table, ?made, "partitions made for a batch that found none");
+        }
+        Ok(())
     }
 
     /// Whether a book at `at` comes less than the interval after a snapshot kept at `last`.

@@ -63,9 +63,12 @@ impl EventArchive for StoredEvents {
         Ok(highest)
     }
 
-    /// Storage keeps every trade and ticker it was given (retention is not configured), so
-    /// nothing it had was dropped.
+    /// What storage's retention removed from trades and tickers, as it recorded when it
+    /// removed them (`retention_marks`).
     async fn dropped_through(&self) -> Result<Option<Position>, ArchiveError> {
-        Ok(None)
+        let packed = tickmesh_storage::dropped_through(&self.db)
+            .await
+            .map_err(|e| ArchiveError(Box::new(e)))?;
+        Ok(packed.and_then(Position::from_packed))
     }
 }

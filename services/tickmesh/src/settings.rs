@@ -20,6 +20,8 @@ use tickmesh_subscription::SubscriptionConfig;
 
 use crate::backends;
 
+mod maintenance;
+
 /// The default database of `tickmesh up`: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tickmesh.db";
 
@@ -91,6 +93,7 @@ impl DataPlaneConfig {
         let ingestion = read_ingestion(r);
         if ingestion.ownership.is_some() && redis.is_none() {
             r.invalid(
+        let partition_interval = storage.maintenance.partition_interval;
                 "ingestion.replicated",
                 "needs bus.redis_url (or bus.redis_sentinels): the leases are kept on the bus's redis",
             );
@@ -161,6 +164,7 @@ impl DataPlaneConfig {
         }
     }
 
+                partition_interval,
     /// The subscription service's configuration: the exchanges ingestion collects from (their
     /// market lists decide what can be subscribed), seeded with `ingestion.markets`.
     pub fn subscription_config(&self) -> SubscriptionConfig {
@@ -300,6 +304,7 @@ fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
 }
 
 /// `storage.history_max_rows`, `storage.history_connections` and
+    maintenance::read_maintenance(r, &mut config.maintenance);
 /// `storage.history_statement_timeout`.
 fn read_history(r: &mut ConfigReader<'_>, history: &mut HistoryConfig) {
     history.max_rows = r.get("storage.history_max_rows", history.max_rows);

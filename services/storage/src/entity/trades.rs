@@ -1,4 +1,4 @@
-//! `trades`: one row per market and trade id.
+//! `trades`: one row per market, exchange time and trade id.
 
 use sea_orm::entity::prelude::*;
 
@@ -20,7 +20,8 @@ pub struct Model {
     pub size: StoredDecimal,
     /// Taker side, `buy` or `sell`.
     pub side: String,
-    /// Exchange time, epoch microseconds.
+    /// Exchange time, epoch microseconds (part of the key: the partition key on PostgreSQL).
+    #[sea_orm(primary_key, auto_increment = false)]
     pub exchange_time_us: i64,
     /// Receipt time, epoch microseconds.
     pub received_time_us: i64,

@@ -18,7 +18,7 @@ new_trades AS (
   SELECT market_id, trade_id, price::numeric, size::numeric, side, exchange_time_us,
     received_time_us, NULLIF(position, -1)
   FROM trade_rows
-  ON CONFLICT ("market_id", "trade_id") DO NOTHING
+  ON CONFLICT ("market_id", "exchange_time_us", "trade_id") DO NOTHING
   RETURNING "market_id", "trade_id", "price", "size", "exchange_time_us"
 ),
 -- Candles of the trades that were new only, so a replayed batch never counts twice. The open

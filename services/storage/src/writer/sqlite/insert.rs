@@ -55,7 +55,7 @@ pub(crate) async fn trades<'a, C: ConnectionTrait>(
         }
         insert
             .on_conflict(
-                OnConflict::columns([C::MarketId, C::TradeId])
+                OnConflict::columns([C::MarketId, C::ExchangeTimeUs, C::TradeId])
                     .do_nothing()
                     .to_owned(),
             )
