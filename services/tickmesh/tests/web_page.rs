@@ -142,8 +142,13 @@ async fn the_board_fills_within_two_seconds_and_a_trade_shows_within_one() {
     .await;
     let upbit = &sims.all[0];
     let btc = Market::parse("BTC").unwrap();
-    let made_at = now_ms();
-    upbit.step();
+    // A round trades one market, in turn: step until it is BTC's.
+    let before = upbit.emitted_trades(btc).len();
+    let mut made_at = now_ms();
+    while upbit.emitted_trades(btc).len() == before {
+        made_at = now_ms();
+        upbit.step();
+    }
     let id = *upbit.emitted_trades(btc).last().unwrap();
     let key = format!("upbit:{id}");
     let seen = page
@@ -358,7 +363,7 @@ async fn the_page_stays_responsive_at_ten_thousand_events_a_second() {
     let markets = ["BTC", "ETH", "XRP", "SOL", "DOGE"];
     let sims = Sims::start(&markets, 1_700.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let up = up(&sims, dir.path(), &[], &[("TICKMESH__LOG__FILTER", "warn")]);
+    let up = up(&sims, dir.path(), &[], &[]);
     sims.wait_connected().await;
     sims.resume();
     let page = Browser::start(1280, 900).await;
@@ -388,7 +393,7 @@ async fn the_page_stays_responsive_at_ten_thousand_events_a_second() {
         .filter(|(at, _)| *at >= t0 && *at <= t1)
         .map(|(_, d)| *d)
         .collect();
-    let blocked: f64 = window.iter().sum();
+    let blocked = window.iter().fold(0.0, |sum, d| sum + d);
     let longest = window.iter().copied().fold(0.0, f64::max);
     eprintln!(
         "over {seconds:.1} s: {events:.0} events/s received, {frames:.1} frames/s, {} long tasks, {blocked:.0} ms blocked, longest {longest:.0} ms",

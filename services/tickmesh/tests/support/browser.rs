@@ -16,16 +16,41 @@ pub struct Browser {
     session: String,
     base: String,
     http: reqwest::Client,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The driver and the browser it started share a process group.
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.driver.id())])
-            .status();
+        // Ending the session makes chromedriver close the browser it started; then the driver
+        // goes. Any browser process left (a driver that died first) is found by its profile
+        // directory, which no other browser uses.
+        if !self.session.is_empty() {
+            end_session(&self.base, &self.session);
+        }
+        let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &self.profile.path().display().to_string()])
+            .status();
+    }
+}
+
+/// `DELETE /session/{id}` without a runtime (drop may run outside one, or in a panicking one).
+fn end_session(base: &str, session: &str) {
+    use std::io::{Read as _, Write as _};
+    let Some(addr) = base.strip_prefix("http://") else {
+        return;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }
 
@@ -42,7 +67,6 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let driver = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start {CHROMEDRIVER} ({e}): install chromium and chromium-driver (./scripts/test.sh does)")
         });
@@ -80,7 +104,7 @@ impl Browser {
             session: String::new(),
             base,
             http,
-            _profile: profile,
+            profile,
         };
         let created = browser.command("POST", "/session", capabilities).await;
         browser.session = created["sessionId"]
