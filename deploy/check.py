@@ -51,7 +51,7 @@ GRPC_PORT = 50051
 METRICS_PORT = 9464
 DEFAULT_SHUTDOWN_GRACE_S = 4.0
 # Keys whose values may carry a credential although their names do not say so.
-CREDENTIAL_URL_KEYS = {"database.url", "bus.redis_url", "bus.kafka_options"}
+CREDENTIAL_URL_KEYS = {"database.url", "database.read_url", "bus.redis_url", "bus.kafka_options"}
 # A URL with a password in its user info, or a password/secret/token parameter or option.
 CREDENTIAL_VALUE = re.compile(r"://[^/@\s:]*:[^@\s/]+@|(?i:(password|passwd|secret|token)\s*=)")
 

@@ -146,6 +146,22 @@ pub(crate) fn read_database(r: &mut ConfigReader<'_>, default: &str) -> (Secret,
     (url, ca)
 }
 
+/// Reads `database.read_url`: a PostgreSQL read replica that history reads (HistoryService,
+/// and the stored events a resuming stream client is replayed from) use instead of `url`.
+pub(crate) fn read_replica(r: &mut ConfigReader<'_>, url: &Secret) -> Option<Secret> {
+    let replica = r.secret_url("database.read_url")?;
+    let postgres = |s: &Secret| s.expose().to_ascii_lowercase().starts_with("postgres");
+    if !postgres(url) || !postgres(&replica) {
+        r.invalid(
+            "database.read_url",
+            "is for a postgres:// read replica beside a postgres:// database.url (sqlite's \
+             readers share its file); unset it",
+        );
+        return None;
+    }
+    Some(replica)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -171,7 +187,8 @@ mod tests {
         let mut r = sources.reader();
         read_redis(&mut r);
         read_kafka(&mut r);
-        read_database(&mut r, "sqlite://x.db");
+        let (url, _) = read_database(&mut r, "sqlite://x.db");
+        read_replica(&mut r, &url);
         match r.finish() {
             Ok(()) => Vec::new(),
             Err(tickmesh_bootstrap::ConfigError::Invalid(problems)) => {
@@ -308,5 +325,33 @@ mod tests {
             ]),
             ["database.ca"]
         );
+    }
+
+    #[test]
+    fn a_read_replica_goes_with_a_postgres_database_only() {
+        let sources = sources(&[
+            ("DATABASE__URL", "postgres://u:pw@primary/tm"),
+            ("DATABASE__READ_URL", "postgres://u:pw@replica/tm"),
+        ]);
+        let mut r = sources.reader();
+        let (url, _) = read_database(&mut r, "sqlite://x.db");
+        let replica = read_replica(&mut r, &url);
+        r.finish().unwrap();
+        assert_eq!(
+            replica.map(|s| s.to_string()),
+            Some("postgres://u:***@replica/tm".to_owned())
+        );
+        assert_eq!(
+            problems(&[("DATABASE__READ_URL", "postgres://replica/tm")]),
+            ["database.read_url"]
+        );
+        assert_eq!(
+            problems(&[
+                ("DATABASE__URL", "postgres://primary/tm"),
+                ("DATABASE__READ_URL", "sqlite://copy.db")
+            ]),
+            ["database.read_url"]
+        );
+        assert!(problems(&[("DATABASE__URL", "postgres://primary/tm")]).is_empty());
     }
 }

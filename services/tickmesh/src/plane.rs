@@ -99,13 +99,20 @@ impl Adapters {
     }
 }
 
-/// Opens the pool storage's `HistoryService` reads from, beside `writer` (see
-/// `tickmesh_storage::connect_history`).
+/// Opens the pool storage's `HistoryService` (and the subscription service's replays) read
+/// from, beside `writer` (see `tickmesh_storage::connect_history`): on `database.read_url`
+/// when set, else on `database.url`.
 pub async fn open_history_database(
     config: &DataPlaneConfig,
     writer: &sea_orm::DatabaseConnection,
 ) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let url = &config.database_url;
+    // A replica may lag the primary: what a history read or a replay sees may be a moment
+    // behind what storage wrote. A replay's wait for storage (`stored_through`) reads the
+    // same replica, so it waits for the replica to have the stretch.
+    let url = config
+        .database_read_url
+        .as_ref()
+        .unwrap_or(&config.database_url);
     tickmesh_storage::connect_history(
         url.expose(),
         config.database_ca.as_deref(),

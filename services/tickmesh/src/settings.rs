@@ -43,6 +43,8 @@ pub struct DataPlaneConfig {
     pub database_url: Secret,
     /// `database.ca`: the CA certificate (PEM) a PostgreSQL server's must chain to.
     pub database_ca: Option<std::path::PathBuf>,
+    /// `database.read_url`: a read replica for history reads; `None` reads `database_url`.
+    pub database_read_url: Option<Secret>,
     /// `database.migrate`: apply pending migrations at start.
     pub migrate: bool,
     /// `ingestion.subscriptions_url`: the subscription service a separate ingestion follows;
@@ -85,15 +87,16 @@ impl DataPlaneConfig {
         });
         let kafka = backends::read_kafka(r);
         let (database_url, database_ca) = backends::read_database(r, DEFAULT_DATABASE_URL);
+        let database_read_url = backends::read_replica(r, &database_url);
         let mut bridge = read_bridge(r);
         bridge.stream = stream.clone();
         bridge.topics = topics.clone();
         let mut storage = read_storage(r);
         storage.topics = topics.clone();
+        let partition_interval = storage.maintenance.partition_interval;
         let ingestion = read_ingestion(r);
         if ingestion.ownership.is_some() && redis.is_none() {
             r.invalid(
-        let partition_interval = storage.maintenance.partition_interval;
                 "ingestion.replicated",
                 "needs bus.redis_url (or bus.redis_sentinels): the leases are kept on the bus's redis",
             );
@@ -107,6 +110,7 @@ impl DataPlaneConfig {
             topics,
             database_url,
             database_ca,
+            database_read_url,
             migrate: r.get("database.migrate", true),
             subscriptions_url: r
                 .optional::<String>("ingestion.subscriptions_url", None)
@@ -160,11 +164,11 @@ impl DataPlaneConfig {
                 // Storage checks what it reads against the limits ingestion enforced, so an
                 // event ingestion let through is never refused one hop later.
                 bounds,
+                partition_interval,
             },
         }
     }
 
-                partition_interval,
     /// The subscription service's configuration: the exchanges ingestion collects from (their
     /// market lists decide what can be subscribed), seeded with `ingestion.markets`.
     pub fn subscription_config(&self) -> SubscriptionConfig {
@@ -300,11 +304,11 @@ fn read_storage(r: &mut ConfigReader<'_>) -> StorageServiceConfig {
     config.linger = r.duration("storage.linger", config.linger);
     config.writers = r.get("storage.writers", config.writers);
     read_history(r, &mut config.history);
+    maintenance::read_maintenance(r, &mut config.maintenance);
     config
 }
 
 /// `storage.history_max_rows`, `storage.history_connections` and
-    maintenance::read_maintenance(r, &mut config.maintenance);
 /// `storage.history_statement_timeout`.
 fn read_history(r: &mut ConfigReader<'_>, history: &mut HistoryConfig) {
     history.max_rows = r.get("storage.history_max_rows", history.max_rows);
