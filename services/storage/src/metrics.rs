@@ -59,6 +59,11 @@ pub fn register(metrics: &Metrics, stats: Arc<StorageStats>, maintenance: Arc<Ma
             "Trades that were already stored (replays)",
             st.trades_duplicate,
         )?;
+        s.counter(
+            "tickers_sampled_out",
+            "Ticker updates not stored because storage.ticker_interval samples them",
+            st.tickers_sampled_out,
+        )?;
         s.counter("dlq", "Records sent to the dead-letter topic", st.dlq)?;
         s.counter(
             "db_errors",

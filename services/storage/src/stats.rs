@@ -22,6 +22,7 @@ pub struct StorageStats {
     events_written: AtomicU64,
     trades_inserted: AtomicU64,
     trades_duplicate: AtomicU64,
+    tickers_sampled_out: AtomicU64,
     dlq: AtomicU64,
     db_errors: AtomicU64,
     bus_errors: AtomicU64,
@@ -44,6 +45,8 @@ pub struct StorageStatsSnapshot {
     pub trades_inserted: u64,
     /// Trades that were already stored (replays).
     pub trades_duplicate: u64,
+    /// Ticker updates left out by sampling.
+    pub tickers_sampled_out: u64,
     /// Records sent to the dead-letter topic.
     pub dlq: u64,
     /// Failed database writes (each retried).
@@ -74,6 +77,7 @@ impl StorageStats {
             events_written: get(&self.events_written),
             trades_inserted: get(&self.trades_inserted),
             trades_duplicate: get(&self.trades_duplicate),
+            tickers_sampled_out: get(&self.tickers_sampled_out),
             dlq: get(&self.dlq),
             db_errors: get(&self.db_errors),
             bus_errors: get(&self.bus_errors),
@@ -91,6 +95,7 @@ impl StorageStats {
         add(&self.events_written, events);
         add(&self.trades_inserted, summary.trades_inserted);
         add(&self.trades_duplicate, summary.trades_duplicate);
+        add(&self.tickers_sampled_out, summary.tickers_sampled_out);
         self.last_commit_us
             .store(UtcMicros::now().as_micros(), Ordering::Relaxed);
     }

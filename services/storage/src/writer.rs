@@ -10,7 +10,8 @@
 //!    twice, and merged into the stored one-minute candles: the open from the earliest trade,
 //!    the close from the latest (ties broken by trade id), as the domain's
 //!    [`Candle::merge`](tickmesh_domain::Candle::merge) decides.
-//! 3. **tickers**: `INSERT ... ON CONFLICT DO NOTHING`.
+//! 3. **tickers**: optionally sampled per market to one per [`StoreConfig::ticker_interval`]
+//!    of exchange time ([`ticker_sample`]), then `INSERT ... ON CONFLICT DO NOTHING`.
 //! 4. **order books**: throttled per market to one snapshot per
 //!    [`StoreConfig::orderbook_interval`] of exchange time, then `ON CONFLICT DO NOTHING`.
 //!
@@ -40,6 +41,7 @@ mod postgres;
 mod rows;
 mod sharded;
 mod sqlite;
+mod ticker_sample;
 
 pub use book_throttle::BookThrottle;
 pub use positioned::Positioned;
@@ -69,6 +71,9 @@ pub struct StoreConfig {
     pub orderbook_interval: Duration,
     /// What an event may carry to be stored (see [`validate`]).
     pub bounds: EventBounds,
+    /// Store at most one ticker per market per this much exchange time; `None` stores every
+    /// ticker.
+    pub ticker_interval: Option<Duration>,
     /// The width of a partition made on demand (PostgreSQL), as
     /// [`MaintenanceConfig::partition_interval`](crate::MaintenanceConfig).
     pub partition_interval: Duration,
@@ -78,6 +83,7 @@ impl Default for StoreConfig {
     fn default() -> StoreConfig {
         StoreConfig {
             orderbook_interval: Duration::from_secs(1),
+            ticker_interval: None,
             bounds: EventBounds::default(),
             partition_interval: crate::MaintenanceConfig::default().partition_interval,
         }
@@ -93,6 +99,8 @@ pub struct WriteSummary {
     pub trades_duplicate: usize,
     /// Ticker updates stored (repeats of a stored one are skipped).
     pub tickers: usize,
+    /// Ticker updates left out by sampling ([`StoreConfig::ticker_interval`]).
+    pub tickers_sampled_out: usize,
     /// Order book snapshots stored.
     pub orderbooks_stored: usize,
     /// Order books not stored: within the interval of the last stored one, or already stored.
@@ -107,6 +115,7 @@ impl WriteSummary {
         self.trades_inserted += other.trades_inserted;
         self.trades_duplicate += other.trades_duplicate;
         self.tickers += other.tickers;
+        self.tickers_sampled_out += other.tickers_sampled_out;
         self.orderbooks_stored += other.orderbooks_stored;
         self.orderbooks_throttled += other.orderbooks_throttled;
         self.candles_touched += other.candles_touched;
@@ -163,6 +172,8 @@ pub struct MarketStore {
     ids: MarketIds,
     /// `last_book`'s committed snapshots, published for the consumer.
     book_throttle: BookThrottle,
+    /// With [`StoreConfig::ticker_interval`]: the tickers this store keeps.
+    tickers_sampled: Option<ticker_sample::TickerSampler>,
 }
 
 impl MarketStore {
@@ -178,12 +189,18 @@ impl MarketStore {
         config: StoreConfig,
         book_throttle: BookThrottle,
     ) -> MarketStore {
+        let tickers_sampled = config.ticker_interval.map(|interval| {
+            ticker_sample::TickerSampler::new(
+                i64::try_from(interval.as_micros()).unwrap_or(i64::MAX),
+            )
+        });
         MarketStore {
             db,
             config,
             last_book: HashMap::new(),
             ids: MarketIds::default(),
             book_throttle,
+            tickers_sampled,
         }
     }
 
@@ -254,6 +271,14 @@ impl MarketStore {
             .resolve(&self.db, events.iter().map(|p| p.event))
             .await?;
         self.load_last_books(&books).await?;
+        let (tickers, tickers_sampled_out, tickers_last) = match &mut self.tickers_sampled {
+            Some(sampler) => {
+                sampler.load(&self.db, &self.ids, &tickers).await?;
+                let sampled = sampler.sample(tickers);
+                (sampled.keep, sampled.dropped, Some(sampled.last))
+            }
+            None => (tickers, 0, None),
+        };
         let Throttled {
             keep: books,
             dropped: throttled,
@@ -276,6 +301,7 @@ impl MarketStore {
             trades_inserted: written.trades_inserted,
             trades_duplicate: trades.len().saturating_sub(written.trades_inserted),
             tickers: written.tickers,
+            tickers_sampled_out,
             orderbooks_stored: written.orderbooks,
             orderbooks_throttled: throttled + books.len().saturating_sub(written.orderbooks),
             candles_touched: written.candles_touched,
@@ -288,6 +314,9 @@ impl MarketStore {
                 .filter_map(|(key, last)| last.map(|last| (*key, last))),
         );
         self.last_book.extend(last_book);
+        if let (Some(sampler), Some(last)) = (&mut self.tickers_sampled, tickers_last) {
+            sampler.committed(last);
+        }
         Ok(summary)
     }
 

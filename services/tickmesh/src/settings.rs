@@ -161,6 +161,9 @@ impl DataPlaneConfig {
                     "storage.orderbook_interval",
                     StoreConfig::default().orderbook_interval,
                 ),
+                ticker_interval: r
+                    .optional_duration("storage.ticker_interval", None)
+                    .filter(|interval| !interval.is_zero()),
                 // Storage checks what it reads against the limits ingestion enforced, so an
                 // event ingestion let through is never refused one hop later.
                 bounds,
