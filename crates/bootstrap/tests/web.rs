@@ -79,6 +79,14 @@ async fn get(url: &str, etag: Option<&str>) -> Result<reqwest::Response, reqwest
     request.send().await
 }
 
+/// `addr` answers gRPC over HTTP/2 but no HTTP/1.1 request.
+async fn assert_grpc_only(addr: std::net::SocketAddr) {
+    assert!(get(&format!("http://{addr}/"), None).await.is_err());
+    common::check(common::plain_channel(addr).await, None)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_grpc_listener_serves_the_page_and_grpc_web_beside_grpc() {
     let running = common::start(
@@ -167,14 +175,7 @@ async fn web_listen_moves_the_page_and_grpc_web_off_the_grpc_listener() {
     let (_, _, trailers) = web_check(web_addr, None).await;
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
     // The gRPC listener speaks HTTP/2 only now.
-    assert!(
-        get(&format!("http://{}/", running.addr), None)
-            .await
-            .is_err()
-    );
-    common::check(common::plain_channel(running.addr).await, None)
-        .await
-        .unwrap();
+    assert_grpc_only(running.addr).await;
     running.stop().await.unwrap();
 }
 
@@ -188,14 +189,7 @@ async fn with_web_disabled_there_is_no_page_and_no_http1() {
         ..common::settings(None)
     };
     let running = common::start(GrpcServer::new().with_page(assets()), settings).await;
-    assert!(
-        get(&format!("http://{}/", running.addr), None)
-            .await
-            .is_err()
-    );
-    common::check(common::plain_channel(running.addr).await, None)
-        .await
-        .unwrap();
+    assert_grpc_only(running.addr).await;
     running.stop().await.unwrap();
 }
 
