@@ -425,3 +425,38 @@ async fn the_page_stays_responsive_at_ten_thousand_events_a_second() {
     eprintln!("market view shown {:?} after asking", asked.elapsed());
     up.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_listen_and_web_enabled_choose_where_the_page_is() {
+    let sims = Sims::start(&["BTC"], 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let get = |url: String| async move {
+        let client = reqwest::Client::builder().http1_only().build().unwrap();
+        client.get(url).send().await.map(|r| r.status().as_u16())
+    };
+
+    // On an address of its own: the page is there, and the gRPC port speaks gRPC only.
+    let apart = up(
+        &sims,
+        dir.path(),
+        &[],
+        &[("TICKMESH__WEB__LISTEN", "127.0.0.1:0")],
+    );
+    let logged = apart.logged("web page at");
+    let web = logged[0]["web_addr"].as_str().unwrap().to_owned();
+    assert_ne!(web, apart.grpc);
+    assert_eq!(get(format!("http://{web}/")).await.unwrap(), 200);
+    assert!(get(format!("http://{}/", apart.grpc)).await.is_err());
+    apart.terminate();
+
+    // Off: neither the page nor HTTP/1.1, and nothing says there is a page.
+    let off = up(
+        &sims,
+        dir.path(),
+        &[],
+        &[("TICKMESH__WEB__ENABLED", "false")],
+    );
+    assert!(off.logged("web page at").is_empty());
+    assert!(get(format!("http://{}/", off.grpc)).await.is_err());
+    off.terminate();
+}
