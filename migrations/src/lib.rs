@@ -12,7 +12,8 @@
 //! Trades and tickers also keep their position in the durable stream, for stream clients
 //! resuming from further back than the stream holds (migration 9). On PostgreSQL the trades,
 //! tickers and order book snapshots are partitioned by exchange time, for retention by whole
-//! partitions, and `retention_marks` records what retention dropped (migration 10).
+//! partitions, and `retention_marks` records what retention dropped (migration 10). Their
+//! fixed-width columns come first, so rows carry no alignment padding (migration 11).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -30,6 +31,7 @@ mod m20261126_000007_market_ids;
 mod m20261206_000008_decimal_range;
 mod m20261206_000009_stream_positions;
 mod m20261207_000010_time_partitions;
+mod m20261207_000011_compact_rows;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -57,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_decimal_range::Migration),
             Box::new(m20261206_000009_stream_positions::Migration),
             Box::new(m20261207_000010_time_partitions::Migration),
+            Box::new(m20261207_000011_compact_rows::Migration),
         ]
     }
 }

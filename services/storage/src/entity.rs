@@ -18,16 +18,21 @@ use tickmesh_domain::{Exchange, Market, TradeId};
 
 use crate::StorageError;
 
-/// `SELECT` every column of `E`, decimal columns cast to text under their own names.
+/// `SELECT` every column of `E`, decimal and one-byte `"char"` columns cast to text under
+/// their own names.
 ///
-/// Without the cast PostgreSQL sends `NUMERIC` in binary and sqlx drops the scale of zeros; on
-/// SQLite the cast is a no-op on a `TEXT` column. sea-orm's `select_as` column attribute is no
+/// Without the cast PostgreSQL sends `NUMERIC` in binary and sqlx drops the scale of zeros,
+/// and sends `"char"` as a byte sqlx will not read as a string; on SQLite the cast is a no-op
+/// on a `TEXT` column. sea-orm's `select_as` column attribute is no
 /// substitute: it leaves the cast unaliased, and SQLite then names the result column after the
 /// whole expression, which the model cannot find.
 pub fn select_exact<E: EntityTrait>() -> Select<E> {
     let mut select = E::find().select_only();
     for column in E::Column::iter() {
-        select = if matches!(column.def().get_column_type(), ColumnType::Decimal(_)) {
+        select = if matches!(
+            column.def().get_column_type(),
+            ColumnType::Decimal(_) | ColumnType::Char(_)
+        ) {
             let expr = Expr::col((E::default(), column)).cast_as(Alias::new("text"));
             select.column_as(expr, column.as_str())
         } else {

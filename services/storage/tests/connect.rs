@@ -38,7 +38,7 @@ async fn a_missing_sqlite_file_is_created_in_wal_mode() {
 async fn in_memory_sqlite_works() {
     let db = connect("sqlite::memory:").await.unwrap();
     // Every migration of this build (ten) applies to a new in-memory database.
-    assert_eq!(tickmesh_migrations::migrate(&db).await.unwrap(), 10);
+    assert_eq!(tickmesh_migrations::migrate(&db).await.unwrap(), 11);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,7 +38,9 @@ async fn exports_read_back_row_for_row(
     let stored = db
         .query_all(Statement::from_string(
             db.get_database_backend(),
-            "select t.trade_id, t.exchange_time_us, t.received_time_us, t.price, t.size, t.side
+            "select t.trade_id, t.exchange_time_us, t.received_time_us, t.price, t.size,
+             case cast(t.side as text) when 'b' then 'buy' when 's' then 'sell'
+               else cast(t.side as text) end as side
              from trades t join markets m on m.id = t.market_id
              where m.exchange = 'upbit' and m.market = 'ADA/KRW'
              order by t.exchange_time_us, t.trade_id",

@@ -18,7 +18,9 @@ pub struct Model {
     pub price: StoredDecimal,
     /// Executed size.
     pub size: StoredDecimal,
-    /// Taker side, `buy` or `sell`.
+    /// Taker side, `b` (buy) or `s` (sell): a one-byte `"char"` on PostgreSQL, read through
+    /// [`select_exact`](super::select_exact), which casts it to text.
+    #[sea_orm(column_type = "Char(Some(1))")]
     pub side: String,
     /// Exchange time, epoch microseconds (part of the key: the partition key on PostgreSQL).
     #[sea_orm(primary_key, auto_increment = false)]
@@ -40,14 +42,16 @@ impl Model {
     /// The domain trade this row stores.
     pub fn to_trade(&self) -> Result<tickmesh_domain::Trade, crate::StorageError> {
         use tickmesh_domain::Side;
+        // PostgreSQL's "char" keeps the first byte of a `buy` or `sell` written by hand; on
+        // SQLite such a row keeps the whole word, which reads the same.
         let side = match self.side.as_str() {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
+            "b" | "buy" => Side::Buy,
+            "s" | "sell" => Side::Sell,
             other => {
                 return Err(crate::StorageError::invalid_row(
                     "trades",
                     "side",
-                    format!("expected buy or sell, got {other:?}"),
+                    format!("expected b or s, got {other:?}"),
                 ));
             }
         };

@@ -32,11 +32,11 @@ pub(crate) fn trade_id(
     })
 }
 
-/// The text a side is stored as.
+/// The text a side is stored as: one byte, a `"char"` on PostgreSQL (migration 11).
 pub(crate) fn side_text(side: Side) -> &'static str {
     match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
+        Side::Buy => "b",
+        Side::Sell => "s",
     }
 }
 

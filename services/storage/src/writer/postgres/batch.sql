@@ -15,7 +15,7 @@ new_trades AS (
   INSERT INTO "trades"
     ("market_id", "trade_id", "price", "size", "side", "exchange_time_us", "received_time_us",
      "position")
-  SELECT market_id, trade_id, price::numeric, size::numeric, side, exchange_time_us,
+  SELECT market_id, trade_id, price::numeric, size::numeric, side::"char", exchange_time_us,
     received_time_us, NULLIF(position, -1)
   FROM trade_rows
   ON CONFLICT ("market_id", "exchange_time_us", "trade_id") DO NOTHING
