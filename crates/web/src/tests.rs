@@ -92,10 +92,10 @@ fn references(text: &str) -> Vec<String> {
                 continue;
             };
             let target = &rest[..end];
-            if target.starts_with("./") || target.starts_with("../") || target.starts_with('/') {
-                if !target.starts_with("//") && !target.starts_with("/#") && target != "/" {
-                    out.push(target.to_owned());
-                }
+            let local =
+                target.starts_with("./") || target.starts_with("../") || target.starts_with('/');
+            if local && !target.starts_with("//") && !target.starts_with("/#") && target != "/" {
+                out.push(target.to_owned());
             }
         }
     }
