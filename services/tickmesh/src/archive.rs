@@ -72,3 +72,6 @@ impl EventArchive for StoredEvents {
         Ok(packed.and_then(Position::from_packed))
     }
 }
+
+#[cfg(test)]
+mod tests;
