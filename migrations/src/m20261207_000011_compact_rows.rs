@@ -15,8 +15,8 @@
 //! index as large as the key. Its pages are split half full while a partition takes writes:
 //! the key's entries (32 bytes) are wider than the 24 up to which PostgreSQL recognises
 //! "rising values within a group" and packs the left page of a split. A partition whose range
-//! is closed takes almost no inserts, so `REINDEX TABLE CONCURRENTLY` of it packs the key for
-//! good (docs/operations.md); storage does not run it on its own yet.
+//! is closed takes almost no inserts, so storage's maintenance rebuilds its indexes packed
+//! then (`tickmesh_storage::maintenance::pack`).
 //!
 //! The partial position indexes take fillfactor 100: positions only grow, so their leaf pages
 //! are split at the right edge and a full page never takes another entry; the default (90)

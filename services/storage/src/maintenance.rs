@@ -6,6 +6,9 @@
 //!   time ([`partitions`]); a round makes the partitions from now to
 //!   `storage.partitions_ahead` ahead, and drops whole partitions whose entire range is older
 //!   than now minus the table's retention. Rows are never deleted one by one.
+//!   Then the indexes of one partition per table whose range closed an hour ago or more
+//!   are rebuilt packed ([`pack`]), after every table's partitions are made and dropped, so
+//!   a rebuild waiting for a long read never holds those up.
 //! * SQLite: no partitions; expired rows are deleted in bounded batches ([`sqlite`]).
 //!
 //! Whatever retention removes from trades and tickers is recorded in `retention_marks` (the
@@ -14,6 +17,7 @@
 //! was not retained.
 
 mod config;
+pub mod pack;
 pub mod partitions;
 pub mod sqlite;
 pub mod stats;
@@ -41,11 +45,13 @@ pub struct TableReport {
     pub partitions_dropped: Vec<String>,
     /// Rows removed by retention (in dropped partitions, or deleted on SQLite).
     pub rows_dropped: u64,
+    /// Partitions whose indexes were rebuilt packed (PostgreSQL).
+    pub partitions_packed: Vec<String>,
     /// Whether another replica held the partition lock, so this one left the table alone.
     pub skipped: bool,
 }
 
-/// Does one round at `now`: makes the partitions ahead (PostgreSQL) and removes what
+/// Does one round at `now`: makes the partitions ahead (PostgreSQL), removes what
 /// retention expires. Returns what it did to each table, in [`partitions::PARTITIONED`]
 /// order.
 pub async fn maintain(
@@ -98,6 +104,16 @@ pub async fn maintain(
         }
         reports.push(report);
     }
+    if postgres {
+        for report in &mut reports {
+            match pack::pack_oldest(db, report.table, now_us.saturating_sub(pack::SETTLE_US))
+                .await?
+            {
+                Some(packed) => report.partitions_packed.extend(packed),
+                None => report.skipped = true,
+            }
+        }
+    }
     Ok(reports)
 }
 
@@ -114,12 +130,14 @@ pub async fn run(db: DatabaseConnection, config: MaintenanceConfig, stats: Arc<M
                 for r in reports.iter().filter(|r| {
                     !r.partitions_created.is_empty()
                         || !r.partitions_dropped.is_empty()
+                        || !r.partitions_packed.is_empty()
                         || r.rows_dropped > 0
                 }) {
                     tracing::info!(
                         table = r.table,
                         created = ?r.partitions_created,
                         dropped = ?r.partitions_dropped,
+                        packed = ?r.partitions_packed,
                         rows_dropped = r.rows_dropped,
                         "storage maintenance"
                     );
