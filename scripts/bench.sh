@@ -6,6 +6,7 @@
 #
 #   ./scripts/bench.sh --mode distributed --rate 50000 --duration 60s
 #   ./scripts/bench.sh --rate 10000 --clients 1000 --client-filter pair --markets 100
+#   ./scripts/bench.sh --mode history        # HistoryService calls over a year of candles
 #
 # Environment: as scripts/test.sh (TICKMESH_CACHE, TICKMESH_TEST_REDIS_URL,
 # TICKMESH_TEST_KAFKA_BROKERS, TICKMESH_TEST_DATABASE_URL).
@@ -38,7 +39,8 @@ step_done
 
 args=(--redis-url "$TICKMESH_TEST_REDIS_URL" --kafka-brokers "$TICKMESH_TEST_KAFKA_BROKERS")
 # Embedded runs use their own SQLite file unless a database is asked for explicitly.
-if [[ " $* " == *" distributed "* || " $* " == *"--mode=distributed"* ]]; then
+if [[ " $* " == *" distributed "* || " $* " == *"--mode=distributed"* \
+    || " $* " == *" history "* || " $* " == *"--mode=history"* ]]; then
     args+=(--database-url "$TICKMESH_TEST_DATABASE_URL")
 fi
 "$CARGO_TARGET_DIR/release/tickmesh" bench "${args[@]}" "$@"

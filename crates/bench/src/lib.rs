@@ -13,6 +13,9 @@
 //! - **loss**: after the simulators stop, every generated trade must be in the database and
 //!   every client must have received every event of the pairs it asked for.
 //!
+//! `--mode history` ([`run_history`]) measures something else: the `HistoryService` calls
+//! against storage over a database filled with a long synthetic history.
+//!
 //! Latency is measured on trades, which every event kind shares its path with and which
 //! alone carry an id to match the generator's log. Errors are `anyhow` with context: the only
 //! caller is the command line, and a bench failure is read by a person.
@@ -21,6 +24,7 @@ mod clients;
 mod dropped;
 mod failover;
 mod feed;
+mod history;
 mod latency;
 mod mesh;
 mod procstat;
@@ -35,6 +39,7 @@ use std::time::Duration;
 
 pub use clients::ClientFilter;
 pub use failover::{FailoverFigures, FailoverPlan};
+pub use history::{CallFigures, FillFigures, HistoryPlan, HistoryReport, TableFill, run_history};
 pub use latency::Percentiles;
 pub use replay::{ReplayFigures, ReplayPlan};
 pub use report::{ProcessFigures, Report, RowFigures, StreamFigures};

@@ -78,7 +78,7 @@ impl Mesh {
 
 /// A free loopback port (bound, read, released: another process could take it first, which
 /// then fails that service's start with a clear error).
-async fn free_port() -> anyhow::Result<u16> {
+pub(crate) async fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot bind a loopback port")?;
@@ -86,7 +86,7 @@ async fn free_port() -> anyhow::Result<u16> {
 }
 
 /// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -103,6 +103,19 @@ fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 impl Mesh {
+    /// A mesh with no service yet, over a database made for this run (`scratch`: admin URL
+    /// and name, dropped by [`Mesh::stop`]).
+    pub(crate) fn without_services(database_url: String, scratch: (String, String)) -> Mesh {
+        Mesh {
+            services: Vec::new(),
+            stream_addr: String::new(),
+            database_url,
+            scratch: Some(scratch),
+            stream: None,
+            ingestion_metrics: String::new(),
+        }
+    }
+
     /// Starts the services of `config.mode`, collecting from the simulators `feeds_env`
     /// points at, and waits until each listens.
     pub(crate) async fn start(
@@ -234,12 +247,27 @@ impl Mesh {
         port: u16,
         env: &[(String, String)],
     ) -> anyhow::Result<()> {
-        let log = config.work_dir.join(format!("{name}.log"));
+        self.spawn_from(&config.exe, &config.work_dir, name, args, port, env)
+            .await
+    }
+
+    /// Runs `exe` with `args` as the service `name`, logging to `work_dir`, and waits until it
+    /// listens on `port`.
+    pub(crate) async fn spawn_from(
+        &mut self,
+        exe: &Path,
+        work_dir: &Path,
+        name: &str,
+        args: &[&str],
+        port: u16,
+        env: &[(String, String)],
+    ) -> anyhow::Result<()> {
+        let log = work_dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = file.try_clone().context("cannot share the log file")?;
         let listen = format!("127.0.0.1:{port}");
-        let mut child = Command::new(&config.exe)
+        let mut child = Command::new(exe)
             .args(args)
             .args(["--listen", &listen])
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -248,7 +276,7 @@ impl Mesh {
             .stderr(err)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot run {}", config.exe.display()))?;
+            .with_context(|| format!("cannot run {}", exe.display()))?;
         let pid = child.id().context("the service exited at once")?;
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpStream::connect(&listen).await.is_err() {
@@ -363,7 +391,7 @@ impl Mesh {
     }
 }
 
-async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     let db = Database::connect(admin_url)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;

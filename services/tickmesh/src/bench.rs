@@ -1,5 +1,8 @@
 //! `tickmesh bench`: reads the options, runs `tickmesh_bench`, prints progress to stderr, the
-//! table to stdout and, when asked, the JSON report to a file.
+//! table to stdout and, when asked, the JSON report to a file. `--mode history` runs the
+//! history bench instead ([`history`]).
+
+mod history;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,10 +13,11 @@ use tickmesh_bench::{BenchConfig, ClientFilter, Mode, Progress};
 /// Options of `tickmesh bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// `embedded` (one `tickmesh up`) or `distributed` (`tickmesh serve` per service on Redis,
-    /// Kafka and PostgreSQL).
+    /// `embedded` (one `tickmesh up`), `distributed` (`tickmesh serve` per service on Redis,
+    /// Kafka and PostgreSQL) or `history` (HistoryService calls against storage over a
+    /// PostgreSQL filled with a long history; needs --database-url).
     #[arg(long, default_value = "embedded", value_parser = parse_mode)]
-    mode: Mode,
+    mode: BenchMode,
     /// Events per second across the three simulated exchanges (trades, tickers and books).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     rate: u32,
@@ -80,14 +84,24 @@ pub struct BenchArgs {
     /// Also write the report as JSON to this file (`-` for stdout, after the table).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    history: history::HistoryArgs,
 }
 
-fn parse_mode(s: &str) -> Result<Mode, String> {
+/// What `--mode` picks: the mesh under load in one of its deployments, or history reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchMode {
+    Mesh(Mode),
+    History,
+}
+
+fn parse_mode(s: &str) -> Result<BenchMode, String> {
     match s {
-        "embedded" => Ok(Mode::Embedded),
-        "distributed" => Ok(Mode::Distributed),
+        "embedded" => Ok(BenchMode::Mesh(Mode::Embedded)),
+        "distributed" => Ok(BenchMode::Mesh(Mode::Distributed)),
+        "history" => Ok(BenchMode::History),
         _ => Err(format!(
-            "unknown mode `{s}`: expected embedded or distributed"
+            "unknown mode `{s}`: expected embedded, distributed or history"
         )),
     }
 }
@@ -105,10 +119,14 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let mode = match args.mode {
+        BenchMode::Mesh(mode) => mode,
+        BenchMode::History => return history::run(args),
+    };
     if args.rate == 0 {
         anyhow::bail!("--rate must be at least 1 event per second");
     }
-    if args.ingestion_replicas > 1 && args.mode != Mode::Distributed {
+    if args.ingestion_replicas > 1 && mode != Mode::Distributed {
         anyhow::bail!(
             "--ingestion-replicas needs --mode distributed (replicas share leases on redis)"
         );
@@ -121,13 +139,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             disruptions + 1
         );
     }
-    let work_dir = match args.work_dir {
-        Some(dir) => dir,
-        None => std::env::temp_dir().join(format!("tickmesh-bench-{}", std::process::id())),
-    };
+    let work_dir = work_dir(args.work_dir);
     let config = BenchConfig {
         exe: std::env::current_exe().context("cannot find the tickmesh binary to run")?,
-        mode: args.mode,
+        mode,
         rate: args.rate,
         markets: args.markets,
         duration: args.duration,
@@ -154,8 +169,24 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let report = crate::up::block_on(tickmesh_bench::run(config, print_progress))?;
     print!("{}", report.table());
-    if let Some(path) = args.json {
-        let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+    write_json(args.json, || serde_json::to_string_pretty(&report))
+}
+
+/// The folder asked for, or a new temporary one.
+fn work_dir(asked: Option<PathBuf>) -> PathBuf {
+    match asked {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("tickmesh-bench-{}", std::process::id())),
+    }
+}
+
+/// Writes the report's JSON to `path` (`-` for stdout), if one was given.
+fn write_json(
+    path: Option<PathBuf>,
+    json: impl FnOnce() -> serde_json::Result<String>,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let json = json().context("cannot encode the report")?;
         if path.as_os_str() == "-" {
             println!("{json}");
         } else {
@@ -167,7 +198,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_progress(progress: Progress) {
+pub(crate) fn print_progress(progress: Progress) {
     match progress {
         Progress::Phase(what) => eprintln!("bench: {what}"),
         Progress::Tick {

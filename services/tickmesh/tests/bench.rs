@@ -1,5 +1,6 @@
 //! `tickmesh bench` as a person runs it, briefly and at a low rate: the run completes, the
-//! JSON report has the documented figures, and nothing is lost on either deployment. These
+//! JSON report has the documented figures, and nothing is lost on either deployment; the
+//! history mode, on a tiny history, times every call and every answer is complete. These
 //! tests check what the bench counts, never how fast anything was: speed is the bench's own
 //! output, not a test's assertion.
 
@@ -178,4 +179,50 @@ fn a_replicated_run_with_a_kill_and_a_stop_loses_and_repeats_nothing() {
         !names.contains(&"ingestion-1"),
         "a killed replica has no figures: {names:?}"
     );
+}
+
+#[test]
+fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .args(["bench", "--mode", "history", "--markets", "1"])
+        .args(["--candle-days", "3", "--trade-days", "1"])
+        .args(["--trades-per-second", "0.5", "--tickers-per-second", "0.1"])
+        .args(["--requests", "3"])
+        .args(["--database-url", &tickmesh_e2e::database_url()])
+        .args(["--kafka-brokers", &tickmesh_e2e::kafka_brokers()])
+        .args(["--work-dir", dir.path().join("work").to_str().unwrap()])
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("bench: fill: "),
+        "no fill progress:\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["mode"], "history");
+    assert_eq!(report["problems"], Value::Array(Vec::new()), "{report:#}");
+    // One market on three exchanges: 3 days of minutes, a day of trades every 2 s.
+    let tables = report["fill"]["tables"].as_array().unwrap();
+    let rows = |name: &str| {
+        tables.iter().find(|t| t["table"] == name).unwrap()["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(rows("candles_1m"), 3 * 3 * 1440, "{report:#}");
+    assert_eq!(rows("trades"), 3 * 43_200, "{report:#}");
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 8, "{report:#}");
+    for call in calls {
+        assert_eq!(call["latency"]["samples"].as_u64(), Some(3), "{report:#}");
+        assert_eq!(call["wrong"].as_u64(), Some(0), "{report:#}");
+        assert!(call["rows"].as_u64().unwrap() > 0, "{report:#}");
+    }
 }
