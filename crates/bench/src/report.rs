@@ -202,18 +202,7 @@ impl Report {
             )?;
         }
         writeln!(out)?;
-        writeln!(
-            out,
-            "  {:<28} {:>10} {:>14}",
-            "process", "cpu cores", "peak rss MiB"
-        )?;
-        for p in &self.processes {
-            writeln!(
-                out,
-                "  {:<28} {:>10.2} {:>14.1}",
-                p.name, p.cpu_cores, p.peak_rss_mib
-            )?;
-        }
+        write_processes(out, &self.processes)?;
         writeln!(
             out,
             "  {:<28} {:>10.2}",
@@ -229,4 +218,21 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// The per-process table every report ends with: CPU cores and peak RSS.
+pub(crate) fn write_processes(out: &mut String, processes: &[ProcessFigures]) -> fmt::Result {
+    writeln!(
+        out,
+        "  {:<28} {:>10} {:>14}",
+        "process", "cpu cores", "peak rss MiB"
+    )?;
+    for p in processes {
+        writeln!(
+            out,
+            "  {:<28} {:>10.2} {:>14.1}",
+            p.name, p.cpu_cores, p.peak_rss_mib
+        )?;
+    }
+    Ok(())
 }

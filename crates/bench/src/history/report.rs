@@ -114,18 +114,7 @@ impl HistoryReport {
             )?;
         }
         writeln!(out)?;
-        writeln!(
-            out,
-            "  {:<28} {:>10} {:>14}",
-            "process", "cpu cores", "peak rss MiB"
-        )?;
-        for p in &self.processes {
-            writeln!(
-                out,
-                "  {:<28} {:>10.2} {:>14.1}",
-                p.name, p.cpu_cores, p.peak_rss_mib
-            )?;
-        }
+        crate::report::write_processes(out, &self.processes)?;
         writeln!(out)?;
         if self.problems.is_empty() {
             writeln!(
