@@ -33,6 +33,12 @@ pub(crate) struct RowWatch {
 
 /// `SELECT` the newest trade id of each pair in one statement (portable between PostgreSQL
 /// and SQLite: `VALUES` columns are `column1`, `column2` on both).
+///
+/// The newest is the last by (exchange time, trade id), the order of the trades key, so the
+/// database reads one key entry per pair from the newest partition down. `MAX(trade_id)`
+/// would read every stored trade of the pair each poll (the id is the key's last column),
+/// which grows with the run and costs the database more than the writes it measures. The
+/// simulators number a market's trades in the order of their times, so the two agree.
 fn newest_ids_sql(pairs: &[(Exchange, Market)]) -> String {
     let values: Vec<String> = pairs
         .iter()
@@ -40,8 +46,9 @@ fn newest_ids_sql(pairs: &[(Exchange, Market)]) -> String {
         .collect();
     format!(
         "SELECT v.column1 AS exchange, v.column2 AS market, \
-         (SELECT MAX(t.trade_id) FROM trades t WHERE t.market_id = \
-           (SELECT m.id FROM markets m WHERE m.exchange = v.column1 AND m.market = v.column2)) \
+         (SELECT t.trade_id FROM trades t WHERE t.market_id = \
+           (SELECT m.id FROM markets m WHERE m.exchange = v.column1 AND m.market = v.column2) \
+           ORDER BY t.exchange_time_us DESC, t.trade_id DESC LIMIT 1) \
          AS newest \
          FROM (VALUES {}) AS v",
         values.join(", ")
@@ -139,9 +146,9 @@ mod tests {
         let backend = db.get_database_backend();
         for sql in [
             "CREATE TABLE markets (id INTEGER PRIMARY KEY, exchange TEXT, market TEXT)",
-            "CREATE TABLE trades (market_id INTEGER, trade_id BIGINT)",
+            "CREATE TABLE trades (market_id INTEGER, exchange_time_us BIGINT, trade_id BIGINT)",
             "INSERT INTO markets VALUES (1, 'bithumb', 'BTC/KRW'), (2, 'upbit', 'BTC/KRW')",
-            "INSERT INTO trades VALUES (2, 7), (2, 9), (1, 11)",
+            "INSERT INTO trades VALUES (2, 100, 7), (2, 300, 9), (2, 300, 8), (1, 50, 11)",
         ] {
             db.execute(Statement::from_string(backend, sql))
                 .await
