@@ -54,7 +54,10 @@ pub fn encode_event(event: &MarketEvent) -> Vec<u8> {
     crate::encode::encode_event(event)
 }
 
-/// Decodes protobuf bytes into an event, naming the first invalid field.
+pub use crate::shared::decode_shared;
+
+/// Decodes protobuf bytes into an event, naming the first invalid field. A caller holding the
+/// bytes as [`bytes::Bytes`] decodes them cheaper with [`decode_shared`].
 pub fn decode_event(bytes: &[u8]) -> Result<MarketEvent, DecodeError> {
     Ok(event_from_wire(&wire::MarketEvent::decode(bytes)?)?)
 }

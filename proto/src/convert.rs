@@ -42,7 +42,7 @@ impl ConvertError {
         tonic::Status::invalid_argument(self.to_string())
     }
 
-    fn within(self, parent: &str) -> ConvertError {
+    pub(crate) fn within(self, parent: &str) -> ConvertError {
         ConvertError {
             field: format!("{parent}.{}", self.field),
             reason: self.reason,

@@ -13,6 +13,7 @@ pub mod convert;
 mod encode;
 pub mod envelope;
 pub mod routing;
+mod shared;
 
 /// Generated code is exempt from our lints: it is not ours to style.
 macro_rules! generated {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::BytesMut;
 use futures::FutureExt as _;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
@@ -83,17 +83,36 @@ impl KafkaConsumer {
     }
 }
 
+/// The delivery of `message`. The payload and the header values are copied out of
+/// librdkafka's buffer into one allocation and shared from there (a `Bytes` slice each),
+/// instead of one allocation apiece: storage reads tens of thousands of records a second.
 fn delivery(message: &BorrowedMessage<'_>) -> Delivery {
+    let payload = message.payload().unwrap_or_default();
+    let headers = message.headers();
+    let values = headers.map_or(0, |h| {
+        h.iter()
+            .map(|h| h.value.map_or(0, <[u8]>::len))
+            .sum::<usize>()
+    });
+    let mut buf = BytesMut::with_capacity(payload.len() + values);
+    buf.extend_from_slice(payload);
+    for header in headers.iter().flat_map(|h| h.iter()) {
+        buf.extend_from_slice(header.value.unwrap_or_default());
+    }
+    let buf = buf.freeze();
     let mut record = Record::new(
         String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
-        Bytes::copy_from_slice(message.payload().unwrap_or_default()),
+        buf.slice(..payload.len()),
     );
-    if let Some(headers) = message.headers() {
+    if let Some(headers) = headers {
+        record.headers.reserve_exact(headers.count());
+        let mut at = payload.len();
         for header in headers.iter() {
-            record.headers.push((
-                header.key.to_owned(),
-                Bytes::copy_from_slice(header.value.unwrap_or_default()),
-            ));
+            let end = at + header.value.map_or(0, <[u8]>::len);
+            record
+                .headers
+                .push((header.key.to_owned(), buf.slice(at..end)));
+            at = end;
         }
     }
     Delivery {

@@ -50,10 +50,7 @@ pub use sharded::ShardedStore;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use tickmesh_bus::Position;
 use tickmesh_domain::{EventBounds, Exchange, Market, MarketEvent, Payload, UtcMicros};
 
@@ -285,12 +282,14 @@ impl MarketStore {
             last_book,
         } = self.throttle(&books);
 
-        let written = if self.db.get_database_backend() == DbBackend::Postgres {
+        let written = if let DatabaseConnection::SqlxPostgresPoolConnection(_) = &self.db {
+            // The variant was just matched, so this returns its pool and cannot panic.
+            let pool = self.db.get_postgres_connection_pool();
             let unique = rows::unique_trades(&trades);
-            match postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await {
+            match postgres::write(pool, &self.ids, &unique, &tickers, &books).await {
                 Err(e) if partitions::no_partition(&e) => {
                     self.cover(&unique, &tickers, &books).await?;
-                    postgres::write(&self.db, &self.ids, &unique, &tickers, &books).await?
+                    postgres::write(pool, &self.ids, &unique, &tickers, &books).await?
                 }
                 written => written?,
             }

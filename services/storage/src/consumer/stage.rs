@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tickmesh_bus::pump::{Prepared, Stage, WriteError};
-use tickmesh_bus::{Delivery, POSITION_HEADER, Position, Record};
+use tickmesh_bus::{Delivery, POSITION_HEADER, Position, Record, TRACEPARENT};
 use tickmesh_domain::{MarketEvent, UtcMicros};
-use tickmesh_proto::codec::decode_event;
+use tickmesh_proto::codec::decode_shared;
 use tickmesh_proto::envelope::read_book_key;
 use tickmesh_proto::routing::TopicNames;
 use tokio::sync::Mutex;
@@ -44,7 +45,7 @@ impl Storing {
 
     /// The event in a record, or why it cannot be stored.
     fn decode(&self, record: &Record, now: UtcMicros) -> Result<MarketEvent, String> {
-        let event = decode_event(&record.payload).map_err(|e| ErrorChain(&e).to_string())?;
+        let event = decode_shared(&record.payload).map_err(|e| ErrorChain(&e).to_string())?;
         validate(&event, &self.bounds, now).map_err(|e| ErrorChain(&e).to_string())?;
         Ok(event)
     }
@@ -55,8 +56,9 @@ impl Storing {
 pub struct Storable {
     /// The event.
     pub event: MarketEvent,
-    /// The record's W3C `traceparent`, if it had one.
-    pub traceparent: Option<String>,
+    /// The record's W3C `traceparent` header, if it had one (shared with the record, not
+    /// copied).
+    pub traceparent: Option<Bytes>,
     /// The event's position in the durable stream, from the header the bridge adds; `None`
     /// when the record has none or one that is not a position.
     pub position: Option<Position>,
@@ -96,7 +98,7 @@ impl Stage for Storing {
                     i,
                     Storable {
                         event,
-                        traceparent: delivery.record.traceparent().map(str::to_owned),
+                        traceparent: delivery.record.header(TRACEPARENT).cloned(),
                         position: position(&delivery.record),
                     },
                 ),
@@ -111,7 +113,11 @@ impl Stage for Storing {
         // The write continues the trace of its first event's record (ingestion's publish
         // span), so one trace follows an event from the exchange to the database.
         let span = tracing::info_span!("storage.write", records = events.len());
-        if let Some(parent) = events.first().and_then(|e| e.traceparent.as_deref()) {
+        if let Some(parent) = events
+            .first()
+            .and_then(|e| e.traceparent.as_deref())
+            .and_then(|b| std::str::from_utf8(b).ok())
+        {
             tickmesh_telemetry::propagation::adopt_traceparent(&span, parent);
         }
         async {

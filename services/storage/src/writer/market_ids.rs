@@ -5,7 +5,9 @@
 //! and an id is never reassigned, so each writer caches what it learnt for as long as it runs
 //! and asks the database only about pairs it has not seen: in steady state, never.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -15,7 +17,8 @@ use super::rows::{row_error, rows_per_statement};
 use crate::StorageError;
 use crate::entity::{markets, parse_exchange, parse_market};
 
-/// Market ids by pair, and pairs by id.
+/// Market ids by pair, and pairs by id. Looked up for every row a writer stores, so hashed with
+/// foldhash (randomly seeded per process, as std's SipHash, at a fraction of its cost).
 #[derive(Debug, Default)]
 pub(super) struct MarketIds {
     ids: HashMap<(Exchange, Market), i32>,

@@ -10,16 +10,21 @@
 //! which is why the SQLite path still merges in Rust.
 //!
 //! Rows travel as column arrays (`unnest($1, $2, ...)`): one short statement whose text never
-//! changes, so sqlx prepares it once per connection, where a multi-row `VALUES` list would be
-//! a new statement with thousands of parameters for every batch size. Decimals travel as
-//! their exact text and are cast to `numeric` in the statement, which keeps their scale (see
-//! [`crate::decimal`]); an optional decimal travels as `''` for "absent", which `NULLIF` turns
-//! into `NULL` (sea-query's arrays cannot hold `NULL` elements, and no decimal's text is
-//! empty). A stream position travels the same way as `-1` for "absent", which no packed
+//! changes, where a multi-row `VALUES` list would be a new statement with thousands of
+//! parameters for every batch size. The arrays are bound through sqlx directly, as typed
+//! slices (`int4[]`, `int8[]`, `text[]`): sea-query's `Value` arrays boxed every element and
+//! were cloned again on the way to sqlx, a visible share of storage's CPU per event
+//! (docs/benchmarks.md). Decimals travel as their exact text and are cast to `numeric` in the
+//! statement, which keeps their scale (see [`crate::decimal`]); a column's texts are written
+//! one after another into one buffer ([`Texts`]), not allocated one by one. An optional
+//! decimal travels as `''` for "absent", which `NULLIF` turns into `NULL` (no decimal's text
+//! is empty). A stream position travels the same way as `-1` for "absent", which no packed
 //! position is.
 
-use sea_orm::sea_query::{ArrayType, Value};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::sqlx::postgres::{PgArguments, PgPool};
+use sea_orm::sqlx::query::Query;
+use sea_orm::sqlx::{self, Postgres, Row as _};
+use sea_orm::{DbErr, RuntimeErr};
 use tickmesh_domain::Decimal;
 
 use super::market_ids::MarketIds;
@@ -29,62 +34,92 @@ use crate::entity::orderbook_snapshots;
 
 const WRITE_BATCH: &str = include_str!("postgres/batch.sql");
 
-/// A text array element.
-fn text(value: impl Into<String>) -> Value {
-    Value::String(Some(Box::new(value.into())))
-}
-
-/// An `integer` array element.
-fn int4(value: i32) -> Value {
-    Value::Int(Some(value))
-}
-
-/// A `bigint` array element.
-fn int8(value: i64) -> Value {
-    Value::BigInt(Some(value))
-}
-
 /// What an absent stream position travels as: packed positions are never negative.
 const NO_POSITION: i64 = -1;
 
-/// A stream position array element: the packed position, or [`NO_POSITION`].
-fn position(value: Option<i64>) -> Value {
-    int8(value.unwrap_or(NO_POSITION))
+/// A column of texts in one buffer: element `i` is `buf[ends[i - 1]..ends[i]]`.
+#[derive(Debug, Default)]
+struct Texts {
+    buf: String,
+    ends: Vec<usize>,
 }
 
-/// A decimal array element: its exact text, or `''` when absent.
-fn decimal(value: Option<Decimal>) -> Value {
-    text(
-        value
-            .map(tickmesh_domain::format_decimal)
-            .unwrap_or_default(),
-    )
+impl Texts {
+    /// Room for `rows` texts of about `each` bytes.
+    fn with_capacity(rows: usize, each: usize) -> Texts {
+        Texts {
+            buf: String::with_capacity(rows * each),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Appends `value`'s exact text, or `''` when absent.
+    fn decimal(&mut self, value: Option<Decimal>) {
+        if let Some(value) = value {
+            tickmesh_domain::write_decimal(value, &mut self.buf);
+        }
+        self.ends.push(self.buf.len());
+    }
+
+    /// Appends `text`.
+    fn text(&mut self, text: &str) {
+        self.buf.push_str(text);
+        self.ends.push(self.buf.len());
+    }
+
+    /// The texts, as the `text[]` parameter binds them.
+    fn slices(&self) -> Vec<&str> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                // `ends` only grows and every end is a char boundary the pushes made.
+                let text = self.buf.get(start..end).unwrap_or_default();
+                start = end;
+                text
+            })
+            .collect()
+    }
 }
 
-/// A column of text elements as one array parameter.
-fn text_array(values: Vec<Value>) -> Value {
-    Value::Array(ArrayType::String, Some(Box::new(values)))
+/// The trades' columns, parameters `$1` to `$8`.
+#[derive(Debug, Default)]
+struct TradeColumns {
+    market: Vec<i32>,
+    id: Vec<i64>,
+    price: Texts,
+    size: Texts,
+    side: Texts,
+    exchange_time: Vec<i64>,
+    received_time: Vec<i64>,
+    position: Vec<i64>,
 }
 
-/// A column of `integer` elements as one array parameter.
-fn int4_array(values: Vec<Value>) -> Value {
-    Value::Array(ArrayType::Int, Some(Box::new(values)))
+/// The tickers' columns, parameters `$9` to `$21`.
+#[derive(Debug, Default)]
+struct TickerColumns {
+    market: Vec<i32>,
+    exchange_time: Vec<i64>,
+    received_time: Vec<i64>,
+    /// last, open, high, low, prev_close, volume_24h, quote_volume_24h, best_bid, best_ask
+    decimals: [Texts; 9],
+    position: Vec<i64>,
 }
 
-/// A column of `bigint` elements as one array parameter.
-fn int8_array(values: Vec<Value>) -> Value {
-    Value::Array(ArrayType::BigInt, Some(Box::new(values)))
-}
-
-/// A column being filled, one element per row.
-fn column(rows: usize) -> Vec<Value> {
-    Vec::with_capacity(rows)
+/// The order books' columns, parameters `$22` to `$26`, levels as JSON text.
+#[derive(Debug, Default)]
+struct BookColumns {
+    market: Vec<i32>,
+    exchange_time: Vec<i64>,
+    received_time: Vec<i64>,
+    bids: Vec<String>,
+    asks: Vec<String>,
 }
 
 /// Writes the (distinct) trades of `unique`, the candles of those that were new, `tickers`
 /// and `books` in one statement; nothing is written when it fails.
-pub(super) async fn write<C: ConnectionTrait>(
-    db: &C,
+pub(super) async fn write(
+    pool: &PgPool,
     ids: &MarketIds,
     unique: &[TradeRef<'_>],
     tickers: &[TickerRef<'_>],
@@ -99,16 +134,16 @@ pub(super) async fn write<C: ConnectionTrait>(
             orderbooks: 0,
         });
     }
-    let mut values = trade_columns(ids, unique)?;
-    values.extend(ticker_columns(ids, tickers)?);
-    values.extend(book_columns(ids, books)?);
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, WRITE_BATCH, values);
-    let row = db
-        .query_one(statement)
-        .await?
-        .ok_or_else(|| StorageError::Db(DbErr::Custom("batch insert returned no row".into())))?;
+    let trades = trade_columns(ids, unique)?;
+    let tickers = ticker_columns(ids, tickers)?;
+    let books = book_columns(ids, books)?;
+    let query = bind_books(
+        bind_tickers(bind_trades(sqlx::query(WRITE_BATCH), &trades), &tickers),
+        &books,
+    );
+    let row = query.fetch_one(pool).await.map_err(query_error)?;
     let count = |column: &str| -> Result<usize, StorageError> {
-        let n: i64 = row.try_get("", column)?;
+        let n: i64 = row.try_get(column).map_err(query_error)?;
         Ok(usize::try_from(n).unwrap_or(0))
     };
     Ok(Written {
@@ -119,84 +154,119 @@ pub(super) async fn write<C: ConnectionTrait>(
     })
 }
 
-/// Parameters `$1` to `$8`: the trades' columns.
-fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<Vec<Value>, StorageError> {
+/// A failed statement as sea-orm reports one, so callers classify it the same way
+/// ([`crate::error::refuses_data`], a missing partition).
+fn query_error(e: sqlx::Error) -> StorageError {
+    StorageError::Db(DbErr::Query(RuntimeErr::SqlxError(e)))
+}
+
+type Bound<'q> = Query<'q, Postgres, PgArguments>;
+
+fn bind_trades<'q>(query: Bound<'q>, c: &'q TradeColumns) -> Bound<'q> {
+    query
+        .bind(&c.market)
+        .bind(&c.id)
+        .bind(c.price.slices())
+        .bind(c.size.slices())
+        .bind(c.side.slices())
+        .bind(&c.exchange_time)
+        .bind(&c.received_time)
+        .bind(&c.position)
+}
+
+fn bind_tickers<'q>(query: Bound<'q>, c: &'q TickerColumns) -> Bound<'q> {
+    let query = query
+        .bind(&c.market)
+        .bind(&c.exchange_time)
+        .bind(&c.received_time);
+    c.decimals
+        .iter()
+        .fold(query, |query, column| query.bind(column.slices()))
+        .bind(&c.position)
+}
+
+fn bind_books<'q>(query: Bound<'q>, c: &'q BookColumns) -> Bound<'q> {
+    query
+        .bind(&c.market)
+        .bind(&c.exchange_time)
+        .bind(&c.received_time)
+        .bind(&c.bids)
+        .bind(&c.asks)
+}
+
+/// The trades' columns.
+fn trade_columns(ids: &MarketIds, unique: &[TradeRef<'_>]) -> Result<TradeColumns, StorageError> {
     let n = unique.len();
-    let (mut market, mut id) = (column(n), column(n));
-    let (mut price, mut size, mut side) = (column(n), column(n), column(n));
-    let (mut exchange_time, mut received_time) = (column(n), column(n));
-    let mut positions = column(n);
+    let mut c = TradeColumns {
+        market: Vec::with_capacity(n),
+        id: Vec::with_capacity(n),
+        price: Texts::with_capacity(n, 12),
+        size: Texts::with_capacity(n, 12),
+        side: Texts::with_capacity(n, 1),
+        exchange_time: Vec::with_capacity(n),
+        received_time: Vec::with_capacity(n),
+        position: Vec::with_capacity(n),
+    };
     for &(event, trade, at) in unique {
-        market.push(int4(ids.id(event.exchange, event.market)?));
-        id.push(int8(trade_id(
-            event.exchange,
-            event.market,
-            trade.trade_id,
-        )?));
-        price.push(decimal(Some(trade.price)));
-        size.push(decimal(Some(trade.size)));
-        side.push(text(side_text(trade.side)));
-        exchange_time.push(int8(event.exchange_time.as_micros()));
-        received_time.push(int8(event.received_time.as_micros()));
-        positions.push(position(at));
+        c.market.push(ids.id(event.exchange, event.market)?);
+        c.id.push(trade_id(event.exchange, event.market, trade.trade_id)?);
+        c.price.decimal(Some(trade.price));
+        c.size.decimal(Some(trade.size));
+        c.side.text(side_text(trade.side));
+        c.exchange_time.push(event.exchange_time.as_micros());
+        c.received_time.push(event.received_time.as_micros());
+        c.position.push(at.unwrap_or(NO_POSITION));
     }
-    Ok(vec![
-        int4_array(market),
-        int8_array(id),
-        text_array(price),
-        text_array(size),
-        text_array(side),
-        int8_array(exchange_time),
-        int8_array(received_time),
-        int8_array(positions),
-    ])
+    Ok(c)
 }
 
-/// Parameters `$9` to `$21`: the tickers' columns.
-fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<Vec<Value>, StorageError> {
+/// The tickers' columns.
+fn ticker_columns(ids: &MarketIds, batch: &[TickerRef<'_>]) -> Result<TickerColumns, StorageError> {
     let n = batch.len();
-    let mut market = column(n);
-    let (mut exchange_time, mut received_time) = (column(n), column(n));
-    // last, open, high, low, prev_close, volume_24h, quote_volume_24h, best_bid, best_ask
-    let mut decimals: [Vec<Value>; 9] = std::array::from_fn(|_| column(n));
-    let mut positions = column(n);
+    let mut c = TickerColumns {
+        market: Vec::with_capacity(n),
+        exchange_time: Vec::with_capacity(n),
+        received_time: Vec::with_capacity(n),
+        decimals: std::array::from_fn(|_| Texts::with_capacity(n, 12)),
+        position: Vec::with_capacity(n),
+    };
     for &(event, t, at) in batch {
-        market.push(int4(ids.id(event.exchange, event.market)?));
-        exchange_time.push(int8(event.exchange_time.as_micros()));
-        received_time.push(int8(event.received_time.as_micros()));
-        for (column, value) in decimals.iter_mut().zip(t.decimals()) {
-            column.push(decimal(value));
+        c.market.push(ids.id(event.exchange, event.market)?);
+        c.exchange_time.push(event.exchange_time.as_micros());
+        c.received_time.push(event.received_time.as_micros());
+        for (column, value) in c.decimals.iter_mut().zip(t.decimals()) {
+            column.decimal(value);
         }
-        positions.push(position(at));
+        c.position.push(at.unwrap_or(NO_POSITION));
     }
-    let mut values = vec![
-        int4_array(market),
-        int8_array(exchange_time),
-        int8_array(received_time),
-    ];
-    values.extend(decimals.into_iter().map(text_array));
-    values.push(int8_array(positions));
-    Ok(values)
+    Ok(c)
 }
 
-/// Parameters `$22` to `$26`: the order books' columns, levels as JSON text.
-fn book_columns(ids: &MarketIds, batch: &[BookRef<'_>]) -> Result<Vec<Value>, StorageError> {
-    let n = batch.len();
-    let mut market = column(n);
-    let (mut exchange_time, mut received_time) = (column(n), column(n));
-    let (mut bids, mut asks) = (column(n), column(n));
+/// The order books' columns.
+fn book_columns(ids: &MarketIds, batch: &[BookRef<'_>]) -> Result<BookColumns, StorageError> {
+    let mut c = BookColumns::default();
     for (event, book) in batch {
-        market.push(int4(ids.id(event.exchange, event.market)?));
-        exchange_time.push(int8(event.exchange_time.as_micros()));
-        received_time.push(int8(event.received_time.as_micros()));
-        bids.push(text(orderbook_snapshots::levels_to_json(&book.bids)));
-        asks.push(text(orderbook_snapshots::levels_to_json(&book.asks)));
+        c.market.push(ids.id(event.exchange, event.market)?);
+        c.exchange_time.push(event.exchange_time.as_micros());
+        c.received_time.push(event.received_time.as_micros());
+        c.bids.push(orderbook_snapshots::levels_to_json(&book.bids));
+        c.asks.push(orderbook_snapshots::levels_to_json(&book.asks));
     }
-    Ok(vec![
-        int4_array(market),
-        int8_array(exchange_time),
-        int8_array(received_time),
-        text_array(bids),
-        text_array(asks),
-    ])
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_come_back_one_by_one_with_absent_decimals_empty() {
+        let mut texts = Texts::with_capacity(4, 4);
+        texts.decimal(Some(Decimal::new(12_500, 2)));
+        texts.decimal(None);
+        texts.text("b");
+        texts.decimal(Some(Decimal::new(0, 8)));
+        assert_eq!(texts.slices(), ["125.00", "", "b", "0.00000000"]);
+        assert!(Texts::default().slices().is_empty());
+    }
 }

@@ -1,8 +1,6 @@
 //! What both backends' writers share: a batch's rows by kind, how a trade id and a side are
 //! stored, and how inserts are cut into statements.
 
-use std::collections::HashSet;
-
 use sea_orm::DbErr;
 use tickmesh_domain::{Exchange, Market, MarketEvent, OrderBook, Side, Ticker, Trade, TradeId};
 
@@ -52,7 +50,7 @@ pub(crate) fn row_error(e: sea_orm::sea_query::error::Error) -> StorageError {
 
 /// The first occurrence of each trade of `batch`, in batch order.
 pub(crate) fn unique_trades<'a>(batch: &[TradeRef<'a>]) -> Vec<TradeRef<'a>> {
-    let mut seen = HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     batch
         .iter()
         .filter(|(e, t, _)| seen.insert((e.exchange, e.market, t.trade_id)))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickmesh_bus::{Inbox, LiveMessage, Received};
-use tickmesh_proto::codec::decode_event;
+use tickmesh_proto::codec::decode_shared;
 use tickmesh_telemetry::ErrorChain;
 use tracing::{debug, warn};
 
@@ -72,7 +72,7 @@ pub(super) async fn run(
                     continue;
                 }
                 let (position, payload) = tickmesh_bus::position::unframe(&message.payload);
-                match decode_event(&payload) {
+                match decode_shared(&payload) {
                     Ok(event) => {
                         clients.deliver(TickEvent { position, event });
                     }

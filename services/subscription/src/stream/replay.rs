@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tickmesh_bus::{BusError, Position, StreamHistory};
 use tickmesh_domain::{MarketEvent, UtcMicros};
-use tickmesh_proto::codec::decode_event;
+use tickmesh_proto::codec::decode_shared;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::archive::{ArchiveError, ArchiveQuery, EventArchive, archived};
@@ -237,7 +237,7 @@ impl Replay {
                 continue;
             }
             self.after = position;
-            let Ok(event) = decode_event(&record.payload) else {
+            let Ok(event) = decode_shared(&record.payload) else {
                 // Not a market event: the live path skips it too (and counts it there).
                 continue;
             };
