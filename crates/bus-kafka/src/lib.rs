@@ -177,6 +177,11 @@ impl KafkaLog {
 #[async_trait]
 impl DurableLog for KafkaLog {
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError> {
+        let records: Vec<&Record> = records.iter().collect();
+        self.append_refs(topic, &records).await
+    }
+
+    async fn append_refs(&self, topic: &str, records: &[&Record]) -> Result<(), BusError> {
         self.ensure_topics(&[topic]).await?;
         produce::produce_batch(&self.producer, topic, records, DELIVERY_TIMEOUT)
             .await

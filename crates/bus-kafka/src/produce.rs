@@ -108,14 +108,14 @@ impl ProducerContext for BatchContext {
 pub(crate) async fn produce_batch(
     producer: &BatchProducer,
     topic: &str,
-    records: &[Record],
+    records: &[&Record],
     queue_timeout: Duration,
 ) -> Result<(), KafkaError> {
     const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
     let batch = BatchDelivery::new();
     let give_up_at = Instant::now() + queue_timeout;
     let mut refused = None;
-    'records: for record in records {
+    'records: for &record in records {
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
         for (name, value) in &record.headers {
             headers = headers.insert(Header {
@@ -196,7 +196,9 @@ mod tests {
     #[tokio::test]
     async fn undeliverable_records_fail_the_batch_once_all_are_reported() {
         let producer = producer(&[("message.timeout.ms", "200")]);
-        let error = produce_batch(&producer, "t", &records(50, 10), Duration::from_secs(1))
+        let records = records(50, 10);
+        let refs: Vec<&Record> = records.iter().collect();
+        let error = produce_batch(&producer, "t", &refs, Duration::from_secs(1))
             .await
             .unwrap_err();
         assert_eq!(
@@ -210,7 +212,8 @@ mod tests {
         let producer = producer(&[("message.max.bytes", "1000"), ("message.timeout.ms", "200")]);
         let mut batch = records(3, 10);
         batch.push(Record::new("upbit:BTC/KRW", vec![b'x'; 5_000]));
-        let error = produce_batch(&producer, "t", &batch, Duration::from_secs(1))
+        let refs: Vec<&Record> = batch.iter().collect();
+        let error = produce_batch(&producer, "t", &refs, Duration::from_secs(1))
             .await
             .unwrap_err();
         assert_eq!(

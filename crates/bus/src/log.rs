@@ -23,6 +23,15 @@ pub trait DurableLog: Send + Sync + std::fmt::Debug {
     /// Appends `records` to `topic` and waits until they are durable.
     async fn append(&self, topic: &str, records: &[Record]) -> Result<(), BusError>;
 
+    /// [`DurableLog::append`] of records the caller keeps elsewhere (the bridge's batch holds
+    /// records of several topics), with the same contract. This default copies them into
+    /// one slice; a log that reads records only by reference (Kafka copies each into
+    /// librdkafka anyway) overrides it and copies nothing.
+    async fn append_refs(&self, topic: &str, records: &[&Record]) -> Result<(), BusError> {
+        let owned: Vec<Record> = records.iter().map(|r| (*r).clone()).collect();
+        self.append(topic, &owned).await
+    }
+
     /// Joins `group` as `consumer`, reading `topics`.
     async fn consume(
         &self,

@@ -78,7 +78,8 @@ pub async fn an_oversize_record_is_refused_and_the_log_goes_on(log: &dyn Durable
     consumer.ack(&got).await.unwrap();
 }
 
-/// Each group reads every record, in order, with key, payload and headers intact.
+/// Each group reads every record, in order, with key, payload and headers intact, whether
+/// appended from a slice or by reference ([`DurableLog::append_refs`]).
 pub async fn groups_read_everything_in_order(log: &dyn DurableLog, prefix: &str) {
     let topic = format!("{prefix}.everything");
     let written = records("upbit:BTC/KRW", 0, 20);
@@ -87,7 +88,8 @@ pub async fn groups_read_everything_in_order(log: &dyn DurableLog, prefix: &str)
         .consume(&[&topic], &format!("{prefix}-g1"), "c1")
         .await
         .unwrap();
-    log.append(&topic, &written[5..]).await.unwrap();
+    let lent: Vec<&Record> = written[5..].iter().collect();
+    log.append_refs(&topic, &lent).await.unwrap();
     let mut second = log
         .consume(&[&topic], &format!("{prefix}-g2"), "c1")
         .await
