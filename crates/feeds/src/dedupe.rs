@@ -8,9 +8,16 @@
 //! It also remembers since when each market has been watched, so an outage of a market that
 //! showed no trade yet still has a start to backfill from.
 //!
-//! Every live trade costs a market lookup, an id insert and, once the window is full, an id
-//! removal, so the hasher matters: foldhash, randomly seeded per process like std's SipHash,
-//! does it in a fraction of SipHash's instructions (docs/benchmarks.md).
+//! Every live trade costs a market lookup and a look at the window. An exchange numbers a
+//! market's trades in increasing order, so a live trade is nearly always the highest id yet:
+//! such ids are kept in a sorted queue ([`IdWindow`]), where remembering one is a push at the
+//! back and forgetting the oldest a pop at the front, on memory read in order. A hash set of a
+//! window this size (50,000 ids per market by default, megabytes per exchange) missed the
+//! cache on every insert and every removal, a visible share of ingestion's CPU
+//! (docs/benchmarks.md). Ids that arrive out of order (backfill, redelivery, or a peer that
+//! numbers at random) go to a hash set of their own, bounded the same way, so no order of ids
+//! costs more than a hash lookup and a binary search. The market lookup uses foldhash,
+//! randomly seeded per process like std's SipHash, in a fraction of SipHash's instructions.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -26,10 +33,50 @@ pub struct LastTrade {
     pub id: TradeId,
 }
 
+/// The ids remembered for one market: those that arrived as the highest yet, sorted, and the
+/// others, hashed. Each part holds at most the deduper's capacity, oldest forgotten first, so a
+/// market costs at most twice that many ids.
+#[derive(Debug, Default)]
+struct IdWindow {
+    /// Ids that were each the highest so far when they came, so in increasing order.
+    rising: VecDeque<TradeId>,
+    /// Ids that came lower than one already remembered, in arrival order ...
+    scattered_order: VecDeque<TradeId>,
+    /// ... and hashed for lookup.
+    scattered: HashSet<TradeId, RandomState>,
+}
+
+impl IdWindow {
+    /// Remembers `id`; `false` when it was already remembered.
+    fn insert(&mut self, id: TradeId, capacity: usize) -> bool {
+        if self.rising.back().is_none_or(|&highest| id > highest) {
+            self.rising.push_back(id);
+            if self.rising.len() > capacity {
+                self.rising.pop_front();
+            }
+            return true;
+        }
+        if self.contains(id) {
+            return false;
+        }
+        self.scattered.insert(id);
+        self.scattered_order.push_back(id);
+        if self.scattered_order.len() > capacity
+            && let Some(old) = self.scattered_order.pop_front()
+        {
+            self.scattered.remove(&old);
+        }
+        true
+    }
+
+    fn contains(&self, id: TradeId) -> bool {
+        self.rising.binary_search(&id).is_ok() || self.scattered.contains(&id)
+    }
+}
+
 #[derive(Debug, Default)]
 struct MarketWindow {
-    ids: HashSet<TradeId, RandomState>,
-    order: VecDeque<TradeId>,
+    ids: IdWindow,
     last: Option<LastTrade>,
     /// When the feed first asked for this market's trades (local clock).
     watched_since: Option<UtcMicros>,
@@ -41,7 +88,8 @@ struct MarketWindow {
 /// Trades that early were never delivered either, so including them loses nothing.
 const WATCH_SKEW_MICROS: i64 = 5_000_000;
 
-/// Recent trade ids per market, each market bounded to `capacity` ids (oldest forgotten first).
+/// Recent trade ids per market, each market bounded to `capacity` ids that came in order and as
+/// many that did not (oldest forgotten first).
 #[derive(Debug)]
 pub struct TradeDeduper {
     capacity: usize,
@@ -60,14 +108,8 @@ impl TradeDeduper {
     /// Records a trade; returns `false` when it was already seen (drop it).
     pub fn first_sighting(&mut self, market: Market, id: TradeId, time: UtcMicros) -> bool {
         let window = self.markets.entry(market).or_default();
-        if !window.ids.insert(id) {
+        if !window.ids.insert(id, self.capacity) {
             return false;
-        }
-        window.order.push_back(id);
-        if window.order.len() > self.capacity
-            && let Some(old) = window.order.pop_front()
-        {
-            window.ids.remove(&old);
         }
         let newer = window.last.is_none_or(|l| (time, id) > (l.time, l.id));
         if newer {
@@ -107,9 +149,7 @@ impl TradeDeduper {
 
     /// Returns whether `id` is in the window for `market`.
     pub fn contains(&self, market: &Market, id: TradeId) -> bool {
-        self.markets
-            .get(market)
-            .is_some_and(|w| w.ids.contains(&id))
+        self.markets.get(market).is_some_and(|w| w.ids.contains(id))
     }
 
     /// Forgets markets no longer subscribed, so memory follows the desired set.
@@ -156,6 +196,37 @@ mod tests {
         assert!(d.contains(&btc(), TradeId(4)));
         d.retain_markets(|_| false);
         assert_eq!(d.last_trade(&btc()), None);
+    }
+
+    #[test]
+    fn ids_out_of_order_are_remembered_and_bounded_apart() {
+        let mut d = TradeDeduper::new(3);
+        for id in [10, 11, 12] {
+            assert!(d.first_sighting(btc(), TradeId(id), UtcMicros(id as i64)));
+        }
+        // A redelivery of an id in the rising part, and a backfilled gap below it.
+        assert!(!d.first_sighting(btc(), TradeId(11), UtcMicros(11)));
+        assert!(d.first_sighting(btc(), TradeId(9), UtcMicros(9)));
+        assert!(!d.first_sighting(btc(), TradeId(9), UtcMicros(9)));
+        // A hostile peer counting down: every id is new, and memory stays bounded.
+        for id in (100..1_000).rev() {
+            assert!(d.first_sighting(btc(), TradeId(id), UtcMicros(0)));
+        }
+        let window = &d.markets[&btc()].ids;
+        assert_eq!(window.rising.len(), 3);
+        assert_eq!(window.scattered.len(), 3);
+        assert_eq!(window.scattered_order.len(), 3);
+        // The rising part only ever saw 10, 11, 12 and 999 as the highest: 11, 12, 999 stay.
+        assert!(d.contains(&btc(), TradeId(999)));
+        assert!(
+            d.contains(&btc(), TradeId(100)),
+            "the newest scattered ids stay"
+        );
+        assert!(
+            !d.contains(&btc(), TradeId(9)),
+            "the oldest scattered ids are forgotten"
+        );
+        assert!(!d.contains(&btc(), TradeId(10)));
     }
 
     #[test]
