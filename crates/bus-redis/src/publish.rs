@@ -21,7 +21,8 @@ use crate::resp::{Reply, Request};
 /// ARGV: stream, maxlen, fence count; per fence its lease key, holder, marks key, owner tag,
 /// mark count and per mark (market key, event time, `time:id` of the last trade or empty);
 /// then per event its fence number (0: none), channel, key, payload, header count and
-/// headers. Returns how many events were fenced off.
+/// headers. Returns how many events were fenced off. An unfenced event with no header or
+/// one (the usual ones) is appended by a direct call, without building the command as a table.
 const PUBLISH: &str = r"
 local stream, maxlen, nf = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local i = 4
@@ -53,7 +54,14 @@ while i <= n do
   local f, channel, key, payload, nh = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local first = i + 5
   i = first + nh * 2
-  if f == 0 or owners[f] then
+  if f == 0 and nh == 0 then
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'KEYF', key, 'PAYLOADF', payload)
+    redis.call('PUBLISH', channel, '\0' .. string.char(#id) .. id .. payload)
+  elseif f == 0 and nh == 1 then
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'KEYF', key, 'PAYLOADF', payload,
+      ARGV[first], ARGV[first + 1])
+    redis.call('PUBLISH', channel, '\0' .. string.char(#id) .. id .. payload)
+  elseif f == 0 or owners[f] then
     local xadd = {'XADD', stream, 'MAXLEN', '~', maxlen, '*', 'KEYF', key, 'PAYLOADF', payload}
     for h = first, i - 1 do
       xadd[#xadd + 1] = ARGV[h]
