@@ -36,6 +36,9 @@ struct WireEvent {
     raw: Bytes,
 }
 
+// One lives on the stack per decode; boxing the ticker would cost the allocation per event
+// this module exists to avoid.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 enum WirePayload {
     #[prost(message, tag = "5")]
