@@ -143,12 +143,25 @@ async fn connect(url: &str) -> Channel {
         .unwrap()
 }
 
-/// Streams Upbit BTC/KRW trades until `stop`; the trade ids with their exchange times (µs),
-/// and the lagged counts summed.
+/// A trade the well-behaved client received.
+struct ClientTrade {
+    id: u64,
+    /// Exchange time, µs since the epoch.
+    exchange_us: i64,
+    /// When ingestion received it, µs since the epoch.
+    received_us: i64,
+}
+
+fn micros(time: &prost_types::Timestamp) -> i64 {
+    time.seconds * 1_000_000 + i64::from(time.nanos / 1000)
+}
+
+/// Streams Upbit BTC/KRW trades until `stop`; the trades in arrival order, and the lagged
+/// counts summed.
 async fn well_behaved(
     channel: Channel,
     mut stop: tokio::sync::oneshot::Receiver<()>,
-) -> (Vec<(u64, i64)>, u64) {
+) -> (Vec<ClientTrade>, u64) {
     let request = StreamTicksRequest {
         exchanges: vec![Exchange::Upbit as i32],
         markets: vec!["KRW-BTC".into()],
@@ -168,13 +181,17 @@ async fn well_behaved(
         };
         match item.item {
             Some(Item::Event(event)) => {
-                let time = event.exchange_time.unwrap();
-                let micros = time.seconds * 1_000_000 + i64::from(time.nanos / 1000);
+                let exchange_us = micros(&event.exchange_time.unwrap());
+                let received_us = micros(&event.received_time.unwrap());
                 let trade = match event.payload {
                     Some(tickmesh_proto::market::v1::market_event::Payload::Trade(t)) => t,
                     other => panic!("a trade stream sent {other:?}"),
                 };
-                trades.push((trade.trade_id, micros));
+                trades.push(ClientTrade {
+                    id: trade.trade_id,
+                    exchange_us,
+                    received_us,
+                });
             }
             Some(Item::Lagged(l)) => lagged += l.missed,
             other => panic!("unexpected item {other:?}"),
@@ -383,26 +400,36 @@ fn peak_rss_mib(pid: u32) -> u64 {
     kib / 1024
 }
 
-/// Every trade storage kept for Upbit BTC/KRW between the client's first and last trade
-/// reached the client, or was counted in a lagged marker. The simulator sends bursts of trades
-/// with one timestamp, and the client may have subscribed or stopped in the middle of one, so
-/// the first and last timestamps it saw are left out.
-async fn check_every_trade_arrived(url: &str, received: &[(u64, i64)], lagged: u64) {
-    let first = received.iter().map(|t| t.1).min().unwrap() + 1;
-    let last = received.iter().map(|t| t.1).max().unwrap() - 1;
+/// Every trade storage kept for Upbit BTC/KRW that ingestion received between the client's
+/// first and last trade reached the client, or was counted in a lagged marker.
+///
+/// The window is in ingestion's receive time, not exchange time: at startup the feed recovers
+/// the last minute of trades from REST after the first live ones arrived, so the exchange
+/// times a client sees are not in order then, and a client that joined between the two would
+/// be blamed for live trades published before it joined. Ingestion stamps live frames and
+/// recovered trades in one task, in the order it publishes them. Several trades of one frame
+/// share a receive time and the client may have joined or stopped in the middle of one, so the
+/// first and last receive times it saw are left out.
+async fn check_every_trade_arrived(url: &str, received: &[ClientTrade], lagged: u64) {
+    let first = received.iter().map(|t| t.received_us).min().unwrap() + 1;
+    let last = received.iter().map(|t| t.received_us).max().unwrap() - 1;
     let seen: BTreeSet<u64> = received
         .iter()
-        .filter(|t| (first..=last).contains(&t.1))
-        .map(|t| t.0)
+        .filter(|t| (first..=last).contains(&t.received_us))
+        .map(|t| t.id)
         .collect();
     assert!(seen.len() > 10, "the client saw {} trades", seen.len());
-    let ids: BTreeSet<u64> = received.iter().map(|t| t.0).collect();
+    let ids: BTreeSet<u64> = received.iter().map(|t| t.id).collect();
     assert_eq!(ids.len(), received.len(), "a trade arrived twice");
     let client = history::history_service_client::HistoryServiceClient::new(connect(url).await);
     let stamp = |micros: i64| prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
     };
+    // Recovered trades are at most `ingestion.startup_backfill` (60 s) older than their
+    // receive time; the exchange-time range covers them with room to spare.
+    let from = received.iter().map(|t| t.exchange_us).min().unwrap() - 120_000_000;
+    let to = received.iter().map(|t| t.exchange_us).max().unwrap() + 1;
     // Storage writes in batches: wait until it has the client's last trade.
     let stored = support::eventually("storage to catch up", Duration::from_secs(30), || {
         let (mut client, seen) = (client.clone(), &seen);
@@ -414,19 +441,20 @@ async fn check_every_trade_arrived(url: &str, received: &[(u64, i64)], lagged: u
                     .list_trades(history::ListTradesRequest {
                         exchange: Exchange::Upbit as i32,
                         market: "KRW-BTC".into(),
-                        start_time: Some(stamp(first)),
-                        end_time: Some(stamp(last + 1)),
+                        start_time: Some(stamp(from)),
+                        end_time: Some(stamp(to)),
                         page_size: 1000,
                         page_token: token,
                     })
                     .await
                     .ok()?
                     .into_inner();
-                stored.extend(
-                    page.trades
-                        .iter()
-                        .filter_map(|t| Some(t.trade.as_ref()?.trade_id)),
-                );
+                stored.extend(page.trades.iter().filter_map(|t| {
+                    let received = micros(t.received_time.as_ref()?);
+                    (first..=last)
+                        .contains(&received)
+                        .then_some(t.trade.as_ref()?.trade_id)
+                }));
                 if page.next_page_token.is_empty() {
                     break;
                 }
