@@ -111,6 +111,11 @@ impl OutageBuffer {
         !self.queue.is_empty()
     }
 
+    /// Events waiting that are not in flight.
+    pub fn waiting(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Whether the [`OverflowPolicy::Block`] policy says to stop reading.
     pub fn should_block(&self) -> bool {
         self.policy == OverflowPolicy::Block && !self.has_room()

@@ -3,6 +3,13 @@
 //! Batching is adaptive rather than timed: while one batch is on the wire, arrivals queue,
 //! and the next batch takes all of them (up to `batch_max`). At low rates every event goes
 //! out alone with no added delay; at high rates batches grow and round trips stay few.
+//! Where CPU matters more than a millisecond or two, `linger` spaces the round trips further
+//! apart: a batch starts at most once per `linger`, unless `batch_max` events wait. Each
+//! round trip is a send that wakes Redis (15 % of ingestion's CPU at 20,000 events/s), a
+//! reply to wait for and a script run in Redis, and each live message a wake-up of every
+//! subscriber; larger batches cost ingestion, Redis and the subscription service less per
+//! event, for up to `linger` more latency (docs/benchmarks.md). An event arriving after a
+//! quiet spell still goes out at once.
 //!
 //! Reading from the feeds goes on while a batch is in flight or the bus is down, so an outage
 //! fills the [`OutageBuffer`] and not the exchange sockets; failed batches are retried with a
@@ -37,6 +44,9 @@ mod held_back;
 pub struct PublisherConfig {
     /// Most events in one publish round trip.
     pub batch_max: usize,
+    /// Least time between the starts of two round trips, unless `batch_max` events wait:
+    /// the most an event waits for company. Zero publishes whenever the bus is free.
+    pub linger: Duration,
     /// Most events waiting for the bus (including the batch in flight).
     pub buffer_capacity: usize,
     /// What happens to events when the buffer is full.
@@ -51,6 +61,7 @@ impl Default for PublisherConfig {
     fn default() -> Self {
         PublisherConfig {
             batch_max: 512,
+            linger: Duration::ZERO,
             // About 10 s of a busy three-exchange feed. Full, it is most of ingestion's
             // memory (mostly order books; the README gives the measured size): size container
             // memory limits with it.
@@ -176,16 +187,26 @@ pub async fn run_publisher(
     let mut drain_deadline: Option<Instant> = None;
     let mut held_back = HeldBack::default();
     let mut recovering = Recovering::default();
+    // The earliest the next batch may start (`config.linger` after the last one started).
+    let mut linger_until: Option<Instant> = None;
 
     loop {
+        let now = Instant::now();
+        // Lingering ends early when a full batch waits or shutdown wants everything out.
+        let lingering = linger_until.filter(|&t| {
+            t > now && buffer.waiting() < config.batch_max && input_open && drain_deadline.is_none()
+        });
         if in_flight.is_none()
             && buffer.has_waiting()
-            && retry_at.is_none_or(|t| t <= Instant::now())
+            && retry_at.is_none_or(|t| t <= now)
+            && lingering.is_none()
         {
             retry_at = None;
             let batch = buffer.take_batch(config.batch_max);
             in_flight = Some(publish(Arc::clone(&bus), batch));
+            linger_until = (!config.linger.is_zero()).then(|| now + config.linger);
         }
+        let linger_wake = lingering.filter(|_| in_flight.is_none() && buffer.has_waiting());
         if (!input_open || drain_deadline.is_some()) && buffer.is_empty() {
             break;
         }
@@ -302,6 +323,7 @@ pub async fn run_publisher(
                 stats.buffered(buffer.len());
             },
             () = sleep_until(retry_at), if in_flight.is_none() => {}
+            () = sleep_until(linger_wake), if linger_wake.is_some() => {}
             () = shutdown.cancelled(), if drain_deadline.is_none() => {
                 drain_deadline = Some(Instant::now() + config.drain_timeout);
                 // Retry at once: shutdown is no time to wait out a backoff.

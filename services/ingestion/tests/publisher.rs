@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 struct SwitchBus {
     down: AtomicBool,
     taken: Mutex<Vec<Outgoing>>,
+    /// The size of every batch taken, in order.
+    batches: Mutex<Vec<usize>>,
 }
 
 #[async_trait]
@@ -29,6 +31,7 @@ impl EventPublisher for SwitchBus {
             return Err(BusError::unavailable("test", "switched off"));
         }
         self.taken.lock().unwrap().extend_from_slice(batch);
+        self.batches.lock().unwrap().push(batch.len());
         Ok(Published::default())
     }
 }
@@ -66,6 +69,7 @@ fn trade(id: u64) -> FeedOutput {
 fn config(capacity: usize, overflow: OverflowPolicy) -> PublisherConfig {
     PublisherConfig {
         batch_max: 4,
+        linger: Duration::ZERO,
         buffer_capacity: capacity,
         overflow,
         retry: BackoffConfig {
@@ -251,4 +255,59 @@ async fn feed_gaps_go_to_the_live_bus_for_stream_clients() {
     assert_eq!(stats.snapshot().gaps, 1);
     drop(tx);
     task.await.unwrap();
+}
+
+#[tokio::test]
+async fn linger_gathers_a_burst_but_not_a_full_batch_or_an_event_after_a_quiet_spell() {
+    // Lingering only ever delays a batch, so what may not go early is checked exactly; what
+    // must go at once is allowed anything short of the linger (a second).
+    let linger = Duration::from_secs(1);
+    let mut config = config(1000, OverflowPolicy::DropOldest);
+    config.batch_max = 8;
+    config.linger = linger;
+    let run = start(config);
+    let batches = || run.bus.batches.lock().unwrap().clone();
+    let stats = &run.stats;
+    let published = |n| move || stats.snapshot().published == n;
+
+    // The first event goes at once; the three right behind it wait out the linger together.
+    let started = tokio::time::Instant::now();
+    run.tx.send(trade(1)).await.unwrap();
+    until("the first event", published(1)).await;
+    for id in 2..=4 {
+        run.tx.send(trade(id)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if started.elapsed() < linger {
+        assert_eq!(batches(), [1], "published before the linger was over");
+    }
+    until("the burst", published(4)).await;
+    assert!(started.elapsed() >= linger);
+    assert_eq!(batches(), [1, 3]);
+
+    // A full batch does not wait for the linger the burst started.
+    let full = tokio::time::Instant::now();
+    for id in 5..=12 {
+        run.tx.send(trade(id)).await.unwrap();
+    }
+    until("the full batch", published(12)).await;
+    assert!(
+        full.elapsed() < linger,
+        "a full batch waited {:?}",
+        full.elapsed()
+    );
+    assert_eq!(batches(), [1, 3, 8]);
+
+    // After a quiet spell longer than the linger, an event goes at once again.
+    tokio::time::sleep(linger + Duration::from_millis(100)).await;
+    let alone = tokio::time::Instant::now();
+    run.tx.send(trade(13)).await.unwrap();
+    until("the event after a quiet spell", published(13)).await;
+    assert!(
+        alone.elapsed() < linger,
+        "a lone event waited {:?}",
+        alone.elapsed()
+    );
+    assert_eq!(batches(), [1, 3, 8, 1]);
+    assert_eq!(run.bus.trade_ids(), (1..=13).collect::<Vec<_>>());
 }

@@ -231,6 +231,17 @@ fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
     });
     let p = &mut config.publisher;
     p.batch_max = r.get("ingestion.batch_max", p.batch_max);
+    p.linger = r.get_with("ingestion.publish_linger", p.linger, |text| {
+        // Every event may wait this long before it goes live: past a second it is no longer
+        // a trade of latency for CPU but a stalled feed.
+        match tickmesh_bootstrap::config::parse_duration(text)? {
+            d if d > std::time::Duration::from_secs(1) => Err(
+                "must be at most 1s: every event may wait this long before it is published"
+                    .to_owned(),
+            ),
+            d => Ok(d),
+        }
+    });
     p.buffer_capacity = r.get("ingestion.buffer_capacity", p.buffer_capacity);
     p.overflow = r.get("ingestion.overflow", OverflowPolicy::default());
     p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);

@@ -77,6 +77,7 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         .env("TICKMESH__BUS__KAFKA_OPTIONS", "acks")
         .env("TICKMESH__INGESTION__MAX_FRAME_BYTES", "100")
         .env("TICKMESH__INGESTION__MAX_CLOCK_SKEW", "soon")
+        .env("TICKMESH__INGESTION__PUBLISH_LINGER", "5s")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -87,6 +88,7 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         "`bus.kafka_options`",
         "`ingestion.max_frame_bytes`",
         "`ingestion.max_clock_skew`",
+        "`ingestion.publish_linger`",
     ] {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }
