@@ -153,7 +153,7 @@ fn optional_decimal_to_wire(value: Option<Decimal>) -> String {
     value.map(decimal_to_wire).unwrap_or_default()
 }
 
-fn decimal_from_wire(field: &str, text: &str) -> Result<Decimal, ConvertError> {
+pub(crate) fn decimal_from_wire(field: &str, text: &str) -> Result<Decimal, ConvertError> {
     parse_decimal(text).map_err(|e| ConvertError::new(field, e.to_string()))
 }
 
@@ -209,22 +209,24 @@ pub fn trade_to_wire(t: &Trade) -> wire::Trade {
 
 /// Reads a wire trade.
 pub fn trade_from_wire(t: &wire::Trade) -> Result<Trade, ConvertError> {
-    let side = match wire::Side::try_from(t.side) {
-        Ok(wire::Side::Buy) => Side::Buy,
-        Ok(wire::Side::Sell) => Side::Sell,
-        _ => {
-            return Err(ConvertError::new(
-                "side",
-                format!("unknown side value {}", t.side),
-            ));
-        }
-    };
     Ok(Trade {
         trade_id: TradeId(t.trade_id),
         price: decimal_from_wire("price", &t.price)?,
         size: decimal_from_wire("size", &t.size)?,
-        side,
+        side: side_from_wire(t.side)?,
     })
+}
+
+/// Reads a wire `Side` value; "unspecified" and unknown values are errors.
+pub(crate) fn side_from_wire(value: i32) -> Result<Side, ConvertError> {
+    match wire::Side::try_from(value) {
+        Ok(wire::Side::Buy) => Ok(Side::Buy),
+        Ok(wire::Side::Sell) => Ok(Side::Sell),
+        _ => Err(ConvertError::new(
+            "side",
+            format!("unknown side value {value}"),
+        )),
+    }
 }
 
 fn levels_to_wire(levels: &[Level]) -> Vec<wire::Level> {

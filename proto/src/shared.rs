@@ -13,12 +13,13 @@
 use bytes::Bytes;
 use prost::Message as _;
 use tickmesh_domain::{
-    Asset, Decimal, Level, Market, MarketEvent, OrderBook, Payload, Side, Ticker, Trade, TradeId,
-    parse_decimal,
+    Asset, Decimal, Level, Market, MarketEvent, OrderBook, Payload, Ticker, Trade, TradeId,
 };
 
 use crate::codec::DecodeError;
-use crate::convert::{ConvertError, required_exchange, time_from_wire};
+use crate::convert::{
+    ConvertError, decimal_from_wire, required_exchange, side_from_wire, time_from_wire,
+};
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct WireEvent {
@@ -145,7 +146,7 @@ fn text<'a>(field: &str, bytes: &'a [u8]) -> Result<&'a str, ConvertError> {
 }
 
 fn decimal(field: &str, bytes: &[u8]) -> Result<Decimal, ConvertError> {
-    parse_decimal(text(field, bytes)?).map_err(|e| ConvertError::new(field, e.to_string()))
+    decimal_from_wire(field, text(field, bytes)?)
 }
 
 fn optional_decimal(field: &str, bytes: &[u8]) -> Result<Option<Decimal>, ConvertError> {
@@ -179,22 +180,11 @@ fn ticker(t: &WireTicker) -> Result<Ticker, ConvertError> {
 }
 
 fn trade(t: &WireTrade) -> Result<Trade, ConvertError> {
-    // The wire enum's values: 1 buy, 2 sell (0 is "unspecified").
-    let side = match t.side {
-        1 => Side::Buy,
-        2 => Side::Sell,
-        other => {
-            return Err(ConvertError::new(
-                "side",
-                format!("unknown side value {other}"),
-            ));
-        }
-    };
     Ok(Trade {
         trade_id: TradeId(t.trade_id),
         price: decimal("price", &t.price)?,
         size: decimal("size", &t.size)?,
-        side,
+        side: side_from_wire(t.side)?,
     })
 }
 
