@@ -12,6 +12,7 @@
 
 mod admin;
 mod consumer;
+mod polled;
 mod produce;
 mod security;
 
@@ -22,7 +23,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{NewTopic, TopicReplication};
-use rdkafka::config::FromClientConfigAndContext as _;
 use tickmesh_bus::{BusError, DurableLog, LogConsumer, Record};
 use tickmesh_secret::Secret;
 
@@ -80,7 +80,7 @@ pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>
 #[derive(Clone)]
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: produce::BatchProducer,
+    producer: polled::PolledProducer,
     admin: Arc<admin::Admin>,
     known_topics: Arc<Mutex<HashSet<String>>>,
 }
@@ -125,9 +125,7 @@ impl KafkaLog {
     /// Creates the producer and admin clients (no connection is made until first use).
     pub fn new(config: KafkaConfig) -> Result<KafkaLog, BusError> {
         let producer = producer_config(&config);
-        let producer =
-            produce::BatchProducer::from_config_and_context(&producer, produce::BatchContext)
-                .map_err(unavailable)?;
+        let producer = polled::PolledProducer::new(&producer).map_err(unavailable)?;
         let admin = admin::admin(&config.client()).map_err(unavailable)?;
         Ok(KafkaLog {
             config,

@@ -15,13 +15,12 @@ use std::time::Duration;
 use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext};
 use tickmesh_bus::Record;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// The producer `append` uses.
-pub(crate) type BatchProducer = ThreadedProducer<BatchContext>;
+use crate::polled::PolledProducer;
 
 /// The outcome of one batch: records not yet reported, and the first failure.
 #[derive(Debug)]
@@ -85,7 +84,8 @@ pub(crate) fn refuses_record(error: &KafkaError) -> bool {
     )
 }
 
-/// Routes librdkafka's delivery reports to their batch.
+/// Routes librdkafka's delivery reports to their batch (on the polling thread of
+/// [`PolledProducer`]).
 #[derive(Debug, Default)]
 pub(crate) struct BatchContext;
 
@@ -106,7 +106,7 @@ impl ProducerContext for BatchContext {
 /// all were acknowledged, otherwise the first error. A full local queue is waited out, in
 /// steps of `QUEUE_FULL_PAUSE`, for at most `queue_timeout` in all.
 pub(crate) async fn produce_batch(
-    producer: &BatchProducer,
+    producer: &PolledProducer,
     topic: &str,
     records: &[&Record],
     queue_timeout: Duration,
@@ -129,7 +129,7 @@ pub(crate) async fn produce_batch(
             .headers(headers);
         batch.pending.fetch_add(1, Ordering::AcqRel);
         loop {
-            match producer.send(message) {
+            match producer.producer().send(message) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                     if Instant::now() < give_up_at =>
@@ -165,18 +165,17 @@ pub(crate) async fn produce_batch(
 #[cfg(test)]
 mod tests {
     use rdkafka::ClientConfig;
-    use rdkafka::config::FromClientConfigAndContext as _;
 
     use super::*;
 
-    fn producer(settings: &[(&str, &str)]) -> BatchProducer {
+    fn producer(settings: &[(&str, &str)]) -> PolledProducer {
         let mut config = ClientConfig::new();
         // Nothing listens on port 1: no record can be delivered.
         config.set("bootstrap.servers", "127.0.0.1:1");
         for (k, v) in settings {
             config.set(*k, *v);
         }
-        BatchProducer::from_config_and_context(&config, BatchContext).unwrap()
+        PolledProducer::new(&config).unwrap()
     }
 
     fn records(n: usize, size: usize) -> Vec<Record> {

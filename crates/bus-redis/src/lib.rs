@@ -125,14 +125,17 @@ impl EventPublisher for RedisBus {
         // One script for every batch, fenced or not: the live message must carry the id the
         // `XADD` gave, which a pipeline cannot pass from one command to the next.
         let keys = lease::LeaseKeys::new(&self.config.stream);
-        let request =
-            publish::command(&keys, &self.config.stream, self.config.stream_maxlen, batch);
-        let reply = self
-            .writer
-            .lock()
-            .await
-            .query(&request, REPLY_TIMEOUT)
-            .await?;
+        let (stream, maxlen) = (&self.config.stream, self.config.stream_maxlen);
+        let request = publish::command(&keys, stream, maxlen, batch, publish::Call::ByHash);
+        let mut writer = self.writer.lock().await;
+        let reply = match writer.query(&request, REPLY_TIMEOUT).await {
+            Err(e) if publish::script_missing(e.code()) => {
+                let request =
+                    publish::command(&keys, stream, maxlen, batch, publish::Call::WithText);
+                writer.query(&request, REPLY_TIMEOUT).await?
+            }
+            reply => reply?,
+        };
         Ok(Published {
             fenced_off: publish::fenced_off(&reply)?,
         })

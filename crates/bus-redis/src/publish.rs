@@ -10,8 +10,9 @@
 //! writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use sha1::{Digest as _, Sha1};
 use tickmesh_bus::{BusError, Fence, OWNER_HEADER, Outgoing, PublishedMark};
 
 use crate::lease::LeaseKeys;
@@ -78,20 +79,56 @@ while i <= n do
 end
 return refused";
 
-/// The script with the field names filled in.
-fn script() -> String {
-    PUBLISH
-        .replace("KEYF", KEY_FIELD)
-        .replace("PAYLOADF", PAYLOAD_FIELD)
-        .replace("OWNERH", OWNER_HEADER)
+/// The script with the field names filled in, and its SHA-1 (hex) that `EVALSHA` names it by.
+struct Script {
+    text: String,
+    sha: String,
 }
 
-/// The `EVAL` of `batch` to `stream`, bounded at `maxlen`.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Made once: filling in the names took a visible share of ingestion's CPU when done per batch.
+static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    let text = PUBLISH
+        .replace("KEYF", KEY_FIELD)
+        .replace("PAYLOADF", PAYLOAD_FIELD)
+        .replace("OWNERH", OWNER_HEADER);
+    let sha =
+        Sha1::digest(text.as_bytes())
+            .iter()
+            .fold(String::with_capacity(40), |mut hex, byte| {
+                hex.push(char::from(HEX[usize::from(byte >> 4)]));
+                hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+                hex
+            });
+    Script { text, sha }
+});
+
+/// How the script is invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// `EVALSHA`: the script by its hash, which Redis keeps once it has run the script.
+    /// Sending the 2 KiB text with every batch cost ingestion a copy and Redis a hash of it,
+    /// about a thousand times a second under load.
+    ByHash,
+    /// `EVAL` with the script's text, when Redis answered `NOSCRIPT` (its script cache
+    /// emptied by a restart, a failover or `SCRIPT FLUSH`); running it caches it again.
+    WithText,
+}
+
+/// Whether `error` is Redis saying it does not have the script, so the same batch may be sent
+/// again with [`Call::WithText`]: a script it did not find never ran, so nothing was written.
+pub(crate) fn script_missing(code: Option<&str>) -> bool {
+    code == Some("NOSCRIPT")
+}
+
+/// The script call of `batch` to `stream`, bounded at `maxlen`.
 pub(crate) fn command(
     keys: &LeaseKeys,
     stream: &str,
     maxlen: usize,
     batch: &[Outgoing],
+    call: Call,
 ) -> Request {
     // Fences by identity: the publisher shares one per lease, so this is one per unit.
     let mut fences: Vec<&Arc<Fence>> = Vec::new();
@@ -116,9 +153,15 @@ pub(crate) fn command(
                 .or_insert(*mark);
         }
     }
-    let mut pipeline = Request::new("EVAL");
+    let mut pipeline = match call {
+        Call::ByHash => Request::new("EVALSHA"),
+        Call::WithText => Request::new("EVAL"),
+    };
     pipeline
-        .arg(script())
+        .arg(match call {
+            Call::ByHash => &SCRIPT.sha,
+            Call::WithText => &SCRIPT.text,
+        })
         .arg("0")
         .arg(stream)
         .arg(itoa::Buffer::new().format(maxlen))
