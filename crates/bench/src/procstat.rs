@@ -12,6 +12,11 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// CPU ticks (user + system) a process has used, or `None` once it is gone.
 pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks_in(&stat)
+}
+
+/// User + system ticks of a `stat` file's text (a process's or a thread's).
+fn ticks_in(stat: &str) -> Option<u64> {
     // The command name may hold spaces and parentheses: fields start after the last `)`.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -19,6 +24,46 @@ pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// A process's live threads, by thread id: each one's name (`comm`) and CPU ticks so far.
+pub(crate) type Threads = HashMap<u32, (String, u64)>;
+
+/// Every live thread of a process; empty once the process is gone.
+pub(crate) fn thread_ticks(pid: u32) -> Threads {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return HashMap::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| {
+            let tid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
+            Some((tid, (name.to_owned(), ticks_in(&stat)?)))
+        })
+        .collect()
+}
+
+/// Cores each thread name used between two [`thread_ticks`] readings `seconds` apart, the
+/// busiest first, threads of one name (tokio's workers, say) added up. A thread that started
+/// after the first reading counts from zero; one that ended before the second is missing.
+pub(crate) fn thread_cores(before: &Threads, after: &Threads, seconds: f64) -> Vec<(String, f64)> {
+    if seconds <= 0.0 {
+        return Vec::new();
+    }
+    let mut by_name: Vec<(String, u64)> = Vec::new();
+    for (tid, (name, ticks)) in after {
+        let used = ticks.saturating_sub(before.get(tid).map_or(0, |(_, t)| *t));
+        match by_name.iter_mut().find(|(n, _)| n == name) {
+            Some((_, sum)) => *sum += used,
+            None => by_name.push((name.clone(), used)),
+        }
+    }
+    by_name.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    by_name
+        .into_iter()
+        .map(|(name, ticks)| (name, ticks as f64 / TICKS_PER_SECOND / seconds))
+        .collect()
 }
 
 /// A field of `/proc/PID/status` in KiB, such as `VmHWM` (peak RSS) or `VmRSS`.
@@ -113,5 +158,34 @@ mod tests {
         assert!(cpu_ticks(u32::MAX).is_none());
         let (busy, total) = machine_ticks().unwrap();
         assert!(busy > 0 && total > busy);
+    }
+
+    #[test]
+    fn a_busy_thread_shows_under_its_name() {
+        let pid = std::process::id();
+        let before = thread_ticks(pid);
+        let at = Instant::now();
+        std::thread::Builder::new()
+            .name("bench-burner".to_owned())
+            .spawn(|| {
+                let mut x = 0u64;
+                let start = Instant::now();
+                while start.elapsed().as_millis() < 200 {
+                    x = x.wrapping_mul(31).wrapping_add(7);
+                }
+                // Still alive when the second reading is taken.
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                x
+            })
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let after = thread_ticks(pid);
+        let cores = thread_cores(&before, &after, at.elapsed().as_secs_f64());
+        let burner = cores.iter().find(|(name, _)| name == "bench-burner");
+        assert!(
+            burner.is_some_and(|(_, c)| *c > 0.1),
+            "the burning thread is missing or idle: {cores:?}"
+        );
+        assert_eq!(cores.first().map(|(n, _)| n.as_str()), Some("bench-burner"));
     }
 }

@@ -103,6 +103,19 @@ pub struct ProcessFigures {
     /// servers, which outlive runs, the resident size at the end of generation (`VmRSS`) of
     /// their largest process.
     pub peak_rss_mib: f64,
+    /// A service's CPU by thread name, the busiest first (empty for the bench and the
+    /// infrastructure servers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<ThreadFigures>,
+}
+
+/// The cores one thread name of a service used (threads of one name added up).
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadFigures {
+    /// The thread's name as `/proc` shows it (`tokio-rt-worker`, `rdk:broker1`, ...).
+    pub name: String,
+    /// Cores used on average while the simulators generated.
+    pub cpu_cores: f64,
 }
 
 fn percentiles_row(out: &mut String, name: &str, p: &Percentiles) -> fmt::Result {
@@ -233,6 +246,16 @@ pub(crate) fn write_processes(out: &mut String, processes: &[ProcessFigures]) ->
             "  {:<28} {:>10.2} {:>14.1}",
             p.name, p.cpu_cores, p.peak_rss_mib
         )?;
+        // The threads that used at least a thousandth of a core.
+        let busy: Vec<String> = p
+            .threads
+            .iter()
+            .filter(|t| t.cpu_cores >= 0.001)
+            .map(|t| format!("{} {:.3}", t.name, t.cpu_cores))
+            .collect();
+        if !busy.is_empty() {
+            writeln!(out, "    threads: {}", busy.join(", "))?;
+        }
     }
     Ok(())
 }

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use crate::mesh::Mesh;
-use crate::procstat::{self, CpuMark};
-use crate::report::ProcessFigures;
+use crate::procstat::{self, CpuMark, Threads};
+use crate::report::{ProcessFigures, ThreadFigures};
 
 /// Infrastructure servers whose CPU the report shows beside the services.
 const INFRASTRUCTURE: [&str; 3] = ["redis-server", "postgres", "tansu"];
@@ -13,6 +13,9 @@ const INFRASTRUCTURE: [&str; 3] = ["redis-server", "postgres", "tansu"];
 /// CPU readings of every measured process at one instant.
 pub(crate) struct Marks {
     processes: Vec<(String, Vec<(u32, CpuMark)>)>,
+    /// Each service's threads: a fixed cost hides in a thread (a poller that spins) far more
+    /// visibly than in its process's total.
+    threads: Vec<(String, Threads)>,
     pub(crate) machine: Option<(u64, u64)>,
     pub(crate) at: Instant,
 }
@@ -27,6 +30,11 @@ pub(crate) fn marks(mesh: &Mesh) -> Marks {
                 CpuMark::of(s.pid).map(|m| (s.pid, m)).into_iter().collect(),
             )
         })
+        .collect();
+    let threads = mesh
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), procstat::thread_ticks(s.pid)))
         .collect();
     let me = std::process::id();
     processes.push((
@@ -46,6 +54,7 @@ pub(crate) fn marks(mesh: &Mesh) -> Marks {
     }
     Marks {
         processes,
+        threads,
         machine: procstat::machine_ticks(),
         at: Instant::now(),
     }
@@ -87,10 +96,22 @@ pub(crate) fn figures(before: &Marks, after: &Marks) -> Vec<ProcessFigures> {
                 .filter_map(|(pid, _)| procstat::status_kib(*pid, field))
                 .max()
                 .unwrap_or(0);
+            let seconds = after.at.duration_since(before.at).as_secs_f64();
+            let threads = match (
+                before.threads.iter().find(|(n, _)| n == name),
+                after.threads.iter().find(|(n, _)| n == name),
+            ) {
+                (Some((_, first)), Some((_, last))) => procstat::thread_cores(first, last, seconds)
+                    .into_iter()
+                    .map(|(name, cpu_cores)| ThreadFigures { name, cpu_cores })
+                    .collect(),
+                _ => Vec::new(),
+            };
             ProcessFigures {
                 name: name.clone(),
                 cpu_cores,
                 peak_rss_mib: peak_kib as f64 / 1024.0,
+                threads,
             }
         })
         .collect()
