@@ -10,6 +10,7 @@
 //! writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock};
 
 use sha1::{Digest as _, Sha1};
@@ -85,24 +86,26 @@ struct Script {
     sha: String,
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 /// Made once: filling in the names took a visible share of ingestion's CPU when done per batch.
 static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     let text = PUBLISH
         .replace("KEYF", KEY_FIELD)
         .replace("PAYLOADF", PAYLOAD_FIELD)
         .replace("OWNERH", OWNER_HEADER);
-    let sha =
-        Sha1::digest(text.as_bytes())
-            .iter()
-            .fold(String::with_capacity(40), |mut hex, byte| {
-                hex.push(char::from(HEX[usize::from(byte >> 4)]));
-                hex.push(char::from(HEX[usize::from(byte & 0xf)]));
-                hex
-            });
+    let sha = sha1_hex(&text);
     Script { text, sha }
 });
+
+/// The SHA-1 of `text` in lowercase hex, as Redis names a script.
+fn sha1_hex(text: &str) -> String {
+    Sha1::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(40), |mut hex, byte| {
+            // Writing to a `String` cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
 
 /// How the script is invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +119,7 @@ pub(crate) enum Call {
     WithText,
 }
 
-/// Whether `error` is Redis saying it does not have the script, so the same batch may be sent
+/// Whether an error reply's `code` is Redis saying it does not have the script, so the same batch may be sent
 /// again with [`Call::WithText`]: a script it did not find never ran, so nothing was written.
 pub(crate) fn script_missing(code: Option<&str>) -> bool {
     code == Some("NOSCRIPT")
@@ -210,5 +213,19 @@ fn malformed() -> BusError {
     BusError::Rejected {
         backend: crate::BACKEND,
         reason: "unexpected reply to the fenced publish script".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_named_by_the_hash_redis_gives_them() {
+        // What `SCRIPT LOAD "return 1"` answers.
+        assert_eq!(
+            sha1_hex("return 1"),
+            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
     }
 }
