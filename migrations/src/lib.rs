@@ -14,6 +14,8 @@
 //! tickers and order book snapshots are partitioned by exchange time, for retention by whole
 //! partitions, and `retention_marks` records what retention dropped (migration 10). Their
 //! fixed-width columns come first, so rows carry no alignment padding (migration 11).
+//! PostgreSQL also keeps hourly candles, merged from the minutes by a trigger, for long-range
+//! candle reads (migration 12).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -32,9 +34,12 @@ mod m20261206_000008_decimal_range;
 mod m20261206_000009_stream_positions;
 mod m20261207_000010_time_partitions;
 mod m20261207_000011_compact_rows;
+mod m20261207_000012_hourly_candles;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+pub use m20261207_000012_hourly_candles::REBUILD as REBUILD_HOURLY_CANDLES;
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{
@@ -60,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_stream_positions::Migration),
             Box::new(m20261207_000010_time_partitions::Migration),
             Box::new(m20261207_000011_compact_rows::Migration),
+            Box::new(m20261207_000012_hourly_candles::Migration),
         ]
     }
 }

@@ -123,7 +123,7 @@ async fn rows_are_compacted_keeping_every_row_and_roll_back_on_postgres() {
     let sides = "SELECT CAST(side AS text) AS r FROM trades ORDER BY exchange_time_us";
     assert_eq!(strings(&db, sides).await, ["buy", "sell", "buy"]);
 
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
     assert_eq!(contents(&db).await, before);
     assert_eq!(strings(&db, sides).await, ["b", "s", "b"]);
     assert_eq!(
@@ -227,7 +227,7 @@ async fn sides_are_rewritten_keeping_every_row_on_sqlite() {
     Migrator::up(&db, Some(1)).await.unwrap();
     let before = contents(&db).await;
     let sides = "SELECT side AS r FROM trades ORDER BY exchange_time_us";
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
     assert_eq!(contents(&db).await, before);
     assert_eq!(strings(&db, sides).await, ["b", "s", "b"]);
     Migrator::down(&db, Some(1)).await.unwrap();

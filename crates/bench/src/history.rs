@@ -129,7 +129,13 @@ async fn measure(
     let (rows, mut problems) = fill::run(&db, jobs, workers, progress).await?;
     let seconds = started.elapsed().as_secs_f64();
     progress(Progress::Phase(format!(
-        "filled in {seconds:.1} s; vacuum analyze"
+        "filled in {seconds:.1} s; hourly candles from the minutes"
+    )));
+    let started = Instant::now();
+    let hours = fill::hours(&db).await?;
+    progress(Progress::Phase(format!(
+        "{hours} hourly candles in {:.1} s; vacuum analyze",
+        started.elapsed().as_secs_f64()
     )));
     let started = Instant::now();
     fill::vacuum(&db, workers).await?;

@@ -19,6 +19,8 @@ mod fixtures;
 mod grpc;
 #[path = "history/grpc_errors.rs"]
 mod grpc_errors;
+#[path = "history/hours.rs"]
+mod hours;
 #[path = "history/limits.rs"]
 mod limits;
 #[path = "history/pool.rs"]

@@ -2,17 +2,20 @@
 //! migrations: rows seeded into a database at migration 9 (plain tables) are read through
 //! [`HistoryReader`] (trade and ticker pages, candles at several intervals, the latest
 //! tickers, spread history), the database is migrated to the newest schema (partitions by
-//! day, fixed-width columns first, one-byte sides), and every read answers exactly as before.
+//! day, fixed-width columns first, one-byte sides, hourly candles filled from the minutes on
+//! PostgreSQL), and every read answers exactly as before. On PostgreSQL the newest schema
+//! reads 1h and 1d candles and spreads from hours that migration 9 does not have, so those
+//! are compared with the Rust roll-up of the stored minutes instead.
 
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
-use tickmesh_domain::{CandleInterval, Exchange, Market, UtcMicros};
+use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros};
 use tickmesh_migrations::Migrator;
 use tickmesh_migrations::testing::ScratchPostgres;
-use tickmesh_storage::{HistoryConfig, HistoryReader, history::PageRequest};
+use tickmesh_storage::{HistoryConfig, HistoryReader, history::PageRequest, query};
 
 /// 2024-12-31T00:00:00Z, µs: the rows span three UTC days, so three partitions each.
 const DEC31: i64 = 1_735_603_200_000_000;
@@ -82,7 +85,8 @@ async fn seed(db: &DatabaseConnection) {
 }
 
 /// Every read the history service makes, each answer printed in full.
-async fn answers(reader: &HistoryReader) -> Vec<String> {
+/// What `reader` answers; 1h and 1d candles and spreads only when `hourly`.
+async fn answers(reader: &HistoryReader, hourly: bool) -> Vec<String> {
     let btc = Market::parse("KRW-BTC").unwrap();
     let eth = Market::parse("KRW-ETH").unwrap();
     let mut out = Vec::new();
@@ -135,6 +139,9 @@ async fn answers(reader: &HistoryReader) -> Vec<String> {
             CandleInterval::OneHour,
             CandleInterval::OneDay,
         ] {
+            if !hourly && interval.duration() >= CandleInterval::OneHour.duration() {
+                continue;
+            }
             let candles = reader
                 .candles(
                     exchange,
@@ -155,6 +162,9 @@ async fn answers(reader: &HistoryReader) -> Vec<String> {
         ));
     }
     for interval in [CandleInterval::OneHour, CandleInterval::OneDay] {
+        if !hourly {
+            break;
+        }
         let spread = reader
             .spread_history(
                 btc,
@@ -171,13 +181,39 @@ async fn answers(reader: &HistoryReader) -> Vec<String> {
     out
 }
 
+/// 1h and 1d candles of every seeded market equal [`Candle::roll_up`] of its stored minutes.
+async fn hours_roll_up_as_rust_does(db: &DatabaseConnection, reader: &HistoryReader) {
+    let (start, end) = (DEC31 - 2 * 1_440 * MINUTE_US, DEC31 + 3 * 1_440 * MINUTE_US);
+    for (exchange, market) in [
+        (Exchange::Upbit, "KRW-BTC"),
+        (Exchange::Bithumb, "KRW-BTC"),
+        (Exchange::Upbit, "KRW-ETH"),
+    ] {
+        let market = Market::parse(market).unwrap();
+        let minutes = query::candles_1m(db, exchange, market).await.unwrap();
+        for interval in [CandleInterval::OneHour, CandleInterval::OneDay] {
+            let got = reader
+                .candles(exchange, market, interval, UtcMicros(start), UtcMicros(end))
+                .await
+                .unwrap();
+            let want = Candle::roll_up(minutes.iter().cloned(), interval).unwrap();
+            assert!(want.len() > 1, "{exchange} {market} {interval}");
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{exchange} {interval}"
+            );
+        }
+    }
+}
+
 /// Seeds `url` at migration 9, reads, migrates to the newest and reads again.
 async fn same_answers_after_migrating(url: &str) {
     let db = tickmesh_storage::connect(url).await.unwrap();
     Migrator::up(&db, Some(9)).await.unwrap();
     seed(&db).await;
     let reader = HistoryReader::new(db.clone(), HistoryConfig::default());
-    let before = answers(&reader).await;
+    let before = answers(&reader, false).await;
     // Not vacuous: every market's trades span pages, every read found rows.
     assert!(before.len() > 40, "{}", before.len());
     assert!(before.iter().all(|a| !a.contains("[]")), "{before:#?}");
@@ -186,7 +222,8 @@ async fn same_answers_after_migrating(url: &str) {
     Migrator::up(&db, None).await.unwrap();
     let pending = Migrator::get_pending_migrations(&db).await.unwrap();
     assert!(pending.is_empty(), "every migration applied");
-    assert_eq!(answers(&reader).await, before);
+    assert_eq!(answers(&reader, false).await, before);
+    hours_roll_up_as_rust_does(&db, &reader).await;
     db.close().await.unwrap();
 }
 

@@ -32,20 +32,32 @@ pub struct SpreadPoint {
     pub percent: Option<Decimal>,
 }
 
-/// `$1` exchange, `$2` market, `$3` bucket width, `$4` start of the first bucket, `$5` end of
-/// the last. The close is cast to text so PostgreSQL keeps its scale.
-const CLOSES_POSTGRES: &str = r#"
+/// Each bucket's close from `$table`'s rows: `$1` exchange, `$2` market, `$3` bucket width,
+/// `$4` start of the first bucket, `$5` end of the last. The close is cast to text so
+/// PostgreSQL keeps its scale.
+macro_rules! closes_postgres {
+    ($table:literal) => {
+        concat!(
+            r#"
 SELECT b.bucket, CAST(c[4] AS text) AS close
 FROM generate_series($4, $5 - $3, $3) AS b(bucket)
 CROSS JOIN LATERAL (
     SELECT max(ARRAY[last_trade_time_us, last_trade_id, -open_time_us, close]) AS c
-    FROM candles_1m
+    FROM "#,
+            $table,
+            r#"
     WHERE market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
         AND open_time_us >= b.bucket AND open_time_us < b.bucket + $3
 ) AS m
 WHERE m.c IS NOT NULL
 ORDER BY b.bucket
-"#;
+"#
+        )
+    };
+}
+
+const CLOSES_POSTGRES_MINUTES: &str = closes_postgres!("candles_1m");
+const CLOSES_POSTGRES_HOURS: &str = closes_postgres!("candles_1h");
 
 /// The same on SQLite, whose `$n` parameters are numbered as PostgreSQL's. `CAST(... AS
 /// text)` is a no-op on SQLite's `TEXT` decimals.
@@ -74,7 +86,8 @@ async fn closes(
 ) -> Result<BTreeMap<UtcMicros, Decimal>, HistoryError> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => CLOSES_POSTGRES,
+        DbBackend::Postgres if span.in_hours() => CLOSES_POSTGRES_HOURS,
+        DbBackend::Postgres => CLOSES_POSTGRES_MINUTES,
         DbBackend::Sqlite | DbBackend::MySql => CLOSES_SQLITE,
     };
     let statement = span.statement(backend, sql, exchange, market);

@@ -20,7 +20,10 @@ fn midnight() -> i64 {
 /// minutes empty. Prices repeat across minutes in different spellings (`4012000`,
 /// `4012000.0`, `4012000.00`), so equal highs and lows of different scale meet in one bucket;
 /// trade ids fall as time rises in every other minute, and some trades share a time.
-fn minutes_of_trades(exchange: Exchange, salt: u64) -> Vec<tickmesh_domain::MarketEvent> {
+pub(super) fn minutes_of_trades(
+    exchange: Exchange,
+    salt: u64,
+) -> Vec<tickmesh_domain::MarketEvent> {
     let start = midnight() - 2 * HOUR;
     let mut events = Vec::new();
     for m in 0..(3 * 1_440 + 120) as u64 {
@@ -107,7 +110,14 @@ async fn by_rust(
 
 async fn the_database_rolls_up_as_rust_does(db: TestDb) {
     write(&db).await;
-    let history = reader(&db);
+    rolls_up_as_rust_does(&db).await;
+}
+crate::on_both_backends!(the_database_rolls_up_as_rust_does);
+
+/// Every interval's candles and the 1h and 1d spreads of what [`minutes_of_trades`] wrote for
+/// Bithumb and Upbit equal [`Candle::roll_up`] of the stored minutes.
+pub(super) async fn rolls_up_as_rust_does(db: &TestDb) {
+    let history = reader(db);
     // Whole range, then one starting and ending inside buckets.
     let whole = (midnight() - DAY, midnight() + 3 * DAY);
     let inside = (
@@ -126,7 +136,7 @@ async fn the_database_rolls_up_as_rust_does(db: TestDb) {
                 )
                 .await
                 .unwrap();
-            let want = by_rust(&db, Exchange::Bithumb, interval, start, end).await;
+            let want = by_rust(db, Exchange::Bithumb, interval, start, end).await;
             assert!(!want.is_empty());
             assert_eq!(
                 got.iter().map(text).collect::<Vec<_>>(),
@@ -161,8 +171,8 @@ async fn the_database_rolls_up_as_rust_does(db: TestDb) {
             )
             .await
             .unwrap();
-        let base = by_rust(&db, Exchange::Upbit, interval, whole.0, whole.1).await;
-        let other = by_rust(&db, Exchange::Bithumb, interval, whole.0, whole.1).await;
+        let base = by_rust(db, Exchange::Upbit, interval, whole.0, whole.1).await;
+        let other = by_rust(db, Exchange::Bithumb, interval, whole.0, whole.1).await;
         let want: Vec<SpreadPoint> = base
             .iter()
             .filter_map(|b| {
@@ -191,4 +201,3 @@ async fn the_database_rolls_up_as_rust_does(db: TestDb) {
         assert_eq!(points(&got), points(&want), "{interval}");
     }
 }
-crate::on_both_backends!(the_database_rolls_up_as_rust_does);

@@ -1,5 +1,8 @@
 //! The roll-up in SQL on PostgreSQL: one statement aggregates a market's minutes bucket by
-//! bucket and returns one row per bucket that has any.
+//! bucket and returns one row per bucket that has any. Buckets of whole hours aggregate the
+//! hourly candles instead (`candles_1h`), which hold their minutes' roll-up and keep, for the
+//! high and low, the earlier minute's value on a tie; so an hour's rows stand in for its
+//! minutes below, with the same answer.
 //!
 //! Each bucket is one range scan of the `(market_id, open_time_us)` key, beside a
 //! `generate_series` of the span's bucket starts: no sort of the whole span, which with
@@ -34,9 +37,13 @@ use crate::entity::parse_trade_id;
 use crate::history::HistoryError;
 use crate::{StorageError, StoredDecimal};
 
-/// `$1` exchange, `$2` market, `$3` bucket width, `$4` start of the first bucket, `$5` end of
-/// the last ([`Span`] keeps both aligned and within `bigint`, so no bound overflows).
-const ROLL_UP: &str = r#"
+/// The roll-up of the buckets of `$table`'s rows: `$1` exchange, `$2` market, `$3` bucket
+/// width, `$4` start of the first bucket, `$5` end of the last ([`Span`] keeps both aligned and
+/// within `bigint`, so no bound overflows).
+macro_rules! roll_up {
+    ($table:literal) => {
+        concat!(
+            r#"
 SELECT b.bucket,
     CAST(o[4] AS text) AS open,
     CAST(h[1] AS text) AS high,
@@ -58,13 +65,23 @@ CROSS JOIN LATERAL (
         sum(volume) AS volume,
         sum(quote_volume) AS quote_volume,
         sum(trade_count) AS trade_count
-    FROM candles_1m
+    FROM "#,
+            $table,
+            r#"
     WHERE market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
         AND open_time_us >= b.bucket AND open_time_us < b.bucket + $3
 ) AS m
 WHERE m.trade_count IS NOT NULL
 ORDER BY b.bucket
-"#;
+"#
+        )
+    };
+}
+
+/// Buckets of minutes (5m, 15m).
+const ROLL_UP_MINUTES: &str = roll_up!("candles_1m");
+/// Buckets of hours (1h, 1d): the table migration 12 keeps, 60 times fewer rows.
+const ROLL_UP_HOURS: &str = roll_up!("candles_1h");
 
 /// The candles of `market` on `exchange` over `span`, rolled up by PostgreSQL.
 pub(super) async fn roll_up(
@@ -73,7 +90,12 @@ pub(super) async fn roll_up(
     market: Market,
     span: Span,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let statement = span.statement(DbBackend::Postgres, ROLL_UP, exchange, market);
+    let sql = if span.in_hours() {
+        ROLL_UP_HOURS
+    } else {
+        ROLL_UP_MINUTES
+    };
+    let statement = span.statement(DbBackend::Postgres, sql, exchange, market);
     let rows = db.query_all(statement).await?;
     rows.iter().map(|row| candle(row, span)).collect()
 }
