@@ -132,10 +132,10 @@ async fn measure(
         "filled in {seconds:.1} s; hourly candles from the minutes"
     )));
     let started = Instant::now();
-    let hours = fill::hours(&db).await?;
+    let hourly_candles = fill::hours(&db).await?;
+    let hourly_s = started.elapsed().as_secs_f64();
     progress(Progress::Phase(format!(
-        "{hours} hourly candles in {:.1} s; vacuum analyze",
-        started.elapsed().as_secs_f64()
+        "{hourly_candles} hourly candles in {hourly_s:.1} s; vacuum analyze"
     )));
     let started = Instant::now();
     fill::vacuum(&db, workers).await?;
@@ -221,6 +221,8 @@ async fn measure(
             seconds,
             rows_per_second: total as f64 / seconds.max(1e-9),
             connections: workers,
+            hourly_candles,
+            hourly_s,
             vacuum_s,
             database_bytes,
         },

@@ -218,6 +218,9 @@ fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
     };
     assert_eq!(rows("candles_1m"), 3 * 3 * 1440, "{report:#}");
     assert_eq!(rows("trades"), 3 * 43_200, "{report:#}");
+    // The hours those minutes fall in: 72, or 73 when the run did not start on the hour.
+    let hours = report["fill"]["hourly_candles"].as_u64().unwrap();
+    assert!([3 * 72, 3 * 73].contains(&hours), "{report:#}");
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 8, "{report:#}");
     for call in calls {

@@ -52,6 +52,10 @@ pub struct FillFigures {
     pub rows_per_second: f64,
     /// Connections that filled at once.
     pub connections: usize,
+    /// Hourly candles computed from the filled minutes afterwards.
+    pub hourly_candles: u64,
+    /// Seconds computing them took.
+    pub hourly_s: f64,
     /// Seconds `VACUUM (ANALYZE)` of the filled tables took afterwards.
     pub vacuum_s: f64,
     /// The database's size on disk afterwards, bytes.
@@ -84,11 +88,14 @@ impl HistoryReport {
         let f = &self.fill;
         writeln!(
             out,
-            "  filled {} rows in {:.1} s ({:.0} rows/s on {} connections), vacuum analyze {:.1} s, database {:.2} GiB",
+            "  filled {} rows in {:.1} s ({:.0} rows/s on {} connections), {} hourly candles from \
+             them in {:.1} s, vacuum analyze {:.1} s, database {:.2} GiB",
             f.rows,
             f.seconds,
             f.rows_per_second,
             f.connections,
+            f.hourly_candles,
+            f.hourly_s,
             f.vacuum_s,
             f.database_bytes as f64 / f64::from(1u32 << 30)
         )?;
