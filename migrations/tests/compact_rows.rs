@@ -5,8 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sea_orm_migration::MigratorTrait;
-use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use support::strings;
 use tickmesh_migrations::Migrator;
 use tickmesh_migrations::testing::ScratchPostgres;
 
@@ -51,15 +54,6 @@ async fn seed(db: &DatabaseConnection) {
         .await
         .unwrap();
     }
-}
-
-async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String>("", "r").unwrap())
-        .collect()
 }
 
 /// Every row of the three tables as text, in key order; a side by its first letter, which

@@ -5,8 +5,11 @@
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sea_orm_migration::MigratorTrait;
-use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use support::strings;
 use tickmesh_migrations::Migrator;
 use tickmesh_migrations::testing::ScratchPostgres;
 
@@ -34,15 +37,6 @@ fn minute(
         t + last.0,
         last.1
     )
-}
-
-async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String>("", "r").unwrap())
-        .collect()
 }
 
 /// Every hour: its start in minutes after `JAN1`, prices, sums, count, trade ids, and the

@@ -5,10 +5,13 @@
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
+use support::strings;
 use tickmesh_migrations::Migrator;
 use tickmesh_migrations::testing::ScratchPostgres;
 
@@ -19,16 +22,6 @@ const OLD_ROWS: [&str; 3] = [
     "INSERT INTO tickers (market_id, exchange_time_us, received_time_us, last) \
      VALUES (1, 10, 11, 0.00079276)",
 ];
-
-async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    let rows = db
-        .query_all(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| r.try_get::<String>("", "r").unwrap())
-        .collect()
-}
 
 /// The position of every row of `table`, ordered by it, `null` where there is none.
 async fn positions(db: &DatabaseConnection, table: &str) -> Vec<String> {

@@ -5,7 +5,8 @@
 //! day, fixed-width columns first, one-byte sides, hourly candles filled from the minutes on
 //! PostgreSQL), and every read answers exactly as before. On PostgreSQL the newest schema
 //! reads 1h and 1d candles and spreads from hours that migration 9 does not have, so those
-//! are compared with the Rust roll-up of the stored minutes instead.
+//! are read only after migrating, the candles compared with the Rust roll-up of the stored
+//! minutes (the roll-up tests in `history/` check spreads from the hours the same way).
 
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

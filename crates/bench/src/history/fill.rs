@@ -6,9 +6,10 @@
 //! statement writes one partition's heap and index in key order; candles, unpartitioned, a
 //! week per statement. The trigger that merges each written minute into its hour is off
 //! while the minutes go in, and the hours are computed from them afterwards in one statement
-//! ([`hours`]): merging millions of minutes one by one would take longer than the fill. Afterwards every table is vacuumed and analysed: a database that has
-//! been running for a year has been seen to by autovacuum, and a read of rows never vacuumed
-//! would pay for setting their hint bits, a cost only the first reader after a bulk load has.
+//! ([`hours`]): merging millions of minutes one by one would take longer than the fill.
+//! Afterwards every table is vacuumed and analysed: a database that has been running for a
+//! year has been seen to by autovacuum, and a read of rows never vacuumed would pay for
+//! setting their hint bits, a cost only the first reader after a bulk load has.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
