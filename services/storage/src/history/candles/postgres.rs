@@ -83,6 +83,15 @@ const ROLL_UP_MINUTES: &str = roll_up!("candles_1m");
 /// Buckets of hours (1h, 1d): the table migration 12 keeps, 60 times fewer rows.
 const ROLL_UP_HOURS: &str = roll_up!("candles_1h");
 
+/// The table `span`'s buckets are rolled up from, for errors about its rows.
+fn table(span: Span) -> &'static str {
+    if span.in_hours() {
+        "candles_1h"
+    } else {
+        "candles_1m"
+    }
+}
+
 /// The candles of `market` on `exchange` over `span`, rolled up by PostgreSQL.
 pub(super) async fn roll_up(
     db: &DatabaseConnection,
@@ -104,7 +113,7 @@ fn candle(row: &QueryResult, span: Span) -> Result<Candle, HistoryError> {
     let price = |column| row.try_get::<StoredDecimal>("", column).map(|d| d.0);
     let int = |column| row.try_get::<i64>("", column);
     let id = |column| -> Result<_, HistoryError> {
-        Ok(parse_trade_id("candles_1m", column, int(column)?)?)
+        Ok(parse_trade_id(table(span), column, int(column)?)?)
     };
     Ok(Candle {
         open_time: UtcMicros(int("bucket")?),
@@ -128,7 +137,7 @@ fn sum(row: &QueryResult, span: Span, column: &'static str) -> Result<Decimal, H
     let text: String = row.try_get("", column)?;
     parse_decimal(&text).map_err(|e| match e {
         DecimalError::OutOfRange(_) => overflow(span, column),
-        DecimalError::Syntax(_) => StorageError::invalid_row("candles_1m", column, e).into(),
+        DecimalError::Syntax(_) => StorageError::invalid_row(table(span), column, e).into(),
     })
 }
 
@@ -137,7 +146,7 @@ fn count(row: &QueryResult, span: Span) -> Result<u64, HistoryError> {
     let text: String = row.try_get("", "trade_count")?;
     text.parse().map_err(|_| {
         if text.starts_with('-') {
-            StorageError::invalid_row("candles_1m", "trade_count", format!("negative sum {text}"))
+            StorageError::invalid_row(table(span), "trade_count", format!("negative sum {text}"))
                 .into()
         } else {
             overflow(span, "trade_count")
