@@ -190,8 +190,18 @@ start_kafka_secure() {
 }
 
 stop_services() {
+    local pid tries
     for pid in "${STARTED_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
+    done
+    # Wait (up to 10 s each) until they are gone: Redis writes its log and removes its pid file
+    # on the way out, and the run directory is removed right after this.
+    for pid in "${STARTED_PIDS[@]}"; do
+        tries=0
+        while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 100 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
     done
     local pg
     for pg in "${STARTED_PGS[@]}"; do
