@@ -15,7 +15,8 @@
 //! partitions, and `retention_marks` records what retention dropped (migration 10). Their
 //! fixed-width columns come first, so rows carry no alignment padding (migration 11).
 //! PostgreSQL also keeps hourly candles, merged from the minutes by a trigger, for long-range
-//! candle reads (migration 12).
+//! candle reads (migration 12); SQLite keeps them too, computed by storage from the hours its
+//! triggers mark stale (migration 13).
 //!
 //! # Layout
 //! * [`Migrator`]: the ordered migrations, one module each.
@@ -35,6 +36,7 @@ mod m20261206_000009_stream_positions;
 mod m20261207_000010_time_partitions;
 mod m20261207_000011_compact_rows;
 mod m20261207_000012_hourly_candles;
+mod m20261207_000013_sqlite_hourly_candles;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -66,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_time_partitions::Migration),
             Box::new(m20261207_000011_compact_rows::Migration),
             Box::new(m20261207_000012_hourly_candles::Migration),
+            Box::new(m20261207_000013_sqlite_hourly_candles::Migration),
         ]
     }
 }

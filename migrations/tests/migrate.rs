@@ -20,7 +20,7 @@ const TABLES: [&str; 7] = [
 
 /// Migrations in this build: one per table, the byte-order key columns, the market ids, the
 /// candle sums' range, the stream positions, the time partitions.
-const MIGRATIONS: usize = 12;
+const MIGRATIONS: usize = 13;
 
 async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
     let path = dir.path().join("tickmesh.db");

@@ -17,6 +17,7 @@
 //! was not retained.
 
 mod config;
+pub mod hours;
 pub mod pack;
 pub mod partitions;
 pub mod sqlite;

@@ -1,16 +1,18 @@
 //! Storage as a supervised service of its process: [`start`] registers its metrics, hosts
 //! `HistoryService` on the process's gRPC server (reading from its own pool, so reads never
 //! wait for the writer's connections nor take them) and runs the consumer ([`crate::run`])
-//! until it is stopped, with the maintenance rounds ([`crate::maintenance::run`]) beside it.
+//! until it is stopped, with the maintenance rounds ([`crate::maintenance::run`]) beside it,
+//! and on SQLite the hourly candles' task ([`crate::maintenance::hours::run`]).
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
 use tickmesh_bootstrap::{GrpcServer, ServiceHandle, ServiceStop, StopMode};
 use tickmesh_bus::DurableLog;
 use tickmesh_bus::pump::PumpStop;
 use tickmesh_telemetry::Metrics;
 
+use crate::maintenance::hours::HoursConfig;
 use crate::{
     HistoryReader, MaintenanceStats, ShardedStore, StorageServiceConfig, StorageStats, StoreConfig,
 };
@@ -54,6 +56,14 @@ pub fn start(
     let service = async move {
         // Rounds stop with the consumer; one cut off mid-way rolls back and is redone by the
         // next process.
+        // SQLite's hourly candles are computed here; PostgreSQL's trigger keeps its own.
+        let hours = (ports.db.get_database_backend() == DbBackend::Sqlite).then(|| {
+            tokio::spawn(crate::maintenance::hours::run(
+                ports.db.clone(),
+                HoursConfig::default(),
+                Arc::clone(&maintenance_stats),
+            ))
+        });
         let maintenance = tokio::spawn(crate::maintenance::run(
             ports.db,
             config.maintenance.clone(),
@@ -61,6 +71,9 @@ pub fn start(
         ));
         let consumed = crate::run(ports.topics, store, config, Arc::clone(&stats), pump).await;
         maintenance.abort();
+        if let Some(hours) = hours {
+            hours.abort();
+        }
         consumed?;
         let totals = stats.snapshot();
         tracing::info!(

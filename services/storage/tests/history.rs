@@ -29,5 +29,7 @@ mod pool;
 mod queries;
 #[path = "history/rollup.rs"]
 mod rollup;
+#[path = "history/sqlite_hours.rs"]
+mod sqlite_hours;
 #[path = "history/ticker_pages.rs"]
 mod ticker_pages;

@@ -27,7 +27,7 @@ fn migrate_applies_the_schema_once_and_says_so() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert_eq!(
         text(&first.stdout).trim(),
-        format!("{url}: 12 migration(s) applied; the schema is up to date")
+        format!("{url}: 13 migration(s) applied; the schema is up to date")
     );
     let again = tickmesh(&["migrate", "--database-url", &url]);
     assert!(again.status.success(), "{}", text(&again.stderr));

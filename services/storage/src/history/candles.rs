@@ -22,10 +22,12 @@
 //!   decimal arithmetic: `sum()` and `total()` read text as 64-bit floats (so
 //!   `158201000.00000001` loses its last digit) and `max()`/`min()` compare text as text (`'9'`
 //!   above `'10'`). So SQLite groups the minutes by bucket and hands each bucket's minutes
-//!   over as one text, which [`sqlite`] folds with [`Candle::merge`] itself.
+//!   over as one text, which [`sqlite`] folds with [`Candle::merge`] itself. It keeps hours
+//!   too, computed in Rust by [`crate::maintenance::hours`] from the hours its triggers mark
+//!   stale; a stale hour is read from its minutes.
 
 mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder, Statement,
@@ -149,9 +151,8 @@ impl Span {
         })
     }
 
-    /// Whether the buckets are whole hours (1h, 1d), which PostgreSQL reads from its hourly
-    /// candles (`candles_1h`, kept from the minutes by migration 12's trigger) rather than
-    /// from the minutes. The [`Span::new`] bound still counts the minutes they stand for.
+    /// Whether the buckets are whole hours (1h, 1d), which both backends read from their hourly
+    /// candles (`candles_1h`) rather than from the minutes. The [`Span::new`] bound still counts the minutes they stand for.
     pub(crate) fn in_hours(&self) -> bool {
         self.width_us() % HOUR == 0
     }

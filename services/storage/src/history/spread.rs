@@ -5,7 +5,8 @@
 //! one [`Candle::roll_up`](tickmesh_domain::Candle::roll_up) keeps, from the minute with the
 //! latest last trade `(time, id)`, the earlier minute on a tie. PostgreSQL picks it bucket by
 //! bucket as its candle roll-up does ([`candles`](super::candles)); SQLite, which has no
-//! `LATERAL`, ranks the minutes with a window function.
+//! `LATERAL`, ranks the minutes with a window function. Both read 1h and 1d buckets from their
+//! hourly candles.
 
 use std::collections::BTreeMap;
 
@@ -77,6 +78,37 @@ WHERE nth = 1
 ORDER BY bucket
 "#;
 
+/// The same over whole hours on SQLite: each hour from `candles_1h` while it is fresh, from its
+/// minutes while it is marked stale, as its candle roll-up reads them
+/// ([`candles`](super::candles)).
+const CLOSES_SQLITE_HOURS: &str = r#"
+SELECT bucket, close FROM (
+    SELECT at - ((at % $3) + $3) % $3 AS bucket,
+        CAST(close AS text) AS close,
+        row_number() OVER (
+            PARTITION BY at - ((at % $3) + $3) % $3
+            ORDER BY last_trade_time_us DESC, last_trade_id DESC, at
+        ) AS nth
+    FROM (
+        SELECT h.open_time_us AS at, h.close, h.last_trade_time_us, h.last_trade_id
+        FROM candles_1h AS h
+        WHERE h.market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
+            AND h.open_time_us >= $4 AND h.open_time_us < $5
+            AND NOT EXISTS (SELECT 1 FROM candles_1h_stale AS s
+                WHERE s.market_id = h.market_id AND s.open_time_us = h.open_time_us)
+        UNION ALL
+        SELECT m.open_time_us, m.close, m.last_trade_time_us, m.last_trade_id
+        FROM candles_1h_stale AS s
+        JOIN candles_1m AS m ON m.market_id = s.market_id
+            AND m.open_time_us >= s.open_time_us AND m.open_time_us < s.open_time_us + 3600000000
+        WHERE s.market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
+            AND s.open_time_us >= $4 AND s.open_time_us < $5
+    )
+) AS ranked
+WHERE nth = 1
+ORDER BY bucket
+"#;
+
 /// Each bucket's close of `market` on `exchange` over `span`.
 async fn closes(
     db: &DatabaseConnection,
@@ -88,6 +120,7 @@ async fn closes(
     let sql = match backend {
         DbBackend::Postgres if span.in_hours() => CLOSES_POSTGRES_HOURS,
         DbBackend::Postgres => CLOSES_POSTGRES_MINUTES,
+        DbBackend::Sqlite | DbBackend::MySql if span.in_hours() => CLOSES_SQLITE_HOURS,
         DbBackend::Sqlite | DbBackend::MySql => CLOSES_SQLITE,
     };
     let statement = span.statement(backend, sql, exchange, market);

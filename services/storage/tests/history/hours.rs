@@ -12,7 +12,7 @@ use crate::common::TestDb;
 /// The trades of [`minutes_of_trades`] for Bithumb and Upbit in batches of 37, the batches
 /// newest first (so most minutes and every hour are written by several batches, and earlier
 /// trades replace the open of what is stored), every fifth batch written twice.
-async fn write_out_of_order(db: &TestDb) {
+pub(super) async fn write_out_of_order(db: &TestDb) {
     let mut store = MarketStore::new(db.conn.clone(), StoreConfig::default());
     for exchange in [Exchange::Bithumb, Exchange::Upbit] {
         let salt = if exchange == Exchange::Upbit { 7 } else { 0 };

@@ -10,36 +10,99 @@
 //! nor in the fold (docs/benchmarks.md). The buckets are streamed too, so memory holds a few
 //! buckets' text at a time besides the answer.
 //!
+//! Buckets of whole hours (1h, 1d) read each hour's computed candle (`candles_1h`) instead of
+//! its minutes, unless its minutes changed since it was computed: the migrations' triggers
+//! mark such an hour stale, and its minutes are read instead until storage's task computes
+//! it again ([`crate::maintenance::hours`]). A year of 1d candles reads 8,760 hours.
+//!
 //! The statement reads at most the span's rows, which [`Span::new`] bounded; SQLite has no
 //! statement timeout, so that bound is the only one.
 
 use futures::TryStreamExt as _;
 use sea_orm::{DatabaseConnection, DbBackend, StreamTrait};
-use tickmesh_domain::{Candle, Exchange, Market, UtcMicros, parse_decimal};
+use tickmesh_domain::{Candle, CandleInterval, Exchange, Market, UtcMicros, parse_decimal};
 
 use super::Span;
 use crate::entity::candles_1m;
 use crate::history::HistoryError;
 use crate::{StorageError, StoredDecimal};
 
-/// `$1` exchange, `$2` market, `$3` bucket width, `$4` start of the first bucket, `$5` end of
-/// the last. A minute is its columns joined by spaces, in [`minute`]'s order; minutes are
-/// joined by commas. Neither character occurs in a stored integer or decimal.
-const ROLL_UP: &str = r#"
-SELECT open_time_us - ((open_time_us % $3) + $3) % $3 AS bucket,
-    group_concat(
-        open_time_us || ' ' || open || ' ' || high || ' ' || low || ' ' || close || ' '
-            || volume || ' ' || quote_volume || ' ' || trade_count || ' '
-            || first_trade_time_us || ' ' || first_trade_id || ' '
-            || last_trade_time_us || ' ' || last_trade_id,
-        ',' ORDER BY open_time_us
-    ) AS minutes
-FROM candles_1m
-WHERE market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
-    AND open_time_us >= $4 AND open_time_us < $5
-GROUP BY bucket
-ORDER BY bucket
-"#;
+/// One stored row as text: the table it came from, then its columns joined by spaces, in
+/// [`minute`]'s order. Rows are joined by commas; neither character occurs in a table name, a
+/// stored integer or a decimal.
+macro_rules! piece {
+    ($table:literal, $t:literal) => {
+        concat!(
+            "'",
+            $table,
+            " ' || ",
+            $t,
+            ".open_time_us || ' ' || ",
+            $t,
+            ".open || ' ' || ",
+            $t,
+            ".high || ' ' || ",
+            $t,
+            ".low || ' ' || ",
+            $t,
+            ".close || ' ' || ",
+            $t,
+            ".volume || ' ' || ",
+            $t,
+            ".quote_volume || ' ' || ",
+            $t,
+            ".trade_count || ' ' || ",
+            $t,
+            ".first_trade_time_us || ' ' || ",
+            $t,
+            ".first_trade_id || ' ' || ",
+            $t,
+            ".last_trade_time_us || ' ' || ",
+            $t,
+            ".last_trade_id"
+        )
+    };
+}
+
+/// The market's id, from `$1` exchange and `$2` market.
+macro_rules! market_id {
+    () => {
+        "(SELECT id FROM markets WHERE exchange = $1 AND market = $2)"
+    };
+}
+
+/// A minute of `candles_1m AS m` as text.
+pub(crate) const PIECE_1M: &str = piece!("candles_1m", "m");
+
+/// Buckets of minutes. `$3` bucket width, `$4` start of the first bucket, `$5` end of the last.
+const ROLL_UP: &str = concat!(
+    "SELECT open_time_us - ((open_time_us % $3) + $3) % $3 AS bucket, group_concat(",
+    piece!("candles_1m", "m"),
+    ", ',' ORDER BY open_time_us) AS minutes FROM candles_1m AS m WHERE market_id = ",
+    market_id!(),
+    " AND open_time_us >= $4 AND open_time_us < $5 GROUP BY bucket ORDER BY bucket"
+);
+
+/// Buckets of whole hours: each hour from `candles_1h` while it is fresh, from its minutes
+/// while it is marked stale (see the migrations), in time order. The stale marks lead to the
+/// minutes, so a range reads minutes only of the hours that changed since they were computed.
+/// The parameters are [`ROLL_UP`]'s; the span's bounds are whole hours.
+const ROLL_UP_HOURS: &str = concat!(
+    "SELECT at - ((at % $3) + $3) % $3 AS bucket, group_concat(piece, ',' ORDER BY at) AS minutes \
+     FROM (SELECT h.open_time_us AS at, ",
+    piece!("candles_1h", "h"),
+    " AS piece FROM candles_1h AS h WHERE h.market_id = ",
+    market_id!(),
+    " AND h.open_time_us >= $4 AND h.open_time_us < $5 AND NOT EXISTS (SELECT 1 FROM \
+     candles_1h_stale AS s WHERE s.market_id = h.market_id AND s.open_time_us = h.open_time_us) \
+     UNION ALL SELECT m.open_time_us AS at, ",
+    piece!("candles_1m", "m"),
+    " AS piece FROM candles_1h_stale AS s JOIN candles_1m AS m ON m.market_id = s.market_id \
+     AND m.open_time_us >= s.open_time_us AND m.open_time_us < s.open_time_us + 3600000000 \
+     WHERE s.market_id = ",
+    market_id!(),
+    " AND s.open_time_us >= $4 AND s.open_time_us < $5) GROUP BY bucket ORDER BY bucket"
+);
 
 /// The candles of `market` on `exchange` over `span`, folded bucket by bucket.
 pub(super) async fn roll_up(
@@ -48,44 +111,56 @@ pub(super) async fn roll_up(
     market: Market,
     span: Span,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let statement = span.statement(DbBackend::Sqlite, ROLL_UP, exchange, market);
+    let sql = if span.in_hours() {
+        ROLL_UP_HOURS
+    } else {
+        ROLL_UP
+    };
+    let statement = span.statement(DbBackend::Sqlite, sql, exchange, market);
     let mut rows = db.stream(statement).await?;
     let mut candles = Vec::new();
     while let Some(row) = rows.try_next().await? {
         let bucket: i64 = row.try_get("", "bucket")?;
         let minutes: String = row.try_get("", "minutes")?;
-        candles.push(fold(UtcMicros(bucket), &minutes, span)?);
+        candles.push(fold(UtcMicros(bucket), &minutes, span.interval)?);
     }
     Ok(candles)
 }
 
-/// One bucket's candle from its minutes, merged in minute order as [`Candle::roll_up`] does.
-fn fold(bucket: UtcMicros, minutes: &str, span: Span) -> Result<Candle, HistoryError> {
+/// One bucket's candle from its rows (minutes or computed hours) in time order, merged as
+/// [`Candle::roll_up`] does.
+pub(crate) fn fold(
+    bucket: UtcMicros,
+    minutes: &str,
+    interval: CandleInterval,
+) -> Result<Candle, HistoryError> {
     let mut texts = minutes.split(',');
     // `split` yields at least one piece; an empty one fails to parse below.
     let mut candle = minute(texts.next().unwrap_or_default())?;
     for text in texts {
         candle
             .merge(&minute(text)?)
-            .map_err(|source| HistoryError::Overflow {
-                interval: span.interval,
-                source,
-            })?;
+            .map_err(|source| HistoryError::Overflow { interval, source })?;
     }
     candle.open_time = bucket;
     Ok(candle)
 }
 
-/// One stored minute from its text, checked as a row read from the table is.
+/// One stored row (a minute, or a computed hour) from its text, checked as a row read from its
+/// table is.
 fn minute(text: &str) -> Result<Candle, HistoryError> {
+    let mut fields = text.split(' ');
+    let table = match fields.next() {
+        Some("candles_1h") => "candles_1h",
+        _ => "candles_1m",
+    };
     let invalid = || {
         HistoryError::from(StorageError::invalid_row(
-            "candles_1m",
+            table,
             "open_time_us",
-            format!("unreadable minute {text:?}"),
+            format!("unreadable row {text:?}"),
         ))
     };
-    let mut fields = text.split(' ');
     // A missing field is empty, which parses as neither an integer nor a decimal.
     let f: [&str; 12] = std::array::from_fn(|_| fields.next().unwrap_or_default());
     if fields.next().is_some() {
@@ -112,5 +187,10 @@ fn minute(text: &str) -> Result<Candle, HistoryError> {
         last_trade_time_us: int(10)?,
         last_trade_id: int(11)?,
     };
-    Ok(row.to_candle()?)
+    row.to_candle().map_err(|e| match e {
+        StorageError::InvalidRow { column, reason, .. } => {
+            HistoryError::from(StorageError::invalid_row(table, column, reason))
+        }
+        other => HistoryError::from(other),
+    })
 }
