@@ -17,9 +17,9 @@
 //!
 //! Up creates the table, then the trigger (which locks writers of minutes out until the
 //! migration commits), then fills the hours from the minutes already stored ([`REBUILD`]).
-//! SQLite keeps no hours: its embedded store rolls minutes up in Rust, and this migration does
-//! nothing there. Deleting minutes does not change their hour; `REBUILD` after a hand delete
-//! recomputes the hours from what is left.
+//! Deleting minutes does not change their hour; `REBUILD` after a hand delete recomputes the
+//! hours from what is left. On SQLite this migration does nothing: it cannot merge decimals
+//! exactly in SQL, and its hours are computed by storage instead (migration 13).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, TransactionTrait};
