@@ -27,40 +27,25 @@ use crate::entity::candles_1m;
 use crate::history::HistoryError;
 use crate::{StorageError, StoredDecimal};
 
-/// One stored row as text: the table it came from, then its columns joined by spaces, in
-/// [`minute`]'s order. Rows are joined by commas; neither character occurs in a table name, a
-/// stored integer or a decimal.
-macro_rules! piece {
-    ($table:literal, $t:literal) => {
-        concat!(
-            "'",
-            $table,
-            " ' || ",
-            $t,
-            ".open_time_us || ' ' || ",
-            $t,
-            ".open || ' ' || ",
-            $t,
-            ".high || ' ' || ",
-            $t,
-            ".low || ' ' || ",
-            $t,
-            ".close || ' ' || ",
-            $t,
-            ".volume || ' ' || ",
-            $t,
-            ".quote_volume || ' ' || ",
-            $t,
-            ".trade_count || ' ' || ",
-            $t,
-            ".first_trade_time_us || ' ' || ",
-            $t,
-            ".first_trade_id || ' ' || ",
-            $t,
-            ".last_trade_time_us || ' ' || ",
-            $t,
-            ".last_trade_id"
-        )
+/// A minute of `candles_1m AS m` as text: the table it came from, then its columns joined by
+/// spaces, in [`minute`]'s order. Rows are joined by commas; neither character occurs in a
+/// table name, a stored integer or a decimal.
+macro_rules! minute_text {
+    () => {
+        "'candles_1m ' || m.open_time_us || ' ' || m.open || ' ' || m.high || ' ' || m.low \
+         || ' ' || m.close || ' ' || m.volume || ' ' || m.quote_volume || ' ' || m.trade_count \
+         || ' ' || m.first_trade_time_us || ' ' || m.first_trade_id || ' ' \
+         || m.last_trade_time_us || ' ' || m.last_trade_id"
+    };
+}
+
+/// A computed hour of `candles_1h AS h` as text, as `minute_text!`.
+macro_rules! hour_text {
+    () => {
+        "'candles_1h ' || h.open_time_us || ' ' || h.open || ' ' || h.high || ' ' || h.low \
+         || ' ' || h.close || ' ' || h.volume || ' ' || h.quote_volume || ' ' || h.trade_count \
+         || ' ' || h.first_trade_time_us || ' ' || h.first_trade_id || ' ' \
+         || h.last_trade_time_us || ' ' || h.last_trade_id"
     };
 }
 
@@ -72,12 +57,12 @@ macro_rules! market_id {
 }
 
 /// A minute of `candles_1m AS m` as text.
-pub(crate) const PIECE_1M: &str = piece!("candles_1m", "m");
+pub(crate) const PIECE_1M: &str = minute_text!();
 
 /// Buckets of minutes. `$3` bucket width, `$4` start of the first bucket, `$5` end of the last.
 const ROLL_UP: &str = concat!(
     "SELECT open_time_us - ((open_time_us % $3) + $3) % $3 AS bucket, group_concat(",
-    piece!("candles_1m", "m"),
+    minute_text!(),
     ", ',' ORDER BY open_time_us) AS minutes FROM candles_1m AS m WHERE market_id = ",
     market_id!(),
     " AND open_time_us >= $4 AND open_time_us < $5 GROUP BY bucket ORDER BY bucket"
@@ -90,13 +75,13 @@ const ROLL_UP: &str = concat!(
 const ROLL_UP_HOURS: &str = concat!(
     "SELECT at - ((at % $3) + $3) % $3 AS bucket, group_concat(piece, ',' ORDER BY at) AS minutes \
      FROM (SELECT h.open_time_us AS at, ",
-    piece!("candles_1h", "h"),
+    hour_text!(),
     " AS piece FROM candles_1h AS h WHERE h.market_id = ",
     market_id!(),
     " AND h.open_time_us >= $4 AND h.open_time_us < $5 AND NOT EXISTS (SELECT 1 FROM \
      candles_1h_stale AS s WHERE s.market_id = h.market_id AND s.open_time_us = h.open_time_us) \
      UNION ALL SELECT m.open_time_us AS at, ",
-    piece!("candles_1m", "m"),
+    minute_text!(),
     " AS piece FROM candles_1h_stale AS s JOIN candles_1m AS m ON m.market_id = s.market_id \
      AND m.open_time_us >= s.open_time_us AND m.open_time_us < s.open_time_us + 3600000000 \
      WHERE s.market_id = ",
