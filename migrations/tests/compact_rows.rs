@@ -211,10 +211,7 @@ async fn rows_are_compacted_keeping_every_row_and_roll_back_on_postgres() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sides_are_rewritten_keeping_every_row_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     // Seeded before migration 10, which makes the partitions the rows need.
     Migrator::up(&db, Some(9)).await.unwrap();
     seed(&db).await;

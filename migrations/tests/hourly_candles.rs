@@ -160,10 +160,7 @@ async fn hours_are_filled_kept_by_the_trigger_and_removed_on_postgres() {
 #[tokio::test(flavor = "multi_thread")]
 async fn migration_12_changes_nothing_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     Migrator::up(&db, Some(12)).await.unwrap();
     let tables = strings(
         &db,

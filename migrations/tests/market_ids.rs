@@ -4,6 +4,8 @@
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tickmesh_migrations::Migrator;
@@ -160,10 +162,7 @@ async fn rows_survive_both_ways(db: &DatabaseConnection) {
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_rows_move_to_market_ids_and_back_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     rows_survive_both_ways(&db).await;
 }
 

@@ -3,6 +3,8 @@
 // Helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tickmesh_migrations::testing::ScratchPostgres;
@@ -19,15 +21,9 @@ const TABLES: [&str; 7] = [
 ];
 
 /// Migrations in this build: one per table, the byte-order key columns, the market ids, the
-/// candle sums' range, the stream positions, the time partitions.
+/// candle sums' range, the stream positions, the time partitions, compact rows, and hourly
+/// candles on PostgreSQL and on SQLite.
 const MIGRATIONS: usize = 13;
-
-async fn sqlite(dir: &tempfile::TempDir) -> DatabaseConnection {
-    let path = dir.path().join("tickmesh.db");
-    Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap()
-}
 
 /// The market columns of the market-data tables, in table order.
 async fn market_columns(db: &DatabaseConnection) -> Vec<String> {
@@ -77,7 +73,7 @@ async fn check_schema(db: &DatabaseConnection) {
 #[tokio::test(flavor = "multi_thread")]
 async fn migrations_apply_once_and_roll_back_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite(&dir).await;
+    let db = support::sqlite(&dir).await;
     assert_eq!(migrate(&db).await.unwrap(), MIGRATIONS);
     assert_eq!(migrate(&db).await.unwrap(), 0);
     check_schema(&db).await;

@@ -44,10 +44,7 @@ async fn stale(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Vec<Strin
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_marks_the_hours_its_minutes_touch() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     Migrator::up(&db, Some(12)).await.unwrap();
     db.execute_unprepared(
         "INSERT INTO markets (id, exchange, market) VALUES (1, 'upbit', 'BTC/KRW')",

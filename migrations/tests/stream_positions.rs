@@ -109,10 +109,7 @@ async fn positions_added_and_rolled_back(db: &DatabaseConnection) {
 #[tokio::test(flavor = "multi_thread")]
 async fn positions_are_added_and_rolled_back_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     positions_added_and_rolled_back(&db).await;
 
     // A read by position range walks the position index, also with a market filter that the

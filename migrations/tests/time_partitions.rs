@@ -148,10 +148,7 @@ async fn partitions_keep_every_row_and_roll_back_on_postgres() {
 #[tokio::test(flavor = "multi_thread")]
 async fn trades_are_rekeyed_keeping_every_row_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tickmesh.db");
-    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let db = support::sqlite(&dir).await;
     Migrator::up(&db, Some(9)).await.unwrap();
     seed(&db).await;
     let before = contents(&db).await;

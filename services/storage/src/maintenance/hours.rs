@@ -48,6 +48,16 @@ impl Default for HoursConfig {
 /// from its minutes, or no candle when it has none left. Returns how many hours it computed.
 pub async fn refresh_batch(db: &DatabaseConnection, limit: u32) -> Result<u64, StorageError> {
     let backend = DbBackend::Sqlite;
+    // A read first, so a round with nothing to do never takes the write lock.
+    let any = db
+        .query_one(Statement::from_string(
+            backend,
+            "SELECT 1 AS one FROM candles_1h_stale LIMIT 1",
+        ))
+        .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let txn = db.begin().await?;
     let marked = txn
         .query_all(Statement::from_string(
