@@ -42,6 +42,11 @@ pub fn register(metrics: &Metrics, stats: Arc<StorageStats>, maintenance: Arc<Ma
             "Maintenance rounds (partitions, retention) that failed; the next round tries again",
             maintenance.failures(),
         )?;
+        s.counter(
+            "hourly_candles_computed",
+            "Hourly candles computed from their minutes after a write marked them stale (SQLite)",
+            maintenance.hours_computed(),
+        )?;
         let st = stats.snapshot();
         s.counter("batches", "Batches committed", st.batches)?;
         s.counter(
@@ -105,6 +110,7 @@ mod tests {
             "tickmesh_storage_batch_seconds_bucket{le=\"+Inf\"} 0",
             "tickmesh_storage_retention_rows_dropped_total{table=\"trades\"} 0",
             "tickmesh_storage_maintenance_failures_total 0",
+            "tickmesh_storage_hourly_candles_computed_total 0",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

@@ -146,11 +146,17 @@ pub async fn refresh_batch(db: &DatabaseConnection, limit: u32) -> Result<u64, S
     Ok(marked.len() as u64)
 }
 
-/// Computes every stale hour, a batch at a time with `pause` between full batches; how many.
-pub async fn refresh(db: &DatabaseConnection, pause: Duration) -> Result<u64, StorageError> {
+/// Computes every stale hour, a batch at a time with `pause` between full batches, counting
+/// them in `stats`; how many.
+pub async fn refresh(
+    db: &DatabaseConnection,
+    pause: Duration,
+    stats: &MaintenanceStats,
+) -> Result<u64, StorageError> {
     let mut done = 0;
     loop {
         let n = refresh_batch(db, HOURS_PER_BATCH).await?;
+        stats.computed_hours(n);
         done += n;
         if n < u64::from(HOURS_PER_BATCH) {
             return Ok(done);
@@ -166,7 +172,7 @@ pub async fn run(db: DatabaseConnection, config: HoursConfig, stats: Arc<Mainten
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(e) = refresh(&db, config.pause).await {
+        if let Err(e) = refresh(&db, config.pause, &stats).await {
             stats.failed();
             tracing::warn!(
                 error = %ErrorChain(&e),

@@ -1,5 +1,5 @@
 //! Counters of the maintenance rounds, for the metrics (`tickmesh_storage_partitions_*`,
-//! `tickmesh_storage_retention_*`).
+//! `tickmesh_storage_retention_*`, `tickmesh_storage_hourly_candles_computed_total`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,6 +13,7 @@ pub struct MaintenanceStats {
     partitions_dropped: [AtomicU64; 3],
     rows_dropped: [AtomicU64; 3],
     failures: AtomicU64,
+    hours_computed: AtomicU64,
 }
 
 /// One table's counters at one moment.
@@ -45,6 +46,16 @@ impl MaintenanceStats {
     /// Counts a round that failed.
     pub fn failed(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts hourly candles computed from their minutes (SQLite).
+    pub fn computed_hours(&self, n: u64) {
+        self.hours_computed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Hourly candles computed from their minutes so far (SQLite).
+    pub fn hours_computed(&self) -> u64 {
+        self.hours_computed.load(Ordering::Relaxed)
     }
 
     /// Rounds that failed.

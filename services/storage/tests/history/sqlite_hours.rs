@@ -8,7 +8,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 use tickmesh_domain::{Candle, CandleInterval, Exchange, Side};
 use tickmesh_storage::maintenance::hours::{HOURS_PER_BATCH, refresh, refresh_batch};
-use tickmesh_storage::{MarketStore, StoreConfig};
+use tickmesh_storage::{MaintenanceStats, MarketStore, StoreConfig};
 
 use super::fixtures::{HOUR, SECOND, reader};
 use super::hours::write_out_of_order;
@@ -59,6 +59,7 @@ async fn bithumb_counts(db: &TestDb) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread")]
 async fn stale_hours_are_computed_and_answers_never_change() {
     let db = TestDb::sqlite().await;
+    let stats = MaintenanceStats::default();
     write_out_of_order(&db).await;
     // Two exchanges, 74 hours each, all stale: answered from the minutes.
     assert_eq!(stale(&db).await, 2 * 74);
@@ -70,7 +71,7 @@ async fn stale_hours_are_computed_and_answers_never_change() {
     assert_eq!((stale(&db).await, hours(&db).await), (74, 74));
     rolls_up_as_rust_does(&db).await;
 
-    assert_eq!(refresh(&db.conn, Duration::ZERO).await.unwrap(), 74);
+    assert_eq!(refresh(&db.conn, Duration::ZERO, &stats).await.unwrap(), 74);
     assert_eq!((stale(&db).await, hours(&db).await), (0, 2 * 74));
     rolls_up_as_rust_does(&db).await;
     assert_eq!(refresh_batch(&db.conn, HOURS_PER_BATCH).await.unwrap(), 0);
@@ -99,15 +100,18 @@ async fn stale_hours_are_computed_and_answers_never_change() {
         .unwrap();
     assert_eq!(stale(&db).await, 2);
     rolls_up_as_rust_does(&db).await;
-    assert_eq!(refresh(&db.conn, Duration::ZERO).await.unwrap(), 2);
+    assert_eq!(refresh(&db.conn, Duration::ZERO, &stats).await.unwrap(), 2);
+    // What `refresh` computed (not the batch called directly): the metric's count.
+    assert_eq!(stats.hours_computed(), 74 + 2);
     rolls_up_as_rust_does(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn computed_hours_are_what_one_hour_and_one_day_read() {
     let db = TestDb::sqlite().await;
+    let stats = MaintenanceStats::default();
     write_out_of_order(&db).await;
-    refresh(&db.conn, Duration::ZERO).await.unwrap();
+    refresh(&db.conn, Duration::ZERO, &stats).await.unwrap();
     let before = bithumb_counts(&db).await;
     assert!(
         before.iter().all(|&n| n == before[0] && n > 1_000),
@@ -146,7 +150,7 @@ async fn computed_hours_are_what_one_hour_and_one_day_read() {
         .unwrap();
     assert_eq!(stale(&db).await, 1);
     assert_eq!(bithumb_counts(&db).await, before);
-    refresh(&db.conn, Duration::ZERO).await.unwrap();
+    refresh(&db.conn, Duration::ZERO, &stats).await.unwrap();
     assert_eq!(stale(&db).await, 0);
     assert_eq!(bithumb_counts(&db).await, before);
 }
@@ -154,8 +158,9 @@ async fn computed_hours_are_what_one_hour_and_one_day_read() {
 #[tokio::test(flavor = "multi_thread")]
 async fn deleted_minutes_leave_their_hour_and_an_empty_hour_goes() {
     let db = TestDb::sqlite().await;
+    let stats = MaintenanceStats::default();
     write_out_of_order(&db).await;
-    refresh(&db.conn, Duration::ZERO).await.unwrap();
+    refresh(&db.conn, Duration::ZERO, &stats).await.unwrap();
     let before = bithumb_counts(&db).await;
     let bithumb = "market_id = (SELECT id FROM markets WHERE exchange = 'bithumb')";
     let last_hour = count(
@@ -186,7 +191,7 @@ async fn deleted_minutes_leave_their_hour_and_an_empty_hour_goes() {
     let fewer = before[0] - u64::try_from(in_last_hour).unwrap();
     assert!(after.iter().all(|&n| n == fewer), "{after:?}, {fewer}");
     let hours_before = hours(&db).await;
-    refresh(&db.conn, Duration::ZERO).await.unwrap();
+    refresh(&db.conn, Duration::ZERO, &stats).await.unwrap();
     assert_eq!(hours(&db).await, hours_before - 1);
     assert_eq!(bithumb_counts(&db).await, after);
     rolls_up_as_rust_does(&db).await;
