@@ -44,9 +44,9 @@ impl MemoryBus {
         }
     }
 
-    /// Records of the stream kept for replay unless configured otherwise: about 20 MiB of
-    /// events, and ten seconds of the whole feed at 10,000 events/s; older history comes from
-    /// the database.
+    /// Records of the stream kept for replay unless configured otherwise: ten seconds of the
+    /// whole feed at 10,000 events/s, about 50 MiB at the bench's mix of events (most of
+    /// `tickmesh up`'s memory; docs/benchmarks.md); older history comes from the database.
     pub const DEFAULT_REPLAY: usize = 100_000;
 
     /// The stream the publisher appends to.
