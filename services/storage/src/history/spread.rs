@@ -60,28 +60,14 @@ ORDER BY b.bucket
 const CLOSES_POSTGRES_MINUTES: &str = closes_postgres!("candles_1m");
 const CLOSES_POSTGRES_HOURS: &str = closes_postgres!("candles_1h");
 
-/// The same on SQLite, whose `$n` parameters are numbered as PostgreSQL's. `CAST(... AS
-/// text)` is a no-op on SQLite's `TEXT` decimals.
-const CLOSES_SQLITE: &str = r#"
-SELECT bucket, close FROM (
-    SELECT open_time_us - ((open_time_us % $3) + $3) % $3 AS bucket,
-        CAST(close AS text) AS close,
-        row_number() OVER (
-            PARTITION BY open_time_us - ((open_time_us % $3) + $3) % $3
-            ORDER BY last_trade_time_us DESC, last_trade_id DESC, open_time_us
-        ) AS nth
-    FROM candles_1m
-    WHERE market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
-        AND open_time_us >= $4 AND open_time_us < $5
-) AS ranked
-WHERE nth = 1
-ORDER BY bucket
-"#;
-
-/// The same over whole hours on SQLite: each hour from `candles_1h` while it is fresh, from its
-/// minutes while it is marked stale, as its candle roll-up reads them
-/// ([`candles`](super::candles)).
-const CLOSES_SQLITE_HOURS: &str = r#"
+/// The same on SQLite, whose `$n` parameters are numbered as PostgreSQL's, over `$rows`: a
+/// subquery of `at` (the row's start), `close`, `last_trade_time_us` and `last_trade_id`.
+/// SQLite has no `LATERAL`, so each bucket's rows are ranked with a window function, the
+/// earlier row first on a tie. `CAST(... AS text)` is a no-op on SQLite's `TEXT` decimals.
+macro_rules! closes_sqlite {
+    ($rows:expr) => {
+        concat!(
+            r#"
 SELECT bucket, close FROM (
     SELECT at - ((at % $3) + $3) % $3 AS bucket,
         CAST(close AS text) AS close,
@@ -89,7 +75,30 @@ SELECT bucket, close FROM (
             PARTITION BY at - ((at % $3) + $3) % $3
             ORDER BY last_trade_time_us DESC, last_trade_id DESC, at
         ) AS nth
-    FROM (
+    FROM ("#,
+            $rows,
+            r#")
+) AS ranked
+WHERE nth = 1
+ORDER BY bucket
+"#
+        )
+    };
+}
+
+/// The minutes of the span.
+const CLOSES_SQLITE: &str = closes_sqlite!(
+    r#"
+        SELECT open_time_us AS at, close, last_trade_time_us, last_trade_id
+        FROM candles_1m
+        WHERE market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
+            AND open_time_us >= $4 AND open_time_us < $5"#
+);
+
+/// Whole hours: each hour from `candles_1h` while it is fresh, from its minutes while it is
+/// marked stale, as the candle roll-up reads them ([`candles`](super::candles)).
+const CLOSES_SQLITE_HOURS: &str = closes_sqlite!(
+    r#"
         SELECT h.open_time_us AS at, h.close, h.last_trade_time_us, h.last_trade_id
         FROM candles_1h AS h
         WHERE h.market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
@@ -102,12 +111,8 @@ SELECT bucket, close FROM (
         JOIN candles_1m AS m ON m.market_id = s.market_id
             AND m.open_time_us >= s.open_time_us AND m.open_time_us < s.open_time_us + 3600000000
         WHERE s.market_id = (SELECT id FROM markets WHERE exchange = $1 AND market = $2)
-            AND s.open_time_us >= $4 AND s.open_time_us < $5
-    )
-) AS ranked
-WHERE nth = 1
-ORDER BY bucket
-"#;
+            AND s.open_time_us >= $4 AND s.open_time_us < $5"#
+);
 
 /// Each bucket's close of `market` on `exchange` over `span`.
 async fn closes(
