@@ -103,14 +103,17 @@ pub(crate) fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 impl Mesh {
-    /// A mesh with no service yet, over a database made for this run (`scratch`: admin URL
-    /// and name, dropped by [`Mesh::stop`]).
-    pub(crate) fn without_services(database_url: String, scratch: (String, String)) -> Mesh {
+    /// A mesh with no service yet, over `database_url`; `scratch` (admin URL and name) is a
+    /// PostgreSQL database made for this run, dropped by [`Mesh::stop`].
+    pub(crate) fn without_services(
+        database_url: String,
+        scratch: Option<(String, String)>,
+    ) -> Mesh {
         Mesh {
             services: Vec::new(),
             stream_addr: String::new(),
             database_url,
-            scratch: Some(scratch),
+            scratch,
             stream: None,
             ingestion_metrics: String::new(),
         }

@@ -15,7 +15,8 @@ use tickmesh_bench::{BenchConfig, ClientFilter, Mode, Progress};
 pub struct BenchArgs {
     /// `embedded` (one `tickmesh up`), `distributed` (`tickmesh serve` per service on Redis,
     /// Kafka and PostgreSQL) or `history` (HistoryService calls against storage over a
-    /// PostgreSQL filled with a long history; needs --database-url).
+    /// database filled with a long history: PostgreSQL with --database-url, else a SQLite
+    /// file served by `tickmesh up`).
     #[arg(long, default_value = "embedded", value_parser = parse_mode)]
     mode: BenchMode,
     /// Events per second across the three simulated exchanges (trades, tickers and books).
@@ -47,7 +48,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "", value_name = "PROPS")]
     kafka_options: String,
     /// PostgreSQL URL; the run creates a database of its own on that server and drops it
-    /// after. Required for distributed runs; embedded runs use a SQLite file without it.
+    /// after. Required for distributed runs; embedded and history runs use a SQLite file
+    /// without it.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// How often the database is polled for committed trades.

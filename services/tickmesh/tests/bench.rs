@@ -183,16 +183,43 @@ fn a_replicated_run_with_a_kill_and_a_stop_loses_and_repeats_nothing() {
 
 #[test]
 fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
+    let report = history_run(&[
+        "--database-url",
+        &tickmesh_e2e::database_url(),
+        "--kafka-brokers",
+        &tickmesh_e2e::kafka_brokers(),
+    ]);
+    assert_eq!(report["database"], "postgresql", "{report:#}");
+}
+
+#[test]
+fn a_history_run_without_postgresql_fills_and_serves_a_sqlite_file() {
+    let report = history_run(&[]);
+    assert_eq!(report["database"], "sqlite", "{report:#}");
+    assert_eq!(report["fill"]["connections"], 1, "{report:#}");
+    let names: Vec<&str> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"storage"), "{names:?}");
+}
+
+/// Runs a small history bench with `args` added; checks what both stores must show and
+/// returns the report. The run's work folder must be empty afterwards but for the log: the
+/// bench removes its database or file.
+fn history_run(args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
+    let work = dir.path().join("work");
     let output = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
         .args(["bench", "--mode", "history", "--markets", "1"])
         .args(["--candle-days", "3", "--trade-days", "1"])
         .args(["--trades-per-second", "0.5", "--tickers-per-second", "0.1"])
         .args(["--requests", "3"])
-        .args(["--database-url", &tickmesh_e2e::database_url()])
-        .args(["--kafka-brokers", &tickmesh_e2e::kafka_brokers()])
-        .args(["--work-dir", dir.path().join("work").to_str().unwrap()])
+        .args(args)
+        .args(["--work-dir", work.to_str().unwrap()])
         .args(["--json", json.to_str().unwrap()])
         .output()
         .unwrap();
@@ -209,7 +236,8 @@ fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(report["mode"], "history");
     assert_eq!(report["problems"], Value::Array(Vec::new()), "{report:#}");
-    // One market on three exchanges: 3 days of minutes, a day of trades every 2 s.
+    // One market on three exchanges: 3 days of minutes, a day of trades every 2 s, tickers
+    // every 10 s, books every 10 s over the day.
     let tables = report["fill"]["tables"].as_array().unwrap();
     let rows = |name: &str| {
         tables.iter().find(|t| t["table"] == name).unwrap()["rows"]
@@ -218,9 +246,15 @@ fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
     };
     assert_eq!(rows("candles_1m"), 3 * 3 * 1440, "{report:#}");
     assert_eq!(rows("trades"), 3 * 43_200, "{report:#}");
+    assert_eq!(rows("tickers"), 3 * 8_640, "{report:#}");
+    assert_eq!(rows("orderbook_snapshots"), 3 * 8_640, "{report:#}");
     // The hours those minutes fall in: 72, or 73 when the run did not start on the hour.
     let hours = report["fill"]["hourly_candles"].as_u64().unwrap();
     assert!([3 * 72, 3 * 73].contains(&hours), "{report:#}");
+    assert!(
+        report["fill"]["database_bytes"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 8, "{report:#}");
     for call in calls {
@@ -228,4 +262,14 @@ fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
         assert_eq!(call["wrong"].as_u64(), Some(0), "{report:#}");
         assert!(call["rows"].as_u64().unwrap() > 0, "{report:#}");
     }
+    let left: Vec<String> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".log"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the bench left {left:?} in its work folder"
+    );
+    report
 }

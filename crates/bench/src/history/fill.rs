@@ -64,21 +64,7 @@ pub(crate) async fn prepare(
     db.execute_unprepared(r#"ALTER TABLE "candles_1m" DISABLE TRIGGER candles_1h_merge"#)
         .await
         .context("cannot pause the hourly candles' trigger for the fill")?;
-    for pair in &mut shape.pairs {
-        let (exchange, market) = (pair.exchange.as_str(), pair.market.to_string());
-        let row = db
-            .query_one(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO markets (exchange, market) VALUES ($1, $2) \
-                 ON CONFLICT (exchange, market) DO UPDATE SET market = excluded.market \
-                 RETURNING id",
-                [exchange.into(), market.clone().into()],
-            ))
-            .await
-            .with_context(|| format!("cannot register {exchange} {market}"))?
-            .with_context(|| format!("registering {exchange} {market} returned no id"))?;
-        pair.id = row.try_get("", "id")?;
-    }
+    register(db, DbBackend::Postgres, shape).await?;
     // The width storage uses unless `storage.partition_interval` says otherwise.
     let width = i64::try_from(MaintenanceConfig::default().partition_interval.as_micros())
         .unwrap_or(DAY_US)
@@ -122,6 +108,38 @@ pub(crate) async fn prepare(
         }
     }
     Ok((jobs, made))
+}
+
+/// Registers the markets of `shape`, setting each pair's id.
+pub(crate) async fn register(
+    db: &DatabaseConnection,
+    backend: DbBackend,
+    shape: &mut Shape,
+) -> anyhow::Result<()> {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO markets (exchange, market) VALUES ($1, $2) \
+             ON CONFLICT (exchange, market) DO UPDATE SET market = excluded.market RETURNING id"
+        }
+        _ => {
+            "INSERT INTO markets (exchange, market) VALUES (?, ?) \
+             ON CONFLICT (exchange, market) DO UPDATE SET market = excluded.market RETURNING id"
+        }
+    };
+    for pair in &mut shape.pairs {
+        let (exchange, market) = (pair.exchange.as_str(), pair.market.to_string());
+        let row = db
+            .query_one(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [exchange.into(), market.clone().into()],
+            ))
+            .await
+            .with_context(|| format!("cannot register {exchange} {market}"))?
+            .with_context(|| format!("registering {exchange} {market} returned no id"))?;
+        pair.id = row.try_get("", "id")?;
+    }
+    Ok(())
 }
 
 /// Runs `jobs` on `workers` connections, reporting progress; returns the rows each table got
@@ -187,17 +205,22 @@ pub(crate) async fn run(
         joined.context("a fill worker panicked")??;
     }
     progress(Progress::Phase(line(&rows, &expected, total, started)));
-    let problems = TABLES
+    let problems = problems(&rows, &expected);
+    Ok((rows, problems))
+}
+
+/// A problem for each table whose `rows` filled differ from the `expected`.
+pub(crate) fn problems(rows: &[u64], expected: &[u64]) -> Vec<String> {
+    TABLES
         .iter()
         .enumerate()
         .filter(|(t, _)| rows[*t] != expected[*t])
         .map(|(t, name)| format!("{name}: {} rows filled, {} expected", rows[t], expected[t]))
-        .collect();
-    Ok((rows, problems))
+        .collect()
 }
 
 /// `fill: 12.3M of 28.1M rows (44 %) in 40 s, 307k rows/s; candles_1m 7.9M/7.9M, ...`.
-fn line(rows: &[u64], expected: &[u64], total: u64, started: Instant) -> String {
+pub(crate) fn line(rows: &[u64], expected: &[u64], total: u64, started: Instant) -> String {
     let done: u64 = rows.iter().sum();
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     let tables: Vec<String> = TABLES

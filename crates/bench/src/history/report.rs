@@ -13,6 +13,8 @@ use crate::report::ProcessFigures;
 pub struct HistoryReport {
     /// `history`.
     pub mode: String,
+    /// Where the history was stored: `postgresql` or `sqlite`.
+    pub database: String,
     /// Markets per exchange.
     pub markets: usize,
     /// Days of one-minute candles filled.
@@ -56,7 +58,8 @@ pub struct FillFigures {
     pub hourly_candles: u64,
     /// Seconds computing them took.
     pub hourly_s: f64,
-    /// Seconds `VACUUM (ANALYZE)` of the filled tables took afterwards.
+    /// Seconds tidying up after the fill took: `VACUUM (ANALYZE)` of the filled tables on
+    /// PostgreSQL, a WAL checkpoint on SQLite.
     pub vacuum_s: f64,
     /// The database's size on disk afterwards, bytes.
     pub database_bytes: u64,
@@ -74,8 +77,9 @@ impl HistoryReport {
     fn write_table(&self, out: &mut String) -> fmt::Result {
         writeln!(
             out,
-            "tickmesh bench: history, {} markets x 3 exchanges: {} d of 1m candles, {} d of trades \
-             ({}/s) and tickers ({}/s) per market and exchange, {} rounds",
+            "tickmesh bench: history on {}, {} markets x 3 exchanges: {} d of 1m candles, {} d of \
+             trades ({}/s) and tickers ({}/s) per market and exchange, {} rounds",
+            self.database,
             self.markets,
             self.candle_days,
             self.trade_days,
@@ -86,10 +90,15 @@ impl HistoryReport {
         writeln!(out, "machine: {} x {}", self.machine_cpus, self.machine_cpu)?;
         writeln!(out)?;
         let f = &self.fill;
+        let tidy = if self.database == "sqlite" {
+            "wal checkpoint"
+        } else {
+            "vacuum analyze"
+        };
         writeln!(
             out,
             "  filled {} rows in {:.1} s ({:.0} rows/s on {} connections), {} hourly candles from \
-             them in {:.1} s, vacuum analyze {:.1} s, database {:.2} GiB",
+             them in {:.1} s, {tidy} {:.1} s, database {:.2} GiB",
             f.rows,
             f.seconds,
             f.rows_per_second,

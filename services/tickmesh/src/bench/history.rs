@@ -25,13 +25,20 @@ pub struct HistoryArgs {
     requests: u32,
 }
 
-/// Fills a database on the `--database-url` server, times the calls, prints the report.
+/// Fills a database on the `--database-url` server, or a SQLite file without one, times the
+/// calls, prints the report.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let h = &args.history;
-    let database_url = args.database_url.clone().context(
-        "--mode history needs a PostgreSQL server: pass --database-url postgres://... \
-         (the run creates a database of its own there and drops it afterwards)",
-    )?;
+    let database_url = args.database_url.clone();
+    if let Some(url) = &database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        anyhow::bail!(
+            "--database-url must be a PostgreSQL URL (postgres://...): the run creates a \
+             database of its own on that server; leave it out to bench a SQLite file, the \
+             embedded store"
+        );
+    }
     if h.candle_days == 0 || h.trade_days == 0 {
         anyhow::bail!("--candle-days and --trade-days must be at least 1");
     }
