@@ -249,9 +249,9 @@ async fn measure(
         Some(path) => fill_sqlite(&mesh.database_url, path, &mut shape, progress).await?,
     };
     let mut problems = filled.problems.clone();
-    let (process, args): (&str, &[&str]) = match file {
-        None => ("tickmesh serve storage", &["serve", "storage"]),
-        Some(_) => ("tickmesh up", &["up"]),
+    let (name, process, args): (&str, &str, &[&str]) = match file {
+        None => ("storage", "tickmesh serve storage", &["serve", "storage"]),
+        Some(_) => ("up", "tickmesh up", &["up"]),
     };
     progress(Progress::Phase(format!(
         "starting {process} (log in {})",
@@ -283,7 +283,7 @@ async fn measure(
     }
     env.extend(plan.service_env.iter().cloned());
     let port = free_port().await?;
-    mesh.spawn_from(&plan.exe, &plan.work_dir, "storage", args, port, &env)
+    mesh.spawn_from(&plan.exe, &plan.work_dir, name, args, port, &env)
         .await?;
     let mut client = calls::connect(&format!("http://127.0.0.1:{port}")).await?;
     // Warmed up first, so the connections the calls use exist when CPU is first read: a
@@ -297,7 +297,7 @@ async fn measure(
     let calls = calls::measure(&mut client, &shape, plan.markets, plan.rounds).await;
     let after = marks(mesh);
     if let Some(exit) = mesh.exited() {
-        anyhow::bail!("storage stopped during the run: {exit}");
+        anyhow::bail!("{process} stopped during the run: {exit}");
     }
     let calls = calls?;
     for c in calls.iter().filter(|c| c.wrong > 0) {

@@ -203,7 +203,7 @@ fn a_history_run_without_postgresql_fills_and_serves_a_sqlite_file() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"storage"), "{names:?}");
+    assert!(names.contains(&"up"), "{names:?}");
 }
 
 /// Runs a small history bench with `args` added; checks what both stores must show and
