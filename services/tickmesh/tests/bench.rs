@@ -168,12 +168,7 @@ fn a_replicated_run_with_a_kill_and_a_stop_loses_and_repeats_nothing() {
         Some(0),
         "{report:#}"
     );
-    let names: Vec<&str> = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names = process_names(&report);
     assert!(names.contains(&"ingestion-3"), "{names:?}");
     assert!(
         !names.contains(&"ingestion-1"),
@@ -190,6 +185,18 @@ fn a_history_run_times_every_call_and_each_answer_holds_what_was_filled() {
         &tickmesh_e2e::kafka_brokers(),
     ]);
     assert_eq!(report["database"], "postgresql", "{report:#}");
+    let names = process_names(&report);
+    assert!(names.contains(&"storage"), "{names:?}");
+}
+
+/// The names of the processes a report has figures for.
+fn process_names(report: &Value) -> Vec<&str> {
+    report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect()
 }
 
 #[test]
@@ -197,12 +204,7 @@ fn a_history_run_without_postgresql_fills_and_serves_a_sqlite_file() {
     let report = history_run(&[]);
     assert_eq!(report["database"], "sqlite", "{report:#}");
     assert_eq!(report["fill"]["connections"], 1, "{report:#}");
-    let names: Vec<&str> = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names = process_names(&report);
     assert!(names.contains(&"up"), "{names:?}");
 }
 
