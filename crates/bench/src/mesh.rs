@@ -164,17 +164,16 @@ impl Mesh {
             database_url,
             scratch,
             stream: None,
-            ingestion_metrics: format!("127.0.0.1:{}", free_port().await?),
+            ingestion_metrics: String::new(),
         };
         // Metrics stay off except where ingestion runs: its dropped-events counter tells
-        // overflow-policy drops from loss downstream (`crate::dropped`).
-        let metrics_on = (
-            "TICKMESH__METRICS__LISTEN".to_owned(),
-            mesh.ingestion_metrics.clone(),
-        );
+        // overflow-policy drops from loss downstream (`crate::dropped`). Its port is picked
+        // just before that process starts, as the listen ports are: a port picked seconds
+        // earlier can meanwhile become another socket's ephemeral port, and the service's
+        // start then fails with "address already in use".
         match config.mode {
             Mode::Embedded => {
-                env.push(metrics_on);
+                env.push(mesh.metrics_on().await?);
                 env.extend(config.service_env.iter().cloned());
                 let port = free_port().await?;
                 mesh.spawn(config, "tickmesh", &["up"], port, &env).await?;
@@ -218,7 +217,7 @@ impl Mesh {
                     let mut env = env.clone();
                     // The last replica is never killed or stopped: its counters are read.
                     if i == replicas {
-                        env.push(metrics_on.clone());
+                        env.push(mesh.metrics_on().await?);
                     }
                     let name = if replicas == 1 {
                         "ingestion".to_owned()
@@ -240,6 +239,16 @@ impl Mesh {
             }
         }
         Ok(mesh)
+    }
+
+    /// Picks the metrics port of the process about to start and returns the setting that
+    /// makes it listen there.
+    async fn metrics_on(&mut self) -> anyhow::Result<(String, String)> {
+        self.ingestion_metrics = format!("127.0.0.1:{}", free_port().await?);
+        Ok((
+            "TICKMESH__METRICS__LISTEN".to_owned(),
+            self.ingestion_metrics.clone(),
+        ))
     }
 
     async fn spawn(
