@@ -65,6 +65,11 @@ pub struct FeedConfig {
     /// (zero: none). A restarted ingestion process has no last trade to backfill from; this
     /// covers its downtime, and the stores drop what they already hold.
     pub startup_backfill: Duration,
+    /// After reading every frame the socket already holds, wait this long before reading
+    /// again (zero: read each frame as it arrives). Frames then arrive in the socket's buffer
+    /// while the task sleeps and are read a burst at a time: fewer wake-ups and reads per
+    /// frame, for up to this much added latency.
+    pub read_pause: Duration,
     /// Message limits of the exchange (empty when it publishes none).
     pub message_limits: Vec<crate::ratelimit::RateLimit>,
     /// What frames and events must satisfy to be forwarded (see [`crate::edge`]).
@@ -111,6 +116,7 @@ impl FeedConfig {
             dedupe_window: 50_000,
             backfill: BackfillLimits::default(),
             startup_backfill: Duration::ZERO,
+            read_pause: Duration::ZERO,
             message_limits,
             edge: EdgeLimits::default(),
             resume: BTreeMap::new(),

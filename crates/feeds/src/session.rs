@@ -13,13 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt as _, SinkExt, StreamExt};
 use tickmesh_domain::{Market, MarketEvent, TradeId, UtcMicros};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::error::CapacityError;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -28,7 +27,7 @@ pub use end::SessionEnd;
 
 use crate::config::{FeedConfig, FeedOutput};
 use crate::dedupe::{LastTrade, TradeDeduper};
-use crate::edge::{Gate, Refusal, refused};
+use crate::edge::Gate;
 use crate::protocol::{TradeHistory, WireProtocol};
 use crate::ratelimit::MessageRateLimiter;
 use crate::recovery::{Outage, Recovered, Recovery, Unrecovered};
@@ -53,6 +52,10 @@ pub(crate) struct SessionContext<'a> {
     /// Whether the startup window is still to be recovered (until a backfill starts).
     pub startup_due: &'a mut bool,
 }
+
+/// The most frames read in one burst before the session looks at its other duties (pings,
+/// shutdown, subscription changes) again.
+const DRAIN_MAX: usize = 1_024;
 
 /// How long backfill waits for the exchange to confirm the resubscription after a reconnect.
 const BACKFILL_CONFIRM_WAIT: Duration = Duration::from_secs(5);
@@ -88,6 +91,8 @@ impl SessionContext<'_> {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ping.reset();
         let mut events: Vec<MarketEvent> = Vec::with_capacity(64);
+        // Set while the session pauses between bursts of reads (`FeedConfig::read_pause`).
+        let mut paused_until: Option<Instant> = None;
         loop {
             if pending_change {
                 let desired = self.desired.borrow_and_update().clone();
@@ -178,36 +183,27 @@ impl SessionContext<'_> {
                 () = tokio::time::sleep_until(last_inbound + self.config.idle_timeout) => {
                     return SessionEnd::IdleTimeout(self.config.idle_timeout);
                 }
-                frame = ws.next() => {
+                frame = ws.next(), if paused_until.is_none() => {
                     last_inbound = Instant::now();
-                    let received = UtcMicros::now();
-                    let payload = match frame {
-                        None => return SessionEnd::Dropped("stream ended".to_owned()),
-                        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                            // Past the hard cap the socket refused to buffer the frame and is
-                            // unusable; the reconnect backfills what it carried.
-                            let refusal = Refusal::Oversize { bytes: size, limit: self.config.edge.max_frame_bytes };
-                            refused(self.status, self.config.exchange, None, &refusal);
-                            return SessionEnd::Oversize(format!("{size} bytes, the socket reads at most {max_size}"));
-                        }
-                        Some(Err(e)) => return SessionEnd::dropped(e),
-                        Some(Ok(Message::Binary(b))) => b,
-                        Some(Ok(Message::Text(t))) => Bytes::from(t),
-                        Some(Ok(Message::Close(frame))) => {
-                            return match frame {
-                                Some(f) => SessionEnd::server_closed(f.code, &f.reason),
-                                None => SessionEnd::ServerClosed("no reason".to_owned()),
-                            };
-                        }
-                        Some(Ok(_)) => {
-                            // Pings are answered by tungstenite itself; pongs prove liveness.
-                            self.status.record_traffic(received);
-                            continue;
-                        }
-                    };
-                    if let Some(end) = self.handle_payload(&payload, received, &mut events, &gate).await {
+                    if let Some(end) = self.on_frame(frame, &mut events, &gate).await {
                         return end;
                     }
+                    if !self.config.read_pause.is_zero() {
+                        // Whatever the socket already holds, then a pause while more arrives.
+                        let mut drained = 0;
+                        while drained < DRAIN_MAX
+                            && let Some(frame) = ws.next().now_or_never()
+                        {
+                            drained += 1;
+                            if let Some(end) = self.on_frame(frame, &mut events, &gate).await {
+                                return end;
+                            }
+                        }
+                        paused_until = Some(Instant::now() + self.config.read_pause);
+                    }
+                }
+                () = sleep_until_some(paused_until), if paused_until.is_some() => {
+                    paused_until = None;
                 }
             }
         }
@@ -275,6 +271,14 @@ impl SessionContext<'_> {
             self.config.backfill,
             now,
         ))
+    }
+}
+
+/// Sleeps until `until`; never resolves for `None`.
+async fn sleep_until_some(until: Option<Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -298,6 +298,53 @@ async fn stall_and_expect_backfill(mut rig: Rig, btc: Market) {
     rig.stop().await;
 }
 
+/// With a read pause the feed reads what its socket holds in bursts, a pause apart, and
+/// still delivers every trade once and in order; without one it reads frames as they come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_pause_reads_in_bursts_and_loses_nothing() {
+    let btc = m("BTC");
+    let eth = m("ETH");
+    for (pause, bursts) in [(Duration::ZERO, 0..5), (Duration::from_millis(100), 12..25)] {
+        // Rounds every 10 ms: without a pause, frames come ~10 ms apart.
+        let mut config = SimulatorConfig::new(vec![btc, eth]);
+        config.trades_per_second = 200.0;
+        let mut rig = Rig::start(Exchange::Upbit, config, |c| c.read_pause = pause).await;
+        rig.feed.set_markets(set(&["BTC", "ETH"]));
+        let mut received = rig.until("the first BTC trade", is_trade_of(btc)).await;
+        let window = rig.during(Duration::from_secs(2)).await;
+        let times: Vec<i64> = window
+            .iter()
+            .filter_map(|o| match o {
+                FeedOutput::Event(e) => Some(e.received_time.as_micros()),
+                _ => None,
+            })
+            .collect();
+        // A burst ends where the next frame was read more than half a pause later.
+        let gaps = times.windows(2).filter(|w| w[1] - w[0] > 50_000).count();
+        assert!(
+            bursts.contains(&gaps),
+            "pause {pause:?}: {gaps} gaps over 50 ms among {} events, expected {bursts:?}",
+            times.len()
+        );
+        received.extend(window);
+        // Stopped, so what it emitted is final while the feed reads the rest.
+        rig.sim.pause();
+        rig.catch_up(&mut received, &[btc, eth]).await;
+        for market in [btc, eth] {
+            let got = trade_ids(&received, market);
+            let emitted = rig.sim.emitted_trades(market);
+            let first = emitted.iter().position(|id| *id == got[0]).unwrap();
+            assert_eq!(
+                got,
+                emitted[first..],
+                "{market}: every trade once, in order"
+            );
+        }
+        assert_eq!(rig.reconnects(), 0);
+        rig.stop().await;
+    }
+}
+
 macro_rules! per_exchange {
     ($($name:ident => $exchange:expr),* $(,)?) => {$(
         mod $name {

@@ -46,6 +46,9 @@ pub struct IngestionConfig {
     /// What every frame and event from an exchange must satisfy to be forwarded: the frame
     /// size limit, the order book level cap and the clock skew allowed.
     pub edge: EdgeLimits,
+    /// How long a feed waits after reading every frame its socket holds before it reads
+    /// again (zero: every frame as it arrives); see `tickmesh_feeds::FeedConfig::read_pause`.
+    pub read_pause: std::time::Duration,
     /// Replicated ingestion: units shared with other replicas through leases. `None` runs
     /// one feed per exchange and needs no lease store.
     pub ownership: Option<OwnershipConfig>,
@@ -66,6 +69,7 @@ impl Default for IngestionConfig {
             publisher: PublisherConfig::default(),
             startup_backfill: std::time::Duration::from_secs(60),
             edge: EdgeLimits::default(),
+            read_pause: std::time::Duration::ZERO,
             ownership: None,
         }
     }
@@ -200,6 +204,7 @@ impl Ingestion {
             let mut feed_config = FeedConfig::new(feed.exchange, feed.endpoints.ws_url.clone());
             feed_config.startup_backfill = config.startup_backfill;
             feed_config.edge = config.edge;
+            feed_config.read_pause = config.read_pause;
             let history: Arc<dyn TradeHistory> = Arc::new(history);
             templates.insert(feed.exchange, (feed_config, history));
         }

@@ -243,6 +243,16 @@ fn read_ingestion(r: &mut ConfigReader<'_>) -> IngestionConfig {
         }
     });
     p.buffer_capacity = r.get("ingestion.buffer_capacity", p.buffer_capacity);
+    config.read_pause = r.get_with("ingestion.read_pause", config.read_pause, |text| {
+        // The exchange's frames queue in the socket's buffer meanwhile: a long pause is no
+        // longer a trade of latency for CPU but a reader the exchange may cut as too slow.
+        match tickmesh_bootstrap::config::parse_duration(text)? {
+            d if d > std::time::Duration::from_millis(100) => Err(
+                "must be at most 100ms: frames wait in the socket's buffer this long".to_owned(),
+            ),
+            d => Ok(d),
+        }
+    });
     p.overflow = r.get("ingestion.overflow", OverflowPolicy::default());
     p.drain_timeout = r.duration("ingestion.drain_timeout", p.drain_timeout);
     config.startup_backfill = r.duration("ingestion.startup_backfill", config.startup_backfill);

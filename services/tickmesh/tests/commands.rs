@@ -78,6 +78,7 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         .env("TICKMESH__INGESTION__MAX_FRAME_BYTES", "100")
         .env("TICKMESH__INGESTION__MAX_CLOCK_SKEW", "soon")
         .env("TICKMESH__INGESTION__PUBLISH_LINGER", "5s")
+        .env("TICKMESH__INGESTION__READ_PAUSE", "1s")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -89,6 +90,7 @@ fn bad_data_plane_settings_are_reported_with_their_keys() {
         "`ingestion.max_frame_bytes`",
         "`ingestion.max_clock_skew`",
         "`ingestion.publish_linger`",
+        "`ingestion.read_pause`",
     ] {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }

@@ -1,8 +1,11 @@
 //! What a session does with what it receives: frames from the socket and trades from the
 //! backfill task, both checked at the edge and deduplicated before they are forwarded.
 
+use bytes::Bytes;
 use tickmesh_domain::{FeedGap, MarketEvent, Payload, UtcMicros};
 use tickmesh_exchanges::Untrusted;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::Instrument as _;
 use tracing::{debug, info, warn};
 
@@ -13,6 +16,46 @@ use crate::protocol::Control;
 use crate::recovery::Recovered;
 
 impl SessionContext<'_> {
+    /// Handles what the socket yielded; `Some` ends the session.
+    pub(super) async fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, WsError>>,
+        events: &mut Vec<MarketEvent>,
+        gate: &Gate,
+    ) -> Option<SessionEnd> {
+        let received = UtcMicros::now();
+        let payload = match frame {
+            None => return Some(SessionEnd::Dropped("stream ended".to_owned())),
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                // Past the hard cap the socket refused to buffer the frame and is unusable;
+                // the reconnect backfills what it carried.
+                let refusal = Refusal::Oversize {
+                    bytes: size,
+                    limit: self.config.edge.max_frame_bytes,
+                };
+                refused(self.status, self.config.exchange, None, &refusal);
+                return Some(SessionEnd::Oversize(format!(
+                    "{size} bytes, the socket reads at most {max_size}"
+                )));
+            }
+            Some(Err(e)) => return Some(SessionEnd::dropped(e)),
+            Some(Ok(Message::Binary(b))) => b,
+            Some(Ok(Message::Text(t))) => Bytes::from(t),
+            Some(Ok(Message::Close(frame))) => {
+                return Some(match frame {
+                    Some(f) => SessionEnd::server_closed(f.code, &f.reason),
+                    None => SessionEnd::ServerClosed("no reason".to_owned()),
+                });
+            }
+            Some(Ok(_)) => {
+                // Pings are answered by tungstenite itself; pongs prove liveness.
+                self.status.record_traffic(received);
+                return None;
+            }
+        };
+        self.handle_payload(&payload, received, events, gate).await
+    }
+
     /// Handles one frame's payload; `Some` ends the session.
     pub(super) async fn handle_payload(
         &mut self,
