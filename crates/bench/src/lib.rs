@@ -43,7 +43,7 @@ pub use history::{CallFigures, FillFigures, HistoryPlan, HistoryReport, TableFil
 pub use latency::Percentiles;
 pub use replay::{ReplayFigures, ReplayPlan};
 pub use report::{ProcessFigures, Report, RowFigures, StreamFigures};
-pub use run::run;
+pub use run::{run, run_until};
 
 /// How the mesh is deployed for a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

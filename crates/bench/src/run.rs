@@ -22,9 +22,17 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 const CLIENT_DRAIN: Duration = Duration::from_secs(10);
 
 /// Runs the bench as `config` says, reporting progress to `progress`.
-pub async fn run(
+pub async fn run(config: BenchConfig, progress: impl FnMut(Progress)) -> anyhow::Result<Report> {
+    run_until(config, progress, std::future::pending()).await
+}
+
+/// [`run`], cut short when `interrupted` completes (with what interrupted it, a signal's
+/// name): the mesh is then stopped as after a whole run, its services, stream and scratch
+/// database removed, and the run is an error.
+pub async fn run_until(
     config: BenchConfig,
     mut progress: impl FnMut(Progress),
+    interrupted: impl std::future::Future<Output = &'static str>,
 ) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&config.work_dir)
         .with_context(|| format!("cannot create {}", config.work_dir.display()))?;
@@ -46,7 +54,10 @@ pub async fn run(
         config.work_dir.display()
     )));
     let mut mesh = Mesh::start(&config, &id, feeds.ingestion_env()).await?;
-    let outcome = measure(&config, &feeds, &mut mesh, &mut progress).await;
+    let outcome = tokio::select! {
+        outcome = measure(&config, &feeds, &mut mesh, &mut progress) => outcome,
+        by = interrupted => Err(anyhow::anyhow!("the bench was interrupted by {by}; nothing was measured")),
+    };
     progress(Progress::Phase("stopping the mesh".to_owned()));
     let stopped = mesh.stop().await;
     if let Ok(feeds) = Arc::try_unwrap(feeds) {

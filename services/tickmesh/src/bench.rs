@@ -169,7 +169,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             back: args.replay_back,
         },
     };
-    let report = crate::up::block_on(tickmesh_bench::run(config, print_progress))?;
+    let report = crate::up::block_on(async move {
+        // A stopped bench stops its services too: killed outright they would outlive it.
+        let interrupted =
+            tickmesh_bootstrap::terminate_signal().context("cannot install signal handlers")?;
+        tickmesh_bench::run_until(config, print_progress, interrupted).await
+    })?;
     print!("{}", report.table());
     write_json(args.json, || serde_json::to_string_pretty(&report))
 }

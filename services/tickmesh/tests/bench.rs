@@ -7,6 +7,7 @@
 // Test helpers may panic: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Read as _;
 use std::process::Command;
 
 use serde_json::Value;
@@ -174,6 +175,98 @@ fn a_replicated_run_with_a_kill_and_a_stop_loses_and_repeats_nothing() {
         !names.contains(&"ingestion-1"),
         "a killed replica has no figures: {names:?}"
     );
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; the name may hold spaces, so read after its `)`.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        if rest.split(' ').nth(1) == Some(pid.to_string().as_str()) {
+            children.push(entry.file_name().to_string_lossy().parse().unwrap());
+        }
+    }
+    children
+}
+
+/// Whether `pid` still runs (a zombie waiting to be reaped does not).
+fn runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_terminated_run_stops_its_services_and_drops_its_database() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = tickmesh_e2e::database_url();
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_tickmesh"))
+        .arg("bench")
+        .args(["--duration", "120s", "--rate", "700", "--clients", "0"])
+        .args([
+            "--mode",
+            "distributed",
+            "--redis-url",
+            &tickmesh_e2e::redis_url(),
+        ])
+        .args(["--kafka-brokers", &tickmesh_e2e::kafka_brokers()])
+        .args(["--kafka-options", "batch.num.messages=1"])
+        .args(["--database-url", &database])
+        .args(["--work-dir", dir.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(bench.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("bench: generating") {
+        assert!(
+            stderr.read_line(&mut said).unwrap() > 0,
+            "the bench ended before generating:\n{said}"
+        );
+    }
+    let services = children_of(bench.id());
+    assert!(services.len() >= 4, "{services:?}");
+    let sent = Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    stderr.read_to_string(&mut said).unwrap();
+    let status = bench.wait().unwrap();
+    assert!(!status.success(), "{said}");
+    assert!(said.contains("interrupted by SIGTERM"), "{said}");
+    let left: Vec<u32> = services.into_iter().filter(|&pid| runs(pid)).collect();
+    assert!(left.is_empty(), "services outlived the bench: {left:?}");
+
+    let scratch = format!("tickmesh_bench_{}_%", bench.id());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let databases = runtime.block_on(async {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = sea_orm::Database::connect(database.as_str()).await.unwrap();
+        db.query_all(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "select datname from pg_database where datname like $1",
+            [scratch.clone().into()],
+        ))
+        .await
+        .unwrap()
+        .len()
+    });
+    assert_eq!(databases, 0, "the scratch database {scratch} is left");
 }
 
 #[test]
