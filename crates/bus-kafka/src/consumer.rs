@@ -45,13 +45,19 @@ impl KafkaConsumer {
                 "session.timeout.ms",
                 config.session_timeout.as_millis().to_string(),
             )
-            // Prefetch at most 8 MiB (librdkafka's default is 64 MiB): over half a second of
-            // events at 50,000 a second, and a storage pod that fits a 64 MiB budget.
+            // Prefetch at most 8 MiB of payload (librdkafka's default is 64 MiB): over half a
+            // second of events at 50,000 a second.
             .set("queued.max.messages.kbytes", "8192")
             // ... and at most 4 MiB per fetch response (librdkafka's default is 50 MiB, read
-            // into one buffer): a storage falling behind got responses big enough to take it
-            // far past that budget (docs/benchmarks.md). Even one fetch per 100 ms would still
-            // allow 40 MiB/s, several times the compressed event stream.
+            // into one buffer). The response, not the prefetch bound, is what a consumer that
+            // fell behind holds: with `queued.min.messages` below, the next fetch goes out once
+            // the queue is almost empty and brings a whole response at once, and librdkafka
+            // keeps about 300 bytes of its own per record beside the decompressed payload. A
+            // heap profile of storage behind at 70,000 events/s found over four fifths of its
+            // memory there, 80 to 108 MiB in all. With 1 MiB responses it held 50 to 58 MiB,
+            // but at 70,000 events/s it then stored only 0.7 to 0.85 as many events a second,
+            // waiting for fetches (docs/benchmarks.md). Throughput wins by default;
+            // `bus.kafka_options` can set 1 MiB where memory is tighter (docs/operations.md).
             .set("fetch.max.bytes", "4194304")
             // How long the broker may hold a fetch it has nothing for (librdkafka's default is
             // 500 ms). The test broker holds fetches for the whole wait, and now and then it
