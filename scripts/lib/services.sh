@@ -19,6 +19,15 @@ start_redis() {
             --dir "$dir" --logfile "$dir/redis.log" --daemonize yes --pidfile "$dir/redis.pid" \
             || die "redis-server did not start; see $dir/redis.log"
         wait_for_port "$port" 10 redis "" "$dir/redis.log"
+        # A daemonized redis-server writes its pid file only after it listens: wait for it,
+        # or the run would fail here (and leave that server running) now and then.
+        local _
+        for _ in $(seq 1 50); do
+            [ -s "$dir/redis.pid" ] && break
+            sleep 0.1
+        done
+        [ -s "$dir/redis.pid" ] \
+            || die "redis-server on 127.0.0.1:$port wrote no pid file within 5s; see $dir/redis.log"
         STARTED_PIDS+=("$(cat "$dir/redis.pid")")
         export TICKMESH_TEST_REDIS_URL="redis://127.0.0.1:$port"
         note "started on 127.0.0.1:$port"
